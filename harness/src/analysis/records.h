@@ -1,0 +1,42 @@
+// The agent's records (JSON lines on the guest's virtio console, kept as
+// records.jsonl in the run folder) and the metrics derived from snapshots.
+// The record format is documented in harness/agent/README.md.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/run_result.h"
+
+namespace kh {
+
+struct Snapshot {
+  std::string name;                            // "before", "after", "settled"
+  std::map<std::string, std::string> files;    // guest path -> content
+  std::map<std::string, double> values;        // numbers the agent counted itself
+  std::map<std::string, std::string> meta;     // cgroup_version, cgroup_root, parent
+};
+
+struct AgentRecords {
+  bool ready = false;
+  double ready_uptime = 0;        // guest uptime when the agent started
+  std::string release;            // guest uname -r
+  std::vector<Snapshot> snapshots;
+  Metrics metrics;                // "metric" records, verbatim
+  std::vector<std::string> logs;
+  std::vector<std::string> setup_errors;     // agent could not set up: infra
+  std::vector<std::string> workload_errors;  // the workload itself failed: fail
+  bool done = false;
+  int bad_lines = 0;              // lines that were not a JSON object (a cut-off last line)
+};
+
+// Pure: parses the whole records file. Never throws.
+AgentRecords parse_records(std::string_view jsonl);
+
+// Pure: "<snapshot>.<metric>" for everything a snapshot says (see
+// README.md, "Metrics").
+Metrics snapshot_metrics(const Snapshot& snap);
+
+}  // namespace kh

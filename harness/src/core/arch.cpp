@@ -1,0 +1,74 @@
+#include "core/arch.h"
+
+#include <sys/utsname.h>
+
+#include <array>
+
+namespace kh {
+namespace {
+
+constexpr std::array kArches{
+    ArchInfo{
+        .name = "x86_64",
+        .kernel_arch = "x86_64",
+        .cross_compile = "",
+        .compiler = "gcc",
+        .make_target = "bzImage",
+        .image_path = "arch/x86/boot/bzImage",
+        .config_fragment = "x86_64.config",
+        .deb_arch = "amd64",
+        .qemu_binary = "qemu-system-x86_64",
+        .qemu_machine = "pc",
+        .tcg_cpu = "max",
+        .console = "ttyS0",
+        .virtio_bus = "pci",
+        .tcg_slowdown = 1.0,
+    },
+    ArchInfo{
+        .name = "arm64",
+        .kernel_arch = "arm64",
+        .cross_compile = "aarch64-linux-gnu-",
+        .compiler = "aarch64-linux-gnu-gcc",
+        .make_target = "Image",
+        .image_path = "arch/arm64/boot/Image",
+        .config_fragment = "arm64.config",
+        .deb_arch = "arm64",
+        .qemu_binary = "qemu-system-aarch64",
+        .qemu_machine = "virt",
+        .tcg_cpu = "max",
+        .console = "ttyAMA0",
+        .virtio_bus = "device",
+        .tcg_slowdown = 2.0,
+    },
+};
+
+}  // namespace
+
+std::span<const ArchInfo> all_arches() { return kArches; }
+
+const ArchInfo* find_arch(std::string_view name) {
+  for (const auto& a : kArches)
+    if (a.name == name) return &a;
+  return nullptr;
+}
+
+std::string_view host_arch() {
+  static std::string arch = [] {
+    struct utsname u {};
+    ::uname(&u);
+    std::string m = u.machine;
+    return m == "aarch64" ? std::string("arm64") : m;
+  }();
+  return arch;
+}
+
+std::string known_arch_names() {
+  std::string out;
+  for (const auto& a : kArches) {
+    if (!out.empty()) out += ", ";
+    out += a.name;
+  }
+  return out;
+}
+
+}  // namespace kh

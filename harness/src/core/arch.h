@@ -1,0 +1,40 @@
+// Everything that differs between guest architectures, in one table.
+// kernel/ reads the build columns, image/ the Debian arch, vm/ the QEMU
+// columns. Adding an arch is adding a row (and a configs/kernel/<name>.config).
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace kh {
+
+struct ArchInfo {
+  std::string_view name;             // job name: "x86_64"
+  // Build
+  std::string_view kernel_arch;      // make ARCH=
+  std::string_view cross_compile;    // make CROSS_COMPILE= ("" for native)
+  std::string_view compiler;         // the C compiler kbuild will call
+  std::string_view make_target;      // "bzImage"
+  std::string_view image_path;       // relative to O=: "arch/x86/boot/bzImage"
+  std::string_view config_fragment;  // configs/kernel/<this>
+  // Userland
+  std::string_view deb_arch;         // Debian architecture: "amd64"
+  // Boot
+  std::string_view qemu_binary;      // "qemu-system-x86_64"
+  std::string_view qemu_machine;     // -machine
+  std::string_view tcg_cpu;          // -cpu under TCG
+  std::string_view console;          // kernel console= device
+  std::string_view virtio_bus;       // "pci" or "device" (virtio-*-pci / virtio-*-device)
+  double tcg_slowdown;               // timeouts are multiplied by this under TCG
+};
+
+std::span<const ArchInfo> all_arches();
+// nullptr when the table has no such arch.
+const ArchInfo* find_arch(std::string_view name);
+// The arch kharness itself runs on ("x86_64", "arm64").
+std::string_view host_arch();
+// "x86_64, arm64": for error messages.
+std::string known_arch_names();
+
+}  // namespace kh

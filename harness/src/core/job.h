@@ -1,0 +1,67 @@
+// A job: which kernels, on which arches, running which workloads, how often.
+// Parsed from YAML (configs/jobs/*.yaml); see README.md for the format.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace kh {
+
+struct SourceSpec {
+  enum class Kind { tarball, git };
+  Kind kind = Kind::tarball;
+  std::filesystem::path path;  // the tarball, or the git repository
+  std::string ref;             // git only: branch, tag or commit
+};
+
+struct KernelSpec {
+  std::string name;  // label used in results: "linux-6.1", "patched"
+  SourceSpec source;
+  // A folder name under kernel-patches/, or a path to a series folder; empty
+  // for none.
+  std::string series;
+  // Fragment names (configs/kernel/<name>.config) or paths, merged after the
+  // arch's base fragments, in order.
+  std::vector<std::string> fragments;
+  std::string cmdline;  // appended to the guest kernel command line
+  // Workload id -> assertions that replace the workload's defaults for this
+  // kernel (a known-bad baseline is *expected* to leak).
+  std::map<std::string, std::vector<std::string>> expect;
+};
+
+struct WorkloadRef {
+  std::string id;        // unique in the job; defaults to `workload`
+  std::string workload;  // folder under workloads/
+  std::map<std::string, std::string> params;  // overrides workload.yaml defaults
+};
+
+struct Timeouts {
+  std::chrono::seconds build{3600};
+  std::chrono::seconds boot{60};       // QEMU start to agent ready, before TCG scaling
+  std::chrono::seconds workload{900};  // agent ready to poweroff, before TCG scaling
+};
+
+struct Job {
+  std::string name;
+  std::string origin;           // file name for messages ("configs/jobs/default.yaml")
+  std::filesystem::path base_dir;  // relative paths in the job resolve from here
+  std::vector<KernelSpec> kernels;
+  std::vector<std::string> arches;
+  std::vector<WorkloadRef> workloads;
+  int repeats = 1;
+  Timeouts timeouts;
+  std::filesystem::path output;  // results root; a run folder is made below it
+};
+
+// Parses a job. Throws InputError "<origin>:<line>:<col>: <what was expected>"
+// for malformed YAML, unknown keys, wrong types, unknown arches and
+// duplicate names. Does not touch the file system beyond nothing: paths are
+// resolved later, so a job can be parsed and printed without its sources.
+Job parse_job(const std::string& text, const std::string& origin,
+              const std::filesystem::path& base_dir);
+Job load_job_file(const std::filesystem::path& path);
+
+}  // namespace kh

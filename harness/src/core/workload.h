@@ -1,0 +1,53 @@
+// A workload's definition (workloads/<name>/workload.yaml): its parameters,
+// machine shape, kernel command line, derived metrics and default
+// assertions. The agent implements the workload itself; this is the
+// host-side contract.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace kh {
+
+struct ParamSpec {
+  std::string name;
+  std::string default_value;
+  std::vector<std::string> choices;  // empty: any value
+  bool numeric = false;              // value must parse as a number
+  std::string doc;
+};
+
+struct MachineShape {
+  int cpus = 2;
+  int memory_mb = 512;
+  int disk_mb = 0;  // 0: no scratch disk; else an ext4 disk of this size at /dev/vda
+};
+
+struct WorkloadSpec {
+  std::string name;
+  std::string description;
+  std::filesystem::path dir;
+  std::vector<ParamSpec> params;
+  MachineShape machine;
+  std::string cmdline;
+  // Ordered: a metric may use metrics defined above it. name -> expression.
+  std::vector<std::pair<std::string, std::string>> metrics;
+  std::vector<std::string> assertions;
+  std::string key_metric;  // shown in the summary table
+};
+
+// Throws InputError "<file>:<line>:<col>: ..." like parse_job.
+WorkloadSpec parse_workload(const std::string& text, const std::string& origin,
+                            const std::filesystem::path& dir);
+WorkloadSpec load_workload(const std::filesystem::path& workloads_root, const std::string& name);
+
+// Defaults, then the job's params, then --set overrides. Throws InputError
+// naming `where` for an unknown parameter or a value outside its choices.
+std::map<std::string, std::string> resolve_params(
+    const WorkloadSpec& spec, const std::map<std::string, std::string>& job_params,
+    const std::map<std::string, std::string>& overrides, const std::string& where);
+
+}  // namespace kh

@@ -1,0 +1,50 @@
+// Kernel builds: source -> series -> config -> make -> Artifact, cached by a
+// content key so that a second run with nothing changed runs no make at all.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "core/arch.h"
+#include "core/job.h"
+#include "core/paths.h"
+#include "util/process.h"
+#include "util/status.h"
+
+namespace kh {
+
+struct Artifact {
+  std::string key;                   // content key (kernel/cache.h)
+  std::string arch;
+  std::filesystem::path image;       // bzImage / Image, inside the cache
+  std::filesystem::path config;      // the final .config
+  std::filesystem::path build_log;   // full make output
+  std::string release;               // `make kernelrelease`
+  bool from_cache = false;
+  double build_seconds = 0;          // 0 when from the cache
+};
+
+class KernelBuilder {
+ public:
+  KernelBuilder(ProcessRunner& runner, Status& status, Paths paths, int jobs);
+
+  // Builds `spec` for `arch`, or returns the cached artifact. Throws
+  // InputError for a missing source, a series that does not apply (naming
+  // the patch and the rejected hunk) or fragment symbols lost in the merge
+  // (listing them); InfraError for a failed make (naming the log) or a full
+  // disk; Interrupted on Ctrl-C (the partial build folder stays for reuse).
+  Artifact build(const KernelSpec& spec, const ArchInfo& arch, const std::filesystem::path& job_dir);
+
+  // The content key without building: source identity, series contents,
+  // fragment contents in merge order, arch, compiler version, recipe version.
+  std::string cache_key(const KernelSpec& spec, const ArchInfo& arch,
+                        const std::filesystem::path& job_dir);
+
+ private:
+  ProcessRunner& runner_;
+  Status& status_;
+  Paths paths_;
+  int jobs_;
+};
+
+}  // namespace kh
