@@ -53,7 +53,8 @@ struct Job {
   std::vector<WorkloadRef> workloads;
   int repeats = 1;
   Timeouts timeouts;
-  std::filesystem::path output;  // results root; a run folder is made below it
+  std::filesystem::path output;  // results root, relative to the current directory
+  std::string text;              // the YAML as given, copied into the results
 };
 
 // Parses a job. Throws InputError "<origin>:<line>:<col>: <what was expected>"

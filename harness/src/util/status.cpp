@@ -24,11 +24,13 @@ void TerminalStatus::clear_progress() {
 }
 
 void TerminalStatus::step(std::string_view subject, std::string_view what) {
+  std::lock_guard lock(mu_);
   clear_progress();
   fmt::print(stderr, "[{}] {}\n", subject, what);
 }
 
 void TerminalStatus::progress(std::string_view subject, std::string_view line) {
+  std::lock_guard lock(mu_);
   std::string text = fmt::format("[{}] {}", subject, line);
   if (tty_) {
     if (text.size() > 118) text = text.substr(0, 118);
@@ -45,11 +47,13 @@ void TerminalStatus::progress(std::string_view subject, std::string_view line) {
 }
 
 void TerminalStatus::info(std::string_view line) {
+  std::lock_guard lock(mu_);
   clear_progress();
   fmt::print(stderr, "{}\n", line);
 }
 
 void TerminalStatus::warn(std::string_view line) {
+  std::lock_guard lock(mu_);
   clear_progress();
   fmt::print(stderr, "warning: {}\n", line);
 }

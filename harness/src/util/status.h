@@ -2,6 +2,7 @@
 // Status, and main() picks the terminal one or a quiet one (tests, --quiet).
 #pragma once
 
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,7 @@ class TerminalStatus : public Status {
 
  private:
   void clear_progress();
+  std::mutex mu_;  // runs report from several threads
   bool tty_;
   bool verbose_;
   bool progress_shown_ = false;

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Installs everything kharness needs on Debian 12, from Debian's packages
+# only: compilers and libraries to build it, QEMU for x86_64 and arm64,
+# the kernel source (linux-source-6.1), the arm64 cross compilers, and the
+# guests' static busybox/bash .debs (amd64 and arm64) in kharness's cache.
+#
+# Idempotent: when everything is already here it checks and exits in about
+# a second. Run as root (or with sudo available).
+set -euo pipefail
+
+PACKAGES=(
+  # building kharness
+  build-essential cmake ninja-build pkg-config git
+  libyaml-cpp-dev libpugixml-dev libvirt-dev libboost-dev libboost-filesystem-dev
+  libgtest-dev libgmock-dev libcli11-dev libfmt-dev nlohmann-json3-dev
+  libarchive-dev libmuparser-dev libsqlite3-dev libssl-dev gnuplot-nox
+  # building kernels
+  linux-source-6.1 bc bison flex libelf-dev cpio xz-utils kmod ccache dwarves
+  gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
+  # guests
+  qemu-system-x86 qemu-system-arm qemu-utils e2fsprogs busybox-static bash-static
+)
+GUEST_DEBS=(busybox-static:amd64 bash-static:amd64 busybox-static:arm64 bash-static:arm64)
+
+cache=${KHARNESS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kharness}
+debs="$cache/debs"
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup.sh: run as root (or install sudo)" >&2; exit 1; }
+  SUDO=sudo
+fi
+
+missing_packages() {
+  local p status
+  for p in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [ "$status" = "install ok installed" ] || echo "$p"
+  done
+}
+
+missing_debs() {
+  local spec pkg arch
+  for spec in "${GUEST_DEBS[@]}"; do
+    pkg=${spec%%:*} arch=${spec##*:}
+    compgen -G "$debs/${pkg}_*_${arch}.deb" >/dev/null || echo "$spec"
+  done
+}
+
+need_pkgs=$(missing_packages)
+need_debs=$(missing_debs)
+need_arch=""
+dpkg --print-foreign-architectures | grep -qx arm64 || need_arch=arm64
+
+if [ -z "$need_pkgs" ] && [ -z "$need_debs" ] && [ -z "$need_arch" ]; then
+  echo "setup.sh: everything is installed (guest packages in $debs)"
+  exit 0
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+if [ -n "$need_arch" ]; then
+  echo "setup.sh: adding the arm64 architecture (for the arm64 guests' busybox/bash)"
+  $SUDO dpkg --add-architecture arm64
+fi
+echo "setup.sh: apt-get update"
+$SUDO apt-get update -q >/dev/null
+if [ -n "$need_pkgs" ]; then
+  echo "setup.sh: installing" $need_pkgs
+  # shellcheck disable=SC2086
+  $SUDO apt-get install -y -q --no-install-recommends $need_pkgs
+fi
+if [ -n "$need_debs" ]; then
+  mkdir -p "$debs"
+  echo "setup.sh: fetching guest packages into $debs:" $need_debs
+  # apt's sandbox user cannot write to root's cache; download unsandboxed.
+  # shellcheck disable=SC2086
+  (cd "$debs" && apt-get download -q -o APT::Sandbox::User=root $need_debs)
+fi
+still=$(missing_packages; missing_debs)
+if [ -n "$still" ]; then
+  echo "setup.sh: still missing after install:" $still >&2
+  exit 1
+fi
+echo "setup.sh: done"

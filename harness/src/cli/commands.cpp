@@ -1,0 +1,14 @@
+#include "cli/commands.h"
+
+namespace kh::cli {
+
+const std::vector<CommandEntry>& commands() {
+  static const std::vector<CommandEntry> table = {
+      {"run", add_run},
+      {"build", add_build},
+      {"doctor", add_doctor},
+  };
+  return table;
+}
+
+}  // namespace kh::cli

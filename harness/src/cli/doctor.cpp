@@ -1,0 +1,121 @@
+// kharness doctor: what this host has, and the Debian package for what it
+// lacks.
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "core/arch.h"
+#include "core/paths.h"
+#include "image/deb.h"
+#include "util/files.h"
+#include "util/process.h"
+#include "vm/accel.h"
+
+namespace kh::cli {
+namespace {
+
+struct Check {
+  std::string what;
+  bool ok;
+  std::string detail;  // version, path, or how to fix
+  bool required = true;
+};
+
+std::string first_line(const std::vector<std::string>& argv) {
+  RealProcessRunner runner;
+  Command cmd;
+  cmd.argv = argv;
+  cmd.timeout = std::chrono::seconds(10);
+  try {
+    auto r = runner.run(cmd);
+    return r.output.substr(0, r.output.find('\n'));
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+Check program(const std::string& name, const std::string& package, bool required = true) {
+  auto path = find_program(name);
+  if (path.empty()) return {name, false, "missing: apt-get install " + package, required};
+  return {name, true, first_line({path.string(), "--version"}), required};
+}
+
+int do_doctor(bool probe_kvm) {
+  Paths paths = Paths::from_environment();
+  std::vector<Check> checks;
+  checks.push_back(program("qemu-system-x86_64", "qemu-system-x86"));
+  checks.push_back(program("qemu-system-aarch64", "qemu-system-arm"));
+  checks.push_back(program("gcc", "gcc"));
+  checks.push_back(program("aarch64-linux-gnu-gcc", "gcc-aarch64-linux-gnu", false));
+  checks.push_back(program("make", "make"));
+  checks.push_back(program("ccache", "ccache", false));
+  checks.push_back(program("git", "git"));
+  checks.push_back(program("mkfs.ext4", "e2fsprogs"));
+  checks.push_back(program("bison", "bison"));
+  checks.push_back(program("flex", "flex"));
+  checks.push_back(program("bc", "bc"));
+  checks.push_back(program("libvirtd", "libvirt-daemon-system", false));
+
+  std::string tarball = "/usr/src/linux-source-6.1.tar.xz";
+  checks.push_back({"linux-source-6.1", std::filesystem::exists(tarball),
+                    std::filesystem::exists(tarball) ? tarball : "missing: apt-get install linux-source-6.1"});
+
+  RealHostProbe probe;
+  bool kvm = probe.kvm_device_usable();
+  AccelVerdictStore store(paths.cache / "accel.json");
+  std::string id = probe.host_identity("qemu-system-x86_64");
+  if (probe_kvm) store.put(id, "", "cleared by kharness doctor --probe-kvm");
+  std::string verdict = store.get(id);
+  std::string kvm_detail = !kvm ? "/dev/kvm absent or not usable: guests run under TCG"
+                           : verdict == "broken" ? "/dev/kvm opens, but KVM guests hung here before: TCG is used (--probe-kvm re-tests)"
+                           : verdict == "works" ? "usable: guests run under KVM"
+                                                : "/dev/kvm opens; the first run checks that guests reach the agent under it";
+  checks.push_back({"kvm", true, kvm_detail, false});
+
+  for (const auto& arch : all_arches()) {
+    std::string a(arch.name);
+    auto agent = paths.agent(a);
+    bool have = std::filesystem::exists(agent);
+    checks.push_back({"agent " + a, have, have ? agent.string() : agent.string() + " missing: cmake --build build",
+                      a == "x86_64"});
+    for (const char* pkg : {"busybox-static", "bash-static"}) {
+      try {
+        checks.push_back({fmt::format("{}:{}", pkg, arch.deb_arch), true,
+                          find_deb(paths.debs(), pkg, std::string(arch.deb_arch)).string(), a == "x86_64"});
+      } catch (const std::exception& e) {
+        checks.push_back({fmt::format("{}:{}", pkg, arch.deb_arch), false, e.what(), a == "x86_64"});
+      }
+    }
+  }
+  auto free_gib = static_cast<double>(free_bytes(paths.cache)) / (1 << 30);
+  checks.push_back({"disk", free_gib >= 4, fmt::format("{:.1f} GiB free under {} (a kernel tree and build take ~2.5 GiB)",
+                                                       free_gib, paths.cache.string())});
+
+  bool all_required = true;
+  for (const auto& c : checks) {
+    const char* mark = c.ok ? "ok  " : (c.required ? "MISS" : "opt ");
+    std::cout << fmt::format("{} {:<22} {}\n", mark, c.what, c.detail);
+    if (!c.ok && c.required) all_required = false;
+  }
+  std::cout << (all_required ? "everything kharness needs is here\n"
+                             : "missing pieces: run harness/setup.sh (installs them all)\n");
+  return all_required ? 0 : 3;
+}
+
+}  // namespace
+
+void add_doctor(CLI::App& app, Action& action) {
+  auto probe = std::make_shared<bool>(false);
+  auto* sub = app.add_subcommand("doctor", "Check what this host has: QEMU per arch, KVM, compilers, packages, disk");
+  sub->footer(R"(Lines: ok (present), MISS (required, missing: the Debian package to install),
+opt (optional, missing). Exit 0 when everything required is here, 3 if not.
+
+Examples:
+  kharness doctor
+  kharness doctor --probe-kvm    # forget that KVM hung here; the next run re-tests it)");
+  sub->add_flag("--probe-kvm", *probe, "Forget the cached KVM verdict so the next run tries KVM again");
+  sub->callback([&action, probe] { action = [probe] { return do_doctor(*probe); }; });
+}
+
+}  // namespace kh::cli

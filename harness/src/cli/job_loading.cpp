@@ -1,0 +1,22 @@
+#include "cli/job_loading.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "core/paths.h"
+#include "default_job.h"
+
+namespace kh::cli {
+
+Job load_job_or_default(const std::string& path) {
+  if (!path.empty()) return load_job_file(path);
+  return parse_job(kDefaultJobText, std::string(kDefaultJobName) + " (built in)",
+                   Paths::from_environment().root / "configs/jobs");
+}
+
+int default_parallel_vms(int vcpus_per_guest) {
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, cores / std::max(1, vcpus_per_guest));
+}
+
+}  // namespace kh::cli

@@ -1,0 +1,115 @@
+// kharness run: the whole pipeline for a job.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/job_loading.h"
+#include "core/executor.h"
+#include "core/paths.h"
+#include "core/plan.h"
+#include "report/summary.h"
+#include "util/error.h"
+#include "vm/accel.h"
+#include "vm/registry.h"
+
+namespace kh::cli {
+namespace {
+
+struct RunArgs {
+  std::string job;
+  std::string out;
+  std::vector<std::string> arches, workloads, kernels, sets;
+  int jobs = 0;
+  std::string accel = "auto";
+  std::string backend = "qemu";
+  bool quiet = false;
+};
+
+std::string timestamp() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+  return buf;
+}
+
+int do_run(const RunArgs& a) {
+  Job job = load_job_or_default(a.job);
+  Paths paths = Paths::from_environment();
+  PlanFilters filters{a.arches, a.workloads, a.kernels, a.sets};
+  auto plan = make_plan(job, filters, [&](const std::string& name) {
+    return load_workload(paths.workloads_root(), name);
+  });
+  if (plan.empty()) throw InputError(fmt::format("{}: the filters leave nothing to run", job.origin));
+
+  std::filesystem::path out = a.out.empty() ? job.output / fmt::format("{}-{}", job.name, timestamp())
+                                            : std::filesystem::path(a.out);
+  std::unique_ptr<Status> status;
+  if (a.quiet)
+    status = std::make_unique<QuietStatus>();
+  else
+    status = std::make_unique<TerminalStatus>();
+  RealProcessRunner runner;
+  RealHostProbe probe;
+  BackendDeps deps{&runner, &probe, paths.cache, a.accel};
+  auto backend = create_backend(a.backend, deps);
+  KernelBuilder builder(runner, *status, paths, static_cast<int>(std::thread::hardware_concurrency()));
+  Executor executor(builder, *backend, runner, *status, paths);
+
+  int vcpus = 1;
+  for (const auto& r : plan) vcpus = std::max(vcpus, r.spec.machine.cpus);
+  ExecutorOptions opts{out, a.jobs > 0 ? a.jobs : default_parallel_vms(vcpus)};
+  status->info(fmt::format("job {} ({}): {} run(s), results in {}", job.name, job.origin, plan.size(), out.string()));
+  auto results = executor.execute(job, plan, opts);
+
+  std::map<std::string, std::string> keys;
+  for (const auto& r : plan) keys[r.ref->id] = r.spec.key_metric;
+  std::cout << summary_table(results, keys);
+  std::vector<Outcome> outcomes;
+  for (const auto& r : results) outcomes.push_back(r.outcome);
+  int code = exit_code_for(outcomes);
+  std::cout << fmt::format("results: {}\n", std::filesystem::absolute(out).string());
+  return code;
+}
+
+}  // namespace
+
+void add_run(CLI::App& app, Action& action) {
+  auto args = std::make_shared<RunArgs>();
+  auto* sub = app.add_subcommand("run", "Build, boot and test: run a job and write its results");
+  sub->footer(R"(Runs every kernel x arch x workload x repeat of the job. With no JOB, runs
+the default job (configs/jobs/default.yaml, built in): Debian's Linux 6.1
+with the dying-memcg reproducer on x86_64.
+
+Each run gets a folder RESULTS/<kernel>/<arch>/<workload>/ with result.json,
+console.log, records.jsonl, initramfs.cpio and reproduce.sh; the job folder
+gets summary.json, junit.xml and job.yaml.
+
+Examples:
+  kharness run
+  kharness run configs/jobs/nightly.yaml --out /tmp/nightly
+  kharness run --set dying-cgroup.iterations=500 --workload dying-cgroup
+  kharness run my-series.yaml --arch x86_64 --accel tcg
+
+Exit codes: 0 all passed, 1 a run failed, 2 bad usage or input,
+3 infrastructure failure (build, boot, host), 130 interrupted.)");
+  sub->add_option("job", args->job, "Job file (YAML); default: the built-in default job")->check(CLI::ExistingFile);
+  sub->add_option("--out,-o", args->out, "Results folder (default: <job output>/<job>-<timestamp>)");
+  sub->add_option("--arch", args->arches, "Only these arches (repeatable)");
+  sub->add_option("--workload,-w", args->workloads, "Only these workloads, by id or name (repeatable)");
+  sub->add_option("--kernel,-k", args->kernels, "Only these kernels, by name (repeatable)");
+  sub->add_option("--set", args->sets, "Override a workload parameter: WORKLOAD.PARAM=VALUE (repeatable)");
+  sub->add_option("--jobs,-j", args->jobs, "VMs at once (default: host cores / guest vCPUs)")->check(CLI::PositiveNumber);
+  sub->add_option("--accel", args->accel, "auto (KVM if it works here, else TCG), kvm or tcg")
+      ->check(CLI::IsMember({"auto", "kvm", "tcg"}));
+  sub->add_option("--backend", args->backend, "VM backend")->check(CLI::IsMember(backend_names()));
+  sub->add_flag("--quiet,-q", args->quiet, "No progress, only the summary table");
+  sub->callback([&action, args] { action = [args] { return do_run(*args); }; });
+}
+
+}  // namespace kh::cli

@@ -1,0 +1,288 @@
+#include "core/executor.h"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "analysis/assertions.h"
+#include "image/guest_image.h"
+#include "report/junit.h"
+#include "report/result_json.h"
+#include "report/summary.h"
+#include "util/error.h"
+#include "util/files.h"
+#include "util/interrupt.h"
+
+namespace kh {
+
+Executor::Executor(KernelBuilder& builder, Backend& backend, ProcessRunner& runner, Status& status,
+                   Paths paths)
+    : builder_(builder), backend_(backend), runner_(runner), status_(status), paths_(std::move(paths)) {}
+
+std::string agent_config_json(const PlannedRun& run, bool has_disk) {
+  nlohmann::json j;
+  j["workload"] = run.spec.name;
+  j["params"] = run.params;
+  if (has_disk) j["disk"] = "/dev/vda";
+  return j.dump(2) + "\n";
+}
+
+Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRecords& records,
+                  const std::vector<AssertionResult>& assertions) {
+  if (vm.kind == VmExitKind::interrupted) return {Outcome::infra, "interrupted"};
+  for (const auto& f : console.findings)
+    if (f.kind == "panic") return {Outcome::fail, f.title};
+  if (!console.findings.empty()) {
+    const auto& f = console.findings.front();
+    std::string more = console.findings.size() > 1 ? fmt::format(" (+{} more)", console.findings.size() - 1) : "";
+    return {Outcome::fail, fmt::format("kernel {}: {}{}", f.kind, f.title, more)};
+  }
+  switch (vm.kind) {
+    case VmExitKind::vm_failed:
+      return {Outcome::infra, fmt::format("QEMU failed (exit {}): {}", vm.exit_code, vm.vm_output)};
+    case VmExitKind::boot_timeout:
+      return {Outcome::infra, console.booted ? "boot timeout: the kernel started but the agent never reported ready"
+                                             : "boot timeout: no kernel output on the console"};
+    case VmExitKind::run_timeout:
+      return {Outcome::infra, "workload timeout: the agent did not finish in time"};
+    default:
+      break;
+  }
+  if (!records.setup_errors.empty()) return {Outcome::infra, "agent setup: " + records.setup_errors.front()};
+  if (!records.workload_errors.empty()) return {Outcome::fail, "workload: " + records.workload_errors.front()};
+  if (!records.ready) return {Outcome::infra, "the guest powered off before the agent reported ready"};
+  if (!records.done) return {Outcome::infra, "the guest powered off before the agent finished"};
+  std::vector<std::string> failed;
+  for (const auto& a : assertions)
+    if (!a.passed)
+      failed.push_back(a.error.empty() ? fmt::format("{} (was {:g})", a.expression, a.value)
+                                       : fmt::format("{} ({})", a.expression, a.error));
+  if (!failed.empty()) {
+    std::string more = failed.size() > 1 ? fmt::format(" (+{} more)", failed.size() - 1) : "";
+    return {Outcome::fail, "assertion failed: " + failed.front() + more};
+  }
+  return {Outcome::pass, ""};
+}
+
+Metrics collect_metrics(const PlannedRun& run, const AgentRecords& records, std::vector<std::string>& errors) {
+  Metrics m;
+  for (const auto& snap : records.snapshots)
+    for (const auto& [k, v] : snapshot_metrics(snap)) m[k] = v;
+  for (const auto& [k, v] : records.metrics) m[k] = v;
+  for (const auto& [k, v] : run.params) {
+    char* end = nullptr;
+    double d = std::strtod(v.c_str(), &end);
+    if (!v.empty() && end && *end == '\0') m[k] = d;
+  }
+  auto errs = derive_metrics(run.spec.metrics, m);
+  errors.insert(errors.end(), errs.begin(), errs.end());
+  return m;
+}
+
+std::string reproduce_script(const std::vector<std::string>& argv, int disk_mb) {
+  std::string s =
+      "#!/bin/sh\n"
+      "# Boots exactly this run's kernel and image with the same QEMU command line.\n"
+      "# It runs in a fresh folder (repro-<time>/) so the evidence beside this\n"
+      "# script is never overwritten; the console is printed as it comes.\n"
+      "set -eu\n"
+      "here=$(cd \"$(dirname \"$0\")\" && pwd)\n"
+      "dir=\"$here/repro-$(date +%Y%m%d-%H%M%S)\"\n"
+      "mkdir -p \"$dir\" && cd \"$dir\"\n"
+      "ln -s ../initramfs.cpio initramfs.cpio\n";
+  if (disk_mb > 0)
+    s += fmt::format("truncate -s {}M scratch.img && mkfs.ext4 -q -F -L kharness scratch.img\n", disk_mb);
+  s += ": > console.log\n"
+       "tail -f console.log & tailpid=$!\n"
+       "trap 'kill $tailpid 2>/dev/null' EXIT\n";
+  s += shell_join(argv) + "\n";
+  s += "echo \"console: $dir/console.log  records: $dir/records.jsonl\"\n";
+  return s;
+}
+
+RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, const Job& job,
+                            const std::filesystem::path& out_dir) {
+  std::string subject = run.run_dir;
+  std::filesystem::path dir = std::filesystem::absolute(out_dir / run.run_dir);
+  ensure_dir(dir);
+  RunResult r;
+  r.kernel = {run.kernel->name, artifact.release, artifact.key, run.kernel->series,
+              run.kernel->source.kind == SourceSpec::Kind::git
+                  ? run.kernel->source.path.string() + "@" + run.kernel->source.ref
+                  : run.kernel->source.path.string()};
+  r.arch = std::string(run.arch->name);
+  r.workload = run.ref->id;
+  r.workload_name = run.spec.name;
+  r.repeat = run.repeat;
+  r.params = run.params;
+  r.run_dir = run.run_dir;
+  r.timings["build"] = artifact.build_seconds;
+
+  status_.step(subject, "writing the guest image");
+  const int disk_mb = run.spec.machine.disk_mb;
+  GuestImageRequest img;
+  img.arch = run.arch;
+  img.agent = paths_.agent(std::string(run.arch->name));
+  img.debs_dir = paths_.debs();
+  img.config_json = agent_config_json(run, disk_mb > 0);
+  img.workload_dir = run.spec.dir;
+  compose_guest_image(img).write(dir / "initramfs.cpio");
+
+  BootRequest req;
+  req.arch = run.arch;
+  req.kernel = artifact.image;
+  req.initrd = dir / "initramfs.cpio";
+  req.run_dir = dir;
+  req.machine.cpus = run.spec.machine.cpus;
+  req.machine.memory_mb = run.spec.machine.memory_mb;
+  req.machine.cmdline = run.spec.cmdline;
+  if (!run.kernel->cmdline.empty())
+    req.machine.cmdline += (req.machine.cmdline.empty() ? "" : " ") + run.kernel->cmdline;
+  if (disk_mb > 0) {
+    make_scratch_disk(runner_, dir / "scratch.img", disk_mb);
+    req.machine.disks.push_back(dir / "scratch.img");
+  }
+  req.boot_timeout = job.timeouts.boot;
+  req.run_timeout = job.timeouts.workload;
+
+  status_.step(subject, "booting");
+  VmExit vm = backend_.run(req, [&](const std::string& line) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object()) return;
+    std::string type = j.value("type", "");
+    if (type == "ready") status_.progress(subject, "agent ready, running " + run.ref->id);
+    if (type == "log") status_.progress(subject, j.value("message", ""));
+    if (type == "snapshot") status_.progress(subject, "snapshot " + j.value("name", ""));
+  });
+  r.accel = std::string(to_string(vm.accel));
+  r.accel_note = vm.accel_note;
+  r.timings["boot"] = vm.boot_seconds;
+  r.timings["vm_total"] = vm.total_seconds;
+  if (vm.boot_seconds >= 0) r.timings["workload"] = vm.total_seconds - vm.boot_seconds;
+  r.timings["total"] = artifact.build_seconds + vm.total_seconds;
+  write_file(dir / "reproduce.sh", reproduce_script(vm.argv, disk_mb));
+  make_executable(dir / "reproduce.sh");
+
+  std::string console_text, records_text;
+  read_file_if_exists(dir / "console.log", console_text);
+  read_file_if_exists(dir / "records.jsonl", records_text);
+  ConsoleReport console = parse_console(console_text);
+  AgentRecords records = parse_records(records_text);
+  r.console = console.findings;
+
+  std::vector<std::string> metric_errors;
+  r.metrics = collect_metrics(run, records, metric_errors);
+  if (records.done) r.assertions = evaluate_assertions(run.assertions, r.metrics);
+  Verdict v = judge_run(vm, console, records, r.assertions);
+  r.outcome = v.outcome;
+  r.reason = v.reason;
+  write_result_json(dir / "result.json", r);
+  status_.step(subject, fmt::format("{}{}{} (boot {:.1f} s, {} via {})", to_string(r.outcome),
+                                    r.reason.empty() ? "" : ": ", r.reason, vm.boot_seconds, r.accel,
+                                    run.arch->qemu_binary));
+  return r;
+}
+
+void Executor::write_summary(const Job& job, const std::vector<RunResult>& results,
+                             const std::filesystem::path& out_dir) {
+  std::vector<Outcome> outcomes;
+  for (const auto& r : results) outcomes.push_back(r.outcome);
+  write_file(out_dir / "summary.json", summary_json(job.name, results, exit_code_for(outcomes)).dump(2) + "\n");
+  write_file(out_dir / "junit.xml", junit_xml(job.name, results));
+}
+
+std::vector<RunResult> Executor::execute(const Job& job, const std::vector<PlannedRun>& plan,
+                                         const ExecutorOptions& options) {
+  const auto& out_dir = options.out_dir;
+  ensure_dir(out_dir);
+  write_file(out_dir / "job.yaml", job.text);
+  std::vector<RunResult> results;
+  std::mutex mu;
+
+  // Builds are serial (one source tree at a time, all cores to make); the
+  // runs of each built kernel then go out to up to `jobs` VMs at once.
+  std::size_t i = 0;
+  while (i < plan.size()) {
+    const KernelSpec* kernel = plan[i].kernel;
+    const ArchInfo* arch = plan[i].arch;
+    std::size_t end = i;
+    while (end < plan.size() && plan[end].kernel == kernel && plan[end].arch == arch) ++end;
+    std::string subject = fmt::format("{}/{}", kernel->name, arch->name);
+
+    Artifact artifact;
+    try {
+      status_.step(subject, "kernel");
+      artifact = builder_.build(*kernel, *arch, job.base_dir);
+      status_.step(subject, artifact.from_cache
+                                ? fmt::format("kernel {} from the cache ({})", artifact.release, artifact.key.substr(0, 12))
+                                : fmt::format("built {} in {:.0f} s", artifact.release, artifact.build_seconds));
+    } catch (const InfraError& e) {
+      for (std::size_t k = i; k < end; ++k) {
+        RunResult r;
+        r.kernel.name = kernel->name;
+        r.arch = std::string(arch->name);
+        r.workload = plan[k].ref->id;
+        r.workload_name = plan[k].spec.name;
+        r.repeat = plan[k].repeat;
+        r.params = plan[k].params;
+        r.run_dir = plan[k].run_dir;
+        r.outcome = Outcome::infra;
+        r.reason = std::string("kernel build: ") + e.what();
+        write_result_json(out_dir / r.run_dir / "result.json", r);
+        results.push_back(std::move(r));
+      }
+      write_summary(job, results, out_dir);
+      status_.warn(fmt::format("{}: {}", subject, e.what()));
+      i = end;
+      continue;
+    } catch (...) {
+      write_summary(job, results, out_dir);
+      throw;
+    }
+
+    std::atomic<std::size_t> next{i};
+    std::exception_ptr fatal;
+    auto worker = [&] {
+      for (;;) {
+        std::size_t k = next++;
+        if (k >= end) return;
+        {
+          std::lock_guard lock(mu);
+          if (fatal) return;
+        }
+        try {
+          RunResult r = run_one(plan[k], artifact, job, out_dir);
+          std::lock_guard lock(mu);
+          results.push_back(std::move(r));
+          write_summary(job, results, out_dir);
+          if (interrupted() && !fatal) fatal = std::make_exception_ptr(Interrupted("running " + plan[k].run_dir));
+        } catch (...) {
+          std::lock_guard lock(mu);
+          if (!fatal) fatal = std::current_exception();
+          return;
+        }
+      }
+    };
+    int n = std::max(1, std::min<int>(options.jobs, static_cast<int>(end - i)));
+    if (n == 1) {
+      worker();
+    } else {
+      std::vector<std::thread> threads;
+      for (int t = 0; t < n; ++t) threads.emplace_back(worker);
+      for (auto& t : threads) t.join();
+    }
+    if (fatal) {
+      write_summary(job, results, out_dir);
+      std::rethrow_exception(fatal);
+    }
+    i = end;
+  }
+  write_summary(job, results, out_dir);
+  return results;
+}
+
+}  // namespace kh

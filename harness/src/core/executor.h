@@ -1,0 +1,71 @@
+// The engine: for a plan, build each (kernel, arch) once, then for each run
+// write the guest image, boot it, read what the agent and the console said,
+// judge it, and write result.json, reproduce.sh and the job's summary.
+// Reports progress to a Status; never prints.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "analysis/console_report.h"
+#include "analysis/records.h"
+#include "core/plan.h"
+#include "core/run_result.h"
+#include "kernel/builder.h"
+#include "vm/backend.h"
+
+namespace kh {
+
+struct ExecutorOptions {
+  std::filesystem::path out_dir;  // this job's results folder (made if absent)
+  int jobs = 1;                   // VMs at once
+};
+
+class Executor {
+ public:
+  Executor(KernelBuilder& builder, Backend& backend, ProcessRunner& runner, Status& status, Paths paths);
+
+  // Runs the plan. Results already written stay on every exit path: on
+  // Ctrl-C the current runs are recorded as infra ("interrupted"), the
+  // summary is written, and Interrupted is rethrown; an InputError from a
+  // build (a series that does not apply, lost config symbols) likewise.
+  std::vector<RunResult> execute(const Job& job, const std::vector<PlannedRun>& plan,
+                                 const ExecutorOptions& options);
+
+ private:
+  RunResult run_one(const PlannedRun& run, const Artifact& artifact, const Job& job,
+                    const std::filesystem::path& out_dir);
+  void write_summary(const Job& job, const std::vector<RunResult>& results,
+                     const std::filesystem::path& out_dir);
+
+  KernelBuilder& builder_;
+  Backend& backend_;
+  ProcessRunner& runner_;
+  Status& status_;
+  Paths paths_;
+};
+
+// The agent's /kharness/config.json for a run.
+std::string agent_config_json(const PlannedRun& run, bool has_disk);
+
+// Pure: outcome and one-line reason from everything a run produced.
+// Order: interrupted/VM failure, kernel splats and panics (fail, even when a
+// timeout followed), timeouts, agent errors, assertions.
+struct Verdict {
+  Outcome outcome;
+  std::string reason;
+};
+Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRecords& records,
+                  const std::vector<AssertionResult>& assertions);
+
+// The metrics of a run: each snapshot's, the agent's own, the numeric
+// parameters, then the workload's derived metrics. Derivation errors are
+// returned, not thrown.
+Metrics collect_metrics(const PlannedRun& run, const AgentRecords& records,
+                        std::vector<std::string>& errors);
+
+// The contents of reproduce.sh for a run folder.
+std::string reproduce_script(const std::vector<std::string>& argv, int disk_mb);
+
+}  // namespace kh

@@ -1,0 +1,90 @@
+#include "core/plan.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "util/error.h"
+
+namespace kh {
+namespace {
+
+bool wanted(const std::vector<std::string>& filter, std::initializer_list<std::string> names) {
+  if (filter.empty()) return true;
+  for (const auto& n : names)
+    if (std::find(filter.begin(), filter.end(), n) != filter.end()) return true;
+  return false;
+}
+
+struct Set {
+  std::string workload, param, value;
+};
+
+Set parse_set(const std::string& s) {
+  auto eq = s.find('=');
+  auto dot = s.find('.');
+  if (eq == std::string::npos || dot == std::string::npos || dot > eq || dot == 0 || dot + 1 == eq)
+    throw InputError(fmt::format("--set {}: expected WORKLOAD.PARAM=VALUE (e.g. dying-cgroup.iterations=500)", s));
+  return {s.substr(0, dot), s.substr(dot + 1, eq - dot - 1), s.substr(eq + 1)};
+}
+
+}  // namespace
+
+std::vector<PlannedRun> make_plan(const Job& job, const PlanFilters& f, const WorkloadLoader& load) {
+  std::vector<std::string> arches = f.arches.empty() ? job.arches : f.arches;
+  for (const auto& a : arches)
+    if (!find_arch(a))
+      throw InputError(fmt::format("--arch {}: unknown arch (known: {})", a, known_arch_names()));
+  for (const auto& w : f.workloads) {
+    bool found = std::any_of(job.workloads.begin(), job.workloads.end(),
+                             [&](const WorkloadRef& r) { return r.id == w || r.workload == w; });
+    if (!found) throw InputError(fmt::format("--workload {}: the job {} runs no such workload", w, job.origin));
+  }
+  for (const auto& k : f.kernels) {
+    bool found = std::any_of(job.kernels.begin(), job.kernels.end(),
+                             [&](const KernelSpec& s) { return s.name == k; });
+    if (!found) throw InputError(fmt::format("--kernel {}: the job {} has no such kernel", k, job.origin));
+  }
+  std::vector<Set> sets;
+  for (const auto& s : f.sets) {
+    sets.push_back(parse_set(s));
+    bool found = std::any_of(job.workloads.begin(), job.workloads.end(), [&](const WorkloadRef& r) {
+      return r.id == sets.back().workload || r.workload == sets.back().workload;
+    });
+    if (!found) throw InputError(fmt::format("--set {}: the job runs no workload '{}'", s, sets.back().workload));
+  }
+
+  std::map<std::string, WorkloadSpec> specs;
+  std::vector<PlannedRun> plan;
+  for (const auto& kernel : job.kernels) {
+    if (!wanted(f.kernels, {kernel.name})) continue;
+    for (const auto& arch_name : arches) {
+      for (const auto& ref : job.workloads) {
+        if (!wanted(f.workloads, {ref.id, ref.workload})) continue;
+        if (!specs.count(ref.workload)) specs.emplace(ref.workload, load(ref.workload));
+        const WorkloadSpec& spec = specs.at(ref.workload);
+        std::map<std::string, std::string> overrides;
+        for (const auto& s : sets)
+          if (s.workload == ref.id || s.workload == ref.workload) overrides[s.param] = s.value;
+        auto params = resolve_params(spec, ref.params, overrides, job.origin);
+        for (int r = 0; r < job.repeats; ++r) {
+          PlannedRun run;
+          run.kernel = &kernel;
+          run.arch = find_arch(arch_name);
+          run.ref = &ref;
+          run.spec = spec;
+          run.params = params;
+          auto it = kernel.expect.find(ref.id);
+          run.assertions = it != kernel.expect.end() ? it->second : spec.assertions;
+          run.repeat = r;
+          run.run_dir = fmt::format("{}/{}/{}", kernel.name, arch_name, ref.id);
+          if (job.repeats > 1) run.run_dir += fmt::format("/r{}", r + 1);
+          plan.push_back(std::move(run));
+        }
+      }
+    }
+  }
+  return plan;
+}
+
+}  // namespace kh

@@ -1,0 +1,43 @@
+// Expanding a job into runs: kernels x arches x workloads x repeats, after
+// the command line's filters and parameter overrides. Pure: no I/O beyond
+// reading workload.yaml files through the loader it is given.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/arch.h"
+#include "core/job.h"
+#include "core/workload.h"
+
+namespace kh {
+
+struct PlanFilters {
+  std::vector<std::string> arches;     // empty: the job's
+  std::vector<std::string> workloads;  // ids or workload names; empty: all
+  std::vector<std::string> kernels;    // names; empty: all
+  // "WORKLOAD.PARAM=VALUE" from --set; WORKLOAD is a workload id or name.
+  std::vector<std::string> sets;
+};
+
+struct PlannedRun {
+  const KernelSpec* kernel = nullptr;
+  const ArchInfo* arch = nullptr;
+  const WorkloadRef* ref = nullptr;
+  WorkloadSpec spec;
+  std::map<std::string, std::string> params;  // resolved
+  std::vector<std::string> assertions;        // the kernel's expect:, else the workload's
+  int repeat = 0;                             // 0-based
+  std::string run_dir;                        // relative: kernel/arch/workload[/rN]
+};
+
+using WorkloadLoader = std::function<WorkloadSpec(const std::string& name)>;
+
+// Throws InputError for a filter naming nothing in the job, a --set that is
+// malformed or names an unknown parameter, an arch the table lacks.
+std::vector<PlannedRun> make_plan(const Job& job, const PlanFilters& filters,
+                                  const WorkloadLoader& load);
+
+}  // namespace kh

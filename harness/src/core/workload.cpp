@@ -1,0 +1,136 @@
+#include "core/workload.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "core/yaml_util.h"
+#include "util/error.h"
+#include "util/files.h"
+
+namespace kh {
+namespace {
+
+bool is_number(const std::string& s) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  std::strtod(s.c_str(), &end);
+  return end && *end == '\0';
+}
+
+ParamSpec parse_param(const std::string& o, const std::string& name, const YAML::Node& n) {
+  ParamSpec p;
+  p.name = name;
+  if (n.IsScalar()) {
+    p.default_value = n.as<std::string>();
+    p.numeric = is_number(p.default_value);
+    return p;
+  }
+  yaml::expect_map(o, n, "a parameter (default:, choices:, doc:)");
+  yaml::check_keys(o, n, {"default", "choices", "doc"});
+  if (!n["default"]) yaml::fail(o, n, fmt::format("parameter '{}' needs default:", name));
+  p.default_value = yaml::scalar(o, n["default"], "default");
+  p.numeric = is_number(p.default_value);
+  if (n["choices"]) {
+    p.choices = yaml::string_list(o, n["choices"], "choices");
+    p.numeric = false;
+    if (std::find(p.choices.begin(), p.choices.end(), p.default_value) == p.choices.end())
+      yaml::fail(o, n["default"], fmt::format("default '{}' is not one of the choices", p.default_value));
+  }
+  if (n["doc"]) p.doc = yaml::scalar(o, n["doc"], "doc");
+  return p;
+}
+
+}  // namespace
+
+WorkloadSpec parse_workload(const std::string& text, const std::string& origin,
+                            const std::filesystem::path& dir) {
+  const std::string& o = origin;
+  YAML::Node root = yaml::load(text, o);
+  yaml::expect_map(o, root, "the workload");
+  yaml::check_keys(o, root, {"name", "description", "params", "machine", "cmdline", "metrics",
+                             "assertions", "key_metric"});
+  WorkloadSpec w;
+  w.dir = dir;
+  if (!root["name"]) yaml::fail(o, root, "a workload needs name:");
+  w.name = yaml::scalar(o, root["name"], "name");
+  if (root["description"]) w.description = yaml::scalar(o, root["description"], "description");
+  if (root["params"]) {
+    yaml::expect_map(o, root["params"], "params");
+    for (const auto& kv : root["params"])
+      w.params.push_back(parse_param(o, kv.first.as<std::string>(), kv.second));
+  }
+  if (root["machine"]) {
+    const auto& m = root["machine"];
+    yaml::expect_map(o, m, "machine (cpus:, memory_mb:, disk_mb:)");
+    yaml::check_keys(o, m, {"cpus", "memory_mb", "disk_mb"});
+    if (m["cpus"]) w.machine.cpus = yaml::integer(o, m["cpus"], "machine.cpus", 1, 64);
+    if (m["memory_mb"]) w.machine.memory_mb = yaml::integer(o, m["memory_mb"], "machine.memory_mb", 64, 65536);
+    if (m["disk_mb"]) w.machine.disk_mb = yaml::integer(o, m["disk_mb"], "machine.disk_mb", 0, 65536);
+  }
+  if (root["cmdline"]) w.cmdline = yaml::scalar(o, root["cmdline"], "cmdline");
+  if (root["metrics"]) {
+    // A sequence of single-key maps keeps the order explicit in YAML.
+    const auto& m = root["metrics"];
+    if (!m.IsSequence()) yaml::fail(o, m, "expected metrics: as a list of '- name: expression'");
+    for (const auto& item : m) {
+      if (!item.IsMap() || item.size() != 1) yaml::fail(o, item, "expected '- name: expression'");
+      auto kv = *item.begin();
+      w.metrics.emplace_back(kv.first.as<std::string>(), yaml::scalar(o, kv.second, "an expression"));
+    }
+  }
+  if (root["assertions"]) w.assertions = yaml::string_list(o, root["assertions"], "assertions");
+  if (root["key_metric"]) w.key_metric = yaml::scalar(o, root["key_metric"], "key_metric");
+  return w;
+}
+
+WorkloadSpec load_workload(const std::filesystem::path& workloads_root, const std::string& name) {
+  std::filesystem::path dir = workloads_root / name;
+  std::filesystem::path file = dir / "workload.yaml";
+  std::string text;
+  if (!read_file_if_exists(file, text)) {
+    std::string known;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(workloads_root, ec))
+      if (std::filesystem::exists(e.path() / "workload.yaml"))
+        known += (known.empty() ? "" : ", ") + e.path().filename().string();
+    throw InputError(fmt::format("workload '{}': no {} (known workloads: {})", name, file.string(),
+                                 known.empty() ? "none" : known));
+  }
+  return parse_workload(text, file.string(), dir);
+}
+
+std::map<std::string, std::string> resolve_params(
+    const WorkloadSpec& spec, const std::map<std::string, std::string>& job_params,
+    const std::map<std::string, std::string>& overrides, const std::string& where) {
+  std::map<std::string, std::string> out;
+  for (const auto& p : spec.params) out[p.name] = p.default_value;
+  auto apply = [&](const std::map<std::string, std::string>& layer, const char* from) {
+    for (const auto& [k, v] : layer) {
+      auto it = std::find_if(spec.params.begin(), spec.params.end(),
+                             [&](const ParamSpec& p) { return p.name == k; });
+      if (it == spec.params.end()) {
+        std::string known;
+        for (const auto& p : spec.params) known += (known.empty() ? "" : ", ") + p.name;
+        throw InputError(fmt::format("{}: workload '{}' has no parameter '{}' ({}; known: {})", where,
+                                     spec.name, k, from, known));
+      }
+      if (!it->choices.empty() && std::find(it->choices.begin(), it->choices.end(), v) == it->choices.end()) {
+        std::string list;
+        for (const auto& c : it->choices) list += (list.empty() ? "" : "|") + c;
+        throw InputError(fmt::format("{}: {}.{} must be one of {}, got '{}' ({})", where, spec.name, k,
+                                     list, v, from));
+      }
+      if (it->numeric && !is_number(v))
+        throw InputError(fmt::format("{}: {}.{} must be a number, got '{}' ({})", where, spec.name, k,
+                                     v, from));
+      out[k] = v;
+    }
+  };
+  apply(job_params, "from the job");
+  apply(overrides, "from --set");
+  return out;
+}
+
+}  // namespace kh

@@ -1,0 +1,74 @@
+// The VM seam: a Backend boots a kernel + initramfs into an Instance and
+// reports how it ended. QEMU is one implementation (vm/qemu.h); libvirt
+// and the tests' fake register the same way (vm/registry.h).
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/arch.h"
+
+namespace kh {
+
+enum class Accel { kvm, tcg };
+std::string_view to_string(Accel a);
+
+struct MachineSpec {
+  int cpus = 2;
+  int memory_mb = 512;
+  std::vector<std::filesystem::path> disks;  // raw images, become /dev/vda, /dev/vdb...
+  std::string cmdline;                       // appended to the base command line
+};
+
+struct BootRequest {
+  const ArchInfo* arch = nullptr;
+  std::filesystem::path kernel;   // absolute
+  std::filesystem::path initrd;   // absolute
+  MachineSpec machine;
+  // console.log and records.jsonl are written here; QEMU runs with this as
+  // its working directory and relative paths, so reproduce.sh can replay the
+  // same argv in a fresh folder.
+  std::filesystem::path run_dir;
+  // Before TCG scaling (ArchInfo::tcg_slowdown).
+  std::chrono::seconds boot_timeout{60};  // start -> agent ready
+  std::chrono::seconds run_timeout{600};  // agent ready -> poweroff
+};
+
+enum class VmExitKind {
+  powered_off,   // the guest powered off (or panicked: QEMU exits on reboot with -no-reboot)
+  boot_timeout,  // no agent ready record in time
+  run_timeout,   // ready, but no poweroff in time
+  vm_failed,     // QEMU itself failed to start or crashed
+  interrupted,   // Ctrl-C / SIGTERM
+};
+std::string_view to_string(VmExitKind k);
+
+struct VmExit {
+  VmExitKind kind = VmExitKind::vm_failed;
+  int exit_code = -1;          // QEMU's
+  double boot_seconds = -1;    // start -> ready record; -1 if never
+  double total_seconds = 0;
+  Accel accel = Accel::tcg;
+  std::string accel_note;      // how the accelerator was chosen
+  std::vector<std::string> argv;  // the exact command line of the final attempt
+  std::string vm_output;       // QEMU's own stderr (tail), for vm_failed
+};
+
+// Receives each complete line the agent wrote, as it arrives.
+using RecordSink = std::function<void(const std::string& line)>;
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  // Boots and waits for the end. Never leaves a VM running when it returns
+  // or throws. Throws InfraError when the backend cannot work at all (no
+  // QEMU binary for the arch), Interrupted on Ctrl-C.
+  virtual VmExit run(const BootRequest& req, const RecordSink& on_record) = 0;
+};
+
+}  // namespace kh

@@ -1,0 +1,44 @@
+// The QEMU backend: qemu-system-<arch> driven through the process runner
+// with an argv vector. Kernel console -> console.log (serial), agent
+// records -> records.jsonl (a virtio console, so kernel messages never
+// interleave with them).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "vm/accel.h"
+#include "vm/backend.h"
+#include "util/process.h"
+
+namespace kh {
+
+// The guest kernel command line every run gets (the workload's and the
+// kernel's own are appended).
+std::string base_cmdline(const ArchInfo& arch);
+
+// Pure: the exact argv for a request under an accelerator. Paths inside
+// run_dir are relative (QEMU runs there).
+std::vector<std::string> qemu_argv(const BootRequest& req, Accel accel);
+
+class QemuBackend : public Backend {
+ public:
+  // accel_mode: "auto" (KVM if it works here, else TCG), "kvm" or "tcg".
+  QemuBackend(ProcessRunner& runner, HostProbe& probe, std::filesystem::path cache_dir,
+              std::string accel_mode);
+  std::string name() const override { return "qemu"; }
+  VmExit run(const BootRequest& req, const RecordSink& on_record) override;
+
+ private:
+  // One boot. `boot_deadline` bounds start -> ready.
+  VmExit attempt(const BootRequest& req, Accel accel, std::chrono::milliseconds boot_deadline,
+                 std::chrono::milliseconds run_deadline, const RecordSink& on_record);
+
+  ProcessRunner& runner_;
+  HostProbe& probe_;
+  AccelVerdictStore verdicts_;
+  std::string accel_mode_;
+};
+
+}  // namespace kh
