@@ -43,6 +43,13 @@ std::string Hasher::hex() {
   return out;
 }
 
-std::string sha256_hex(std::string_view data) { return Hasher().feed(data).hex(); }
+std::string sha256_hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr);
+  std::string out;
+  for (unsigned int i = 0; i < n; ++i) out += fmt::format("{:02x}", md[i]);
+  return out;
+}
 
 }  // namespace kh

@@ -23,6 +23,7 @@ class Hasher {
   void* ctx_;
 };
 
+// The plain SHA-256 of `data` (no length prefix), as sha256sum prints it.
 std::string sha256_hex(std::string_view data);
 
 }  // namespace kh

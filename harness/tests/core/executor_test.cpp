@@ -1,0 +1,139 @@
+#include "core/executor.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace kh {
+namespace {
+
+struct Case {
+  VmExit vm;
+  ConsoleReport console;
+  AgentRecords records;
+  std::vector<AssertionResult> assertions;
+  Case() {
+    vm.kind = VmExitKind::powered_off;
+    vm.exit_code = 0;
+    console.booted = true;
+    records.ready = true;
+    records.done = true;
+  }
+  Verdict judge() const { return judge_run(vm, console, records, assertions); }
+};
+
+TEST(JudgeTest, CleanRunWithHoldingAssertionsPasses) {
+  Case c;
+  c.assertions = {{"dying_after_loop <= 200", 1, true, ""}};
+  EXPECT_EQ(c.judge().outcome, Outcome::pass);
+}
+
+TEST(JudgeTest, FailedAssertionFailsAndSaysWhichAndTheValue) {
+  Case c;
+  c.assertions = {{"a > 0", 1, true, ""}, {"dying_after_loop <= 200", 0, false, ""}};
+  Verdict v = c.judge();
+  EXPECT_EQ(v.outcome, Outcome::fail);
+  EXPECT_EQ(v.reason, "assertion failed: dying_after_loop <= 200 (was 0)");
+}
+
+TEST(JudgeTest, AssertionThatCannotBeEvaluatedFails) {
+  Case c;
+  c.assertions = {{"nope > 1", 0, false, "unknown name 'nope'"}};
+  Verdict v = c.judge();
+  EXPECT_EQ(v.outcome, Outcome::fail);
+  EXPECT_NE(v.reason.find("unknown name 'nope'"), std::string::npos);
+}
+
+TEST(JudgeTest, KernelWarningFailsEvenWhenAssertionsHold) {
+  Case c;
+  c.assertions = {{"x", 1, true, ""}};
+  c.console.findings = {{"WARNING", "WARNING in lru_gen_reparent_memcg", 12, false}};
+  Verdict v = c.judge();
+  EXPECT_EQ(v.outcome, Outcome::fail);
+  EXPECT_EQ(v.reason, "kernel WARNING: WARNING in lru_gen_reparent_memcg");
+}
+
+TEST(JudgeTest, PanicBeforeTheAgentIsAFailNotInfra) {
+  Case c;
+  c.records = {};
+  c.console.panicked = true;
+  c.console.findings = {{"panic", "kernel panic: Attempted to kill init!", 40, false}};
+  Verdict v = c.judge();
+  EXPECT_EQ(v.outcome, Outcome::fail);
+  EXPECT_EQ(v.reason, "kernel panic: Attempted to kill init!");
+}
+
+TEST(JudgeTest, TimeoutsAndVmFailuresAreInfra) {
+  Case c;
+  c.records = {};
+  c.vm.kind = VmExitKind::boot_timeout;
+  c.console.booted = false;
+  EXPECT_EQ(c.judge().outcome, Outcome::infra);
+  EXPECT_NE(c.judge().reason.find("no kernel output"), std::string::npos);
+  c.vm.kind = VmExitKind::run_timeout;
+  EXPECT_EQ(c.judge().outcome, Outcome::infra);
+  c.vm.kind = VmExitKind::vm_failed;
+  EXPECT_EQ(c.judge().outcome, Outcome::infra);
+  c.vm.kind = VmExitKind::interrupted;
+  EXPECT_EQ(c.judge().reason, "interrupted");
+}
+
+TEST(JudgeTest, HungTaskDuringATimeoutIsTheKernelsFault) {
+  Case c;
+  c.vm.kind = VmExitKind::run_timeout;
+  c.console.findings = {{"hung task", "INFO: task kworker/u4:1 blocked for more than 120 seconds", 99, false}};
+  EXPECT_EQ(c.judge().outcome, Outcome::fail);
+}
+
+TEST(JudgeTest, AgentErrorsSplitIntoSetupAndWorkload) {
+  Case c;
+  c.records.setup_errors = {"mount /dev/vda: No such device"};
+  EXPECT_EQ(c.judge().outcome, Outcome::infra);
+  c.records.setup_errors.clear();
+  c.records.workload_errors = {"rmdir w3: Device or resource busy"};
+  EXPECT_EQ(c.judge().outcome, Outcome::fail);
+  c.records.workload_errors.clear();
+  c.records.done = false;
+  EXPECT_EQ(c.judge().outcome, Outcome::infra);
+}
+
+TEST(ReproduceTest, ReplaysTheExactArgvInAFreshFolder) {
+  std::string s = reproduce_script({"qemu-system-x86_64", "-append", "console=ttyS0 panic=-1", "-initrd",
+                                    "initramfs.cpio"},
+                                   64);
+  EXPECT_EQ(s.rfind("#!/bin/sh\n", 0), 0u);
+  EXPECT_NE(s.find("qemu-system-x86_64 -append 'console=ttyS0 panic=-1' -initrd initramfs.cpio\n"),
+            std::string::npos);
+  EXPECT_NE(s.find("mkfs.ext4 -q -F -L kharness scratch.img"), std::string::npos);
+  EXPECT_NE(s.find("truncate -s 64M"), std::string::npos);
+  EXPECT_EQ(reproduce_script({"q"}, 0).find("mkfs"), std::string::npos);
+}
+
+TEST(AgentConfigTest, CarriesWorkloadParamsAndDisk) {
+  PlannedRun run;
+  run.spec.name = "dying-cgroup";
+  run.params = {{"iterations", "500"}, {"cgroup", "v2"}};
+  auto j = nlohmann::json::parse(agent_config_json(run, true));
+  EXPECT_EQ(j["workload"], "dying-cgroup");
+  EXPECT_EQ(j["params"]["iterations"], "500");
+  EXPECT_EQ(j["disk"], "/dev/vda");
+  EXPECT_FALSE(nlohmann::json::parse(agent_config_json(run, false)).contains("disk"));
+}
+
+TEST(CollectMetricsTest, ParamsAgentMetricsAndDerivedOnes) {
+  PlannedRun run;
+  run.params = {{"iterations", "500"}, {"cgroup", "v2"}};
+  run.spec.metrics = {{"half", "iterations / 2"}, {"per_iter", "loop_seconds / iterations"}};
+  AgentRecords rec;
+  rec.metrics["loop_seconds"] = 5;
+  std::vector<std::string> errors;
+  Metrics m = collect_metrics(run, rec, errors);
+  EXPECT_TRUE(errors.empty());
+  EXPECT_DOUBLE_EQ(m.at("iterations"), 500);
+  EXPECT_EQ(m.count("cgroup"), 0u) << "non-numeric params are not metrics";
+  EXPECT_DOUBLE_EQ(m.at("half"), 250);
+  EXPECT_DOUBLE_EQ(m.at("per_iter"), 0.01);
+}
+
+}  // namespace
+}  // namespace kh

@@ -1,0 +1,154 @@
+#include "core/job.h"
+
+#include <gtest/gtest.h>
+
+#include "default_job.h"
+#include "util/error.h"
+
+namespace kh {
+namespace {
+
+const char* kMinimal = R"(name: t
+kernels:
+  - name: base
+    source: {tarball: /usr/src/linux-source-6.1.tar.xz}
+workloads: [dying-cgroup]
+)";
+
+std::string error_of(const std::string& text) {
+  try {
+    parse_job(text, "job.yaml", "/jobs");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(JobTest, MinimalJobGetsDefaults) {
+  Job j = parse_job(kMinimal, "job.yaml", "/jobs");
+  EXPECT_EQ(j.name, "t");
+  ASSERT_EQ(j.kernels.size(), 1u);
+  EXPECT_EQ(j.kernels[0].source.kind, SourceSpec::Kind::tarball);
+  EXPECT_EQ(j.kernels[0].source.path, "/usr/src/linux-source-6.1.tar.xz");
+  ASSERT_EQ(j.workloads.size(), 1u);
+  EXPECT_EQ(j.workloads[0].id, "dying-cgroup");
+  EXPECT_EQ(j.workloads[0].workload, "dying-cgroup");
+  EXPECT_EQ(j.repeats, 1);
+  EXPECT_EQ(j.output, "results");
+  EXPECT_EQ(j.base_dir, "/jobs");
+  EXPECT_EQ(j.text, kMinimal);
+}
+
+TEST(JobTest, FullJob) {
+  Job j = parse_job(R"(name: series-check
+kernels:
+  - name: base
+    source: {git: ../linux, ref: v6.1}
+    fragments: [debug]
+    cmdline: cgroup.memory=nokmem
+    expect:
+      leak: [dying_after_loop >= 450]
+  - name: patched
+    source: {git: ../linux, ref: v6.1}
+    series: dying-memcg-v4
+arches: [x86_64, arm64]
+workloads:
+  - id: leak
+    workload: dying-cgroup
+    params: {iterations: 500, cgroup: v1}
+repeats: 3
+timeouts: {build: 100, boot: 20, workload: 30}
+output: /tmp/out
+)", "job.yaml", "/jobs");
+  EXPECT_EQ(j.kernels[0].source.kind, SourceSpec::Kind::git);
+  EXPECT_EQ(j.kernels[0].source.ref, "v6.1");
+  EXPECT_EQ(j.kernels[0].fragments, std::vector<std::string>{"debug"});
+  EXPECT_EQ(j.kernels[0].cmdline, "cgroup.memory=nokmem");
+  EXPECT_EQ(j.kernels[0].expect.at("leak"), std::vector<std::string>{"dying_after_loop >= 450"});
+  EXPECT_EQ(j.kernels[1].series, "dying-memcg-v4");
+  EXPECT_EQ(j.arches, (std::vector<std::string>{"x86_64", "arm64"}));
+  EXPECT_EQ(j.workloads[0].params.at("iterations"), "500");
+  EXPECT_EQ(j.repeats, 3);
+  EXPECT_EQ(j.timeouts.boot.count(), 20);
+  EXPECT_EQ(j.output, "/tmp/out");
+}
+
+TEST(JobTest, UnknownTopLevelKeyNamesLineColumnAndAllowedKeys) {
+  std::string e = error_of(std::string(kMinimal) + "reapeats: 3\n");
+  EXPECT_EQ(e.rfind("job.yaml:6:1: unknown key 'reapeats'", 0), 0u) << e;
+  EXPECT_NE(e.find("repeats"), std::string::npos);
+}
+
+TEST(JobTest, UnknownKernelKeyIsAnError) {
+  std::string e = error_of(R"(name: t
+kernels:
+  - name: base
+    source: {tarball: x.tar.xz}
+    serie: foo
+workloads: [w]
+)");
+  EXPECT_EQ(e.rfind("job.yaml:5:5: unknown key 'serie'", 0), 0u) << e;
+}
+
+TEST(JobTest, MalformedYamlNamesThePosition) {
+  std::string e = error_of("name: t\nkernels: [\n  - a: b\n");
+  EXPECT_EQ(e.rfind("job.yaml:", 0), 0u) << e;
+  EXPECT_NE(e.find("malformed YAML"), std::string::npos) << e;
+}
+
+TEST(JobTest, UnknownArchIsAnErrorListingKnownOnes) {
+  std::string e = error_of(std::string(kMinimal) + "arches: [x86_64, riscv64]\n");
+  EXPECT_EQ(e.rfind("job.yaml:6:19: unknown arch 'riscv64' (known: x86_64, arm64)", 0), 0u) << e;
+}
+
+TEST(JobTest, WrongTypesAndMissingPieces) {
+  EXPECT_NE(error_of(std::string(kMinimal) + "repeats: many\n").find("repeats as a whole number"), std::string::npos);
+  EXPECT_NE(error_of("name: t\nworkloads: [w]\n").find("needs kernels:"), std::string::npos);
+  EXPECT_NE(error_of("name: t\nkernels:\n  - name: a\nworkloads: [w]\n").find("needs source:"), std::string::npos);
+  EXPECT_NE(error_of("name: t\nkernels:\n  - name: a\n    source: {git: x}\nworkloads: [w]\n")
+                .find("needs ref:"),
+            std::string::npos);
+  EXPECT_NE(error_of("name: t\nkernels:\n  - name: a\n    source: {tarball: x, git: y}\nworkloads: [w]\n")
+                .find("not both"),
+            std::string::npos);
+  EXPECT_NE(error_of("- a\n- b\n").find("the job as a mapping"), std::string::npos);
+}
+
+TEST(JobTest, DuplicateNamesAndDanglingExpectations) {
+  EXPECT_NE(error_of(R"(name: t
+kernels:
+  - {name: a, source: {tarball: x}}
+  - {name: a, source: {tarball: y}}
+workloads: [w]
+)").find("duplicate kernel name 'a'"),
+            std::string::npos);
+  EXPECT_NE(error_of("name: t\nkernels: [{name: a, source: {tarball: x}}]\nworkloads: [w, w]\n")
+                .find("duplicate workload id 'w'"),
+            std::string::npos);
+  EXPECT_NE(error_of("name: t\nkernels: [{name: a, source: {tarball: x}, expect: {other: [x > 1]}}]\n"
+                     "workloads: [w]\n")
+                .find("workload 'other', which the job does not run"),
+            std::string::npos);
+}
+
+TEST(JobTest, NamesMustBeSafeForFolders) {
+  EXPECT_NE(error_of("name: ../etc\nkernels: [{name: a, source: {tarball: x}}]\nworkloads: [w]\n")
+                .find("job name '../etc'"),
+            std::string::npos);
+}
+
+TEST(JobTest, TheBuiltInDefaultJobParses) {
+  Job j = parse_job(kDefaultJobText, kDefaultJobName, "/x");
+  EXPECT_EQ(j.name, "default");
+  ASSERT_FALSE(j.kernels.empty());
+  EXPECT_EQ(j.kernels[0].source.path, "/usr/src/linux-source-6.1.tar.xz");
+  ASSERT_EQ(j.workloads.size(), 2u);
+  EXPECT_EQ(j.workloads[1].params.at("pin"), "kmem");
+}
+
+TEST(JobTest, MissingJobFileIsAnInputError) {
+  EXPECT_THROW(load_job_file("/nonexistent/job.yaml"), InputError);
+}
+
+}  // namespace
+}  // namespace kh

@@ -1,0 +1,86 @@
+#include "core/plan.h"
+
+#include <gtest/gtest.h>
+
+#include "util/error.h"
+
+namespace kh {
+namespace {
+
+Job two_by_two() {
+  return parse_job(R"(name: t
+kernels:
+  - name: base
+    source: {tarball: x}
+    expect:
+      leak: [dying_after_loop > 10]
+  - name: patched
+    source: {tarball: x}
+arches: [x86_64, arm64]
+workloads:
+  - id: leak
+    workload: dying-cgroup
+  - id: kmem
+    workload: dying-cgroup
+    params: {pin: kmem}
+repeats: 2
+)", "job.yaml", "/");
+}
+
+WorkloadSpec spec(const std::string& name) {
+  return parse_workload("name: " + name +
+                            "\nparams: {iterations: 100, pin: {default: pagecache, choices: [pagecache, kmem]}}\n"
+                            "assertions: [default_assertion]\n",
+                        "w.yaml", "/w");
+}
+
+TEST(PlanTest, ExpandsKernelsArchesWorkloadsRepeats) {
+  Job j = two_by_two();
+  auto plan = make_plan(j, {}, spec);
+  ASSERT_EQ(plan.size(), 2u * 2u * 2u * 2u);
+  EXPECT_EQ(plan[0].run_dir, "base/x86_64/leak/r1");
+  EXPECT_EQ(plan[1].run_dir, "base/x86_64/leak/r2");
+  EXPECT_EQ(plan[2].params.at("pin"), "kmem");
+}
+
+TEST(PlanTest, KernelExpectationsReplaceWorkloadDefaults) {
+  auto plan = make_plan(two_by_two(), {}, spec);
+  EXPECT_EQ(plan[0].assertions, std::vector<std::string>{"dying_after_loop > 10"});  // base/leak
+  EXPECT_EQ(plan[2].assertions, std::vector<std::string>{"default_assertion"});      // base/kmem
+  EXPECT_EQ(plan.back().assertions, std::vector<std::string>{"default_assertion"});  // patched
+}
+
+TEST(PlanTest, FiltersAndSets) {
+  PlanFilters f;
+  f.arches = {"x86_64"};
+  f.workloads = {"kmem"};
+  f.kernels = {"patched"};
+  f.sets = {"dying-cgroup.iterations=7"};
+  auto plan = make_plan(two_by_two(), f, spec);
+  ASSERT_EQ(plan.size(), 2u);
+  EXPECT_EQ(plan[0].run_dir, "patched/x86_64/kmem/r1");
+  EXPECT_EQ(plan[0].params.at("iterations"), "7");
+  EXPECT_EQ(plan[0].params.at("pin"), "kmem");
+}
+
+TEST(PlanTest, SetByIdOnlyTouchesThatEntry) {
+  PlanFilters f;
+  f.sets = {"kmem.iterations=9"};
+  f.arches = {"x86_64"};
+  auto plan = make_plan(two_by_two(), f, spec);
+  EXPECT_EQ(plan[0].params.at("iterations"), "100");  // leak
+  EXPECT_EQ(plan[2].params.at("iterations"), "9");    // kmem
+}
+
+TEST(PlanTest, BadFiltersAreInputErrors) {
+  Job j = two_by_two();
+  EXPECT_THROW(make_plan(j, PlanFilters{{"sparc"}, {}, {}, {}}, spec), InputError);
+  EXPECT_THROW(make_plan(j, PlanFilters{{}, {"nope"}, {}, {}}, spec), InputError);
+  EXPECT_THROW(make_plan(j, PlanFilters{{}, {}, {"nope"}, {}}, spec), InputError);
+  EXPECT_THROW(make_plan(j, PlanFilters{{}, {}, {}, {"iterations=5"}}, spec), InputError);
+  EXPECT_THROW(make_plan(j, PlanFilters{{}, {}, {}, {"leak.bogus=5"}}, spec), InputError);
+  EXPECT_THROW(make_plan(j, PlanFilters{{}, {}, {}, {"other.iterations=5"}}, spec), InputError);
+}
+
+}  // namespace
+}  // namespace kh

@@ -1,0 +1,88 @@
+#include "core/workload.h"
+
+#include <gtest/gtest.h>
+
+#include "core/paths.h"
+#include "util/error.h"
+
+namespace kh {
+namespace {
+
+const char* kSpec = R"(name: w
+params:
+  iterations: {default: 2000}
+  cgroup: {default: v2, choices: [v1, v2]}
+  label: hello
+machine: {cpus: 1, memory_mb: 256, disk_mb: 32}
+metrics:
+  - a: before.x + 1
+  - b: a * 2
+assertions: [b > 0]
+key_metric: b
+)";
+
+TEST(WorkloadTest, ParsesEverything) {
+  WorkloadSpec w = parse_workload(kSpec, "workload.yaml", "/w");
+  EXPECT_EQ(w.name, "w");
+  ASSERT_EQ(w.params.size(), 3u);
+  EXPECT_TRUE(w.params[0].numeric);
+  EXPECT_EQ(w.params[1].choices, (std::vector<std::string>{"v1", "v2"}));
+  EXPECT_FALSE(w.params[2].numeric);
+  EXPECT_EQ(w.machine.disk_mb, 32);
+  ASSERT_EQ(w.metrics.size(), 2u);
+  EXPECT_EQ(w.metrics[1].first, "b");  // order kept
+  EXPECT_EQ(w.assertions, std::vector<std::string>{"b > 0"});
+  EXPECT_EQ(w.key_metric, "b");
+}
+
+TEST(WorkloadTest, UnknownKeyAndBadDefault) {
+  try {
+    parse_workload("name: w\nparms: {}\n", "workload.yaml", "/w");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("workload.yaml:2:1: unknown key 'parms'", 0), 0u) << e.what();
+  }
+  EXPECT_THROW(parse_workload("name: w\nparams: {c: {default: v3, choices: [v1, v2]}}\n", "y", "/w"),
+               InputError);
+}
+
+TEST(WorkloadTest, ParamsLayerDefaultsJobAndSet) {
+  WorkloadSpec w = parse_workload(kSpec, "workload.yaml", "/w");
+  auto p = resolve_params(w, {{"iterations", "500"}}, {{"cgroup", "v1"}}, "job.yaml");
+  EXPECT_EQ(p.at("iterations"), "500");
+  EXPECT_EQ(p.at("cgroup"), "v1");
+  EXPECT_EQ(p.at("label"), "hello");
+}
+
+TEST(WorkloadTest, BadParamsAreErrorsNamingTheOrigin) {
+  WorkloadSpec w = parse_workload(kSpec, "workload.yaml", "/w");
+  try {
+    resolve_params(w, {}, {{"iteratons", "5"}}, "job.yaml");
+    FAIL();
+  } catch (const InputError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("no parameter 'iteratons'"), std::string::npos) << m;
+    EXPECT_NE(m.find("from --set"), std::string::npos) << m;
+  }
+  EXPECT_THROW(resolve_params(w, {{"cgroup", "v3"}}, {}, "j"), InputError);
+  EXPECT_THROW(resolve_params(w, {{"iterations", "lots"}}, {}, "j"), InputError);
+}
+
+TEST(WorkloadTest, ShippedWorkloadsParse) {
+  WorkloadSpec w = load_workload(Paths::from_environment().workloads_root(), "dying-cgroup");
+  EXPECT_EQ(w.name, "dying-cgroup");
+  EXPECT_GT(w.machine.disk_mb, 0) << "page-cache workloads need a real disk";
+  EXPECT_FALSE(w.assertions.empty());
+}
+
+TEST(WorkloadTest, UnknownWorkloadListsKnownOnes) {
+  try {
+    load_workload(Paths::from_environment().workloads_root(), "nope");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("dying-cgroup"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace kh

@@ -1,0 +1,153 @@
+// Bad input gets one clear line naming the file and line or the step,
+// keeps what was already written, and leaves no QEMU (or make) behind.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mount.h>
+
+#include <thread>
+
+#include "core/paths.h"
+#include "kharness_cli.h"
+#include "util/files.h"
+#include "util/process.h"
+
+namespace kh::it {
+namespace {
+
+std::string error_line(const CliResult& r) { return line_with(r.output, "kharness: "); }
+
+TEST(BadInput, UnknownKeyNamesFileLineAndColumn) {
+  auto r = run_kharness({"run", job("unknown-key.yaml")});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(error_line(r).find("unknown-key.yaml:6:1: unknown key 'repeat'"), std::string::npos) << r.output;
+}
+
+TEST(BadInput, MalformedYaml) {
+  ScopedTempDir tmp;
+  write_file(tmp.path() / "bad.yaml", "name: x\nkernels: [\n  {name: a\n");
+  auto r = run_kharness({"run", (tmp.path() / "bad.yaml").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(error_line(r).find("bad.yaml:"), std::string::npos) << r.output;
+  EXPECT_NE(error_line(r).find("malformed YAML"), std::string::npos) << r.output;
+}
+
+TEST(BadInput, UnknownArchAndWorkloadOnTheCommandLine) {
+  auto r = run_kharness({"run", "--arch", "riscv64"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(error_line(r).find("unknown arch"), std::string::npos) << r.output;
+  r = run_kharness({"run", "--set", "dying-cgroup.iteratons=5"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(error_line(r).find("no parameter 'iteratons'"), std::string::npos) << r.output;
+}
+
+TEST(BadInput, MissingSourceNamesIt) {
+  ScopedTempDir out;
+  auto r = run_kharness({"run", job("missing-source.yaml"), "--out", out.path().string()});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(error_line(r).find("/nonexistent/linux-9.9.tar.xz"), std::string::npos) << r.output;
+  EXPECT_TRUE(std::filesystem::exists(out.path() / "summary.json")) << "the summary is written even so";
+}
+
+TEST(BadInput, SeriesThatDoesNotApplyNamesThePatchAndHunk) {
+  auto r = run_kharness({"build", job("bad-series.yaml")});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  std::string line = error_line(r);
+  EXPECT_NE(line.find(".patch"), std::string::npos) << r.output;
+  EXPECT_NE(line.find("does not apply"), std::string::npos) << r.output;
+  EXPECT_NE(line.find("@@"), std::string::npos) << "the rejected hunk: " << r.output;
+}
+
+TEST(BadInput, FragmentSymbolLostInTheMergeIsListed) {
+  auto r = run_kharness({"build", job("lost-symbol.yaml")});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  std::string line = error_line(r);
+  EXPECT_NE(line.find("CONFIG_USB_STORAGE"), std::string::npos) << r.output;
+  EXPECT_NE(line.find("lost-symbol.config"), std::string::npos) << r.output;
+}
+
+TEST(BadInput, GuestThatPanicsIsAFailWithThePanicLine) {
+  ScopedTempDir out("kharness-it");
+  auto r = run_kharness({"run", job("panic.yaml"), "--out", out.path().string()});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  auto res = read_json(out.path() / "linux-6.1/x86_64/dying-cgroup/result.json");
+  EXPECT_EQ(res["outcome"], "fail");
+  EXPECT_NE(res["reason"].get<std::string>().find("panic"), std::string::npos) << res["reason"];
+  EXPECT_TRUE(processes_under(out.path()).empty());
+}
+
+TEST(BadInput, GuestThatNeverReachesTheAgentIsInfra) {
+  ScopedTempDir out("kharness-it");
+  auto r = run_kharness({"run", job("never-ready.yaml"), "--out", out.path().string()});
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  auto res = read_json(out.path() / "linux-6.1/x86_64/dying-cgroup/result.json");
+  EXPECT_EQ(res["outcome"], "infra");
+  EXPECT_NE(res["reason"].get<std::string>().find("boot timeout"), std::string::npos) << res["reason"];
+  EXPECT_TRUE(processes_under(out.path()).empty()) << "QEMU left behind after a boot timeout";
+}
+
+TEST(BadInput, FullDiskIsOneLineAndNoQemu) {
+  ScopedTempDir mnt("kharness-full");
+  if (::mount("tmpfs", mnt.path().c_str(), "tmpfs", 0, "size=2m") != 0) GTEST_SKIP() << "cannot mount a tmpfs here";
+  auto r = run_kharness({"run", "--set", "dying-cgroup.iterations=10", "--workload", "dying-cgroup", "--out",
+                         (mnt.path() / "out").string()});
+  EXPECT_TRUE(processes_under(mnt.path()).empty());
+  ::umount2(mnt.path().c_str(), MNT_DETACH);
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(error_line(r).find("No space left on device"), std::string::npos) << r.output;
+}
+
+// Starts kharness in the background, waits for `ready` to say the step is
+// under way, sends SIGINT and returns the exit code.
+int interrupt_when(const std::vector<std::string>& args, const std::function<bool()>& ready,
+                   const std::filesystem::path& log, std::chrono::seconds limit) {
+  RealProcessRunner runner;
+  Command c;
+  c.argv = {KHARNESS_BINARY};
+  c.argv.insert(c.argv.end(), args.begin(), args.end());
+  c.output = log;
+  auto child = runner.spawn(c);
+  auto start = std::chrono::steady_clock::now();
+  while (!ready() && child->running() && std::chrono::steady_clock::now() - start < limit)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  if (!child->running()) return -2;  // ended before the step began
+  ::kill(child->pid(), SIGINT);
+  for (int i = 0; i < 600 && child->running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  return child->running() ? -1 : child->exit_code();
+}
+
+TEST(BadInput, CtrlCDuringABootKillsQemuAndKeepsResults) {
+  ScopedTempDir out("kharness-it");
+  auto dir = out.path() / "linux-6.1/x86_64/dying-cgroup";
+  int code = interrupt_when(
+      {"run", "--workload", "dying-cgroup", "--set", "dying-cgroup.iterations=2000", "--out", out.path().string()},
+      [&] { return std::filesystem::exists(dir / "console.log"); }, out.path() / "kharness.log",
+      std::chrono::seconds(900));
+  EXPECT_EQ(code, 130) << read_file(out.path() / "kharness.log");
+  EXPECT_TRUE(processes_under(out.path()).empty()) << "QEMU outlived Ctrl-C";
+  auto res = read_json(dir / "result.json");
+  EXPECT_EQ(res["outcome"], "infra");
+  EXPECT_EQ(res["reason"], "interrupted");
+  EXPECT_TRUE(std::filesystem::exists(out.path() / "summary.json"));
+  EXPECT_TRUE(std::filesystem::exists(out.path() / "junit.xml"));
+}
+
+TEST(BadInput, CtrlCDuringABuildStopsMake) {
+  ScopedTempDir out("kharness-it");
+  auto cache = Paths::from_environment().cache;
+  auto make_running = [&] {
+    for (int pid : processes_under(cache)) {
+      std::string comm;
+      if (read_file_if_exists("/proc/" + std::to_string(pid) + "/comm", comm) && comm.rfind("make", 0) == 0)
+        return true;
+    }
+    return false;
+  };
+  int code = interrupt_when({"build", job("interrupt-build.yaml")}, make_running, out.path() / "kharness.log",
+                            std::chrono::seconds(900));
+  EXPECT_EQ(code, 130) << read_file(out.path() / "kharness.log");
+  EXPECT_NE(read_file(out.path() / "kharness.log").find("interrupted"), std::string::npos);
+  EXPECT_TRUE(processes_under(cache).empty()) << "make or the compiler outlived Ctrl-C";
+}
+
+}  // namespace
+}  // namespace kh::it

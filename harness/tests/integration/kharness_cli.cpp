@@ -1,0 +1,54 @@
+#include "kharness_cli.h"
+
+#include <unistd.h>
+
+#include "test_util.h"
+#include "util/files.h"
+#include "util/process.h"
+
+namespace kh::it {
+
+CliResult run_kharness(const std::vector<std::string>& args) {
+  RealProcessRunner runner;
+  Command c;
+  c.argv = {KHARNESS_BINARY};
+  c.argv.insert(c.argv.end(), args.begin(), args.end());
+  c.timeout = std::chrono::minutes(30);
+  ProcessResult r = runner.run(c);
+  return {r.exit_code, r.output};
+}
+
+std::string job(const std::string& name) { return test::data_path("jobs/" + name).string(); }
+
+nlohmann::json read_json(const std::filesystem::path& p) { return nlohmann::json::parse(read_file(p)); }
+
+std::vector<int> processes_under(const std::filesystem::path& dir) {
+  std::vector<int> out;
+  std::string prefix = std::filesystem::weakly_canonical(dir).string();
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    int pid = std::stoi(name);
+    if (pid == ::getpid()) continue;
+    std::error_code ec2;
+    auto cwd = std::filesystem::read_symlink(e.path() / "cwd", ec2);
+    if (!ec2 && cwd.string().rfind(prefix, 0) == 0) out.push_back(pid);
+  }
+  return out;
+}
+
+std::string line_with(const std::string& text, const std::string& needle) {
+  std::string found;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    if (line.find(needle) != std::string::npos) found = line;
+    start = end + 1;
+  }
+  return found;
+}
+
+}  // namespace kh::it

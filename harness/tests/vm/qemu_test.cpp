@@ -1,0 +1,194 @@
+#include "vm/qemu.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "util/files.h"
+#include "vm/registry.h"
+
+namespace kh {
+namespace {
+
+BootRequest request(const char* arch, const std::filesystem::path& run_dir) {
+  BootRequest r;
+  r.arch = find_arch(arch);
+  r.kernel = "/cache/artifacts/k/bzImage";
+  r.initrd = run_dir / "initramfs.cpio";
+  r.run_dir = run_dir;
+  r.machine.cpus = 2;
+  r.machine.memory_mb = 512;
+  r.machine.disks = {run_dir / "scratch.img"};
+  r.machine.cmdline = "cgroup.memory=nokmem";
+  return r;
+}
+
+// The value following `flag` (the first occurrence after `from`).
+std::string after(const std::vector<std::string>& v, const std::string& flag, std::size_t from = 0) {
+  auto it = std::find(v.begin() + static_cast<long>(from), v.end(), flag);
+  return it == v.end() || it + 1 == v.end() ? "" : *(it + 1);
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+TEST(QemuArgvTest, X86UnderTcg) {
+  auto v = qemu_argv(request("x86_64", "/r"), Accel::tcg);
+  EXPECT_EQ(v[0], "qemu-system-x86_64");
+  EXPECT_EQ(after(v, "-machine"), "pc");
+  EXPECT_EQ(after(v, "-accel"), "tcg,thread=multi");
+  EXPECT_EQ(after(v, "-cpu"), "max");
+  EXPECT_EQ(after(v, "-smp"), "2");
+  EXPECT_EQ(after(v, "-m"), "512");
+  EXPECT_EQ(after(v, "-kernel"), "/cache/artifacts/k/bzImage");
+  EXPECT_EQ(after(v, "-initrd"), "initramfs.cpio");  // relative: reproduce.sh replays it elsewhere
+  EXPECT_EQ(after(v, "-append"), "console=ttyS0 panic=-1 rdinit=/init cgroup.memory=nokmem");
+  EXPECT_TRUE(contains(v, "-no-reboot")) << "a panic must end QEMU, not reboot the guest";
+  EXPECT_TRUE(contains(v, "-nodefaults"));
+  EXPECT_TRUE(contains(v, "virtio-serial-pci"));
+  EXPECT_TRUE(contains(v, "virtconsole,chardev=records"));
+  EXPECT_TRUE(contains(v, "file,id=records,path=records.jsonl"));
+  EXPECT_TRUE(contains(v, "file,id=console,path=console.log"));
+  EXPECT_TRUE(contains(v, "file=scratch.img,if=none,id=disk0,format=raw"));
+  EXPECT_TRUE(contains(v, "virtio-blk-pci,drive=disk0"));
+}
+
+TEST(QemuArgvTest, X86UnderKvmUsesHostCpu) {
+  auto v = qemu_argv(request("x86_64", "/r"), Accel::kvm);
+  EXPECT_EQ(after(v, "-accel"), "kvm");
+  EXPECT_EQ(after(v, "-cpu"), "host");
+}
+
+TEST(QemuArgvTest, Arm64UsesVirtMachinePl011AndMmioVirtio) {
+  auto v = qemu_argv(request("arm64", "/r"), Accel::tcg);
+  EXPECT_EQ(v[0], "qemu-system-aarch64");
+  EXPECT_EQ(after(v, "-machine"), "virt");
+  EXPECT_EQ(after(v, "-cpu"), "max");
+  EXPECT_EQ(after(v, "-append").rfind("console=ttyAMA0 ", 0), 0u);
+  EXPECT_TRUE(contains(v, "virtio-serial-device"));
+  EXPECT_TRUE(contains(v, "virtio-blk-device,drive=disk0"));
+}
+
+TEST(QemuArgvTest, PathsOutsideTheRunFolderStayAbsolute) {
+  auto r = request("x86_64", "/r");
+  r.initrd = "/elsewhere/i.cpio";
+  auto v = qemu_argv(r, Accel::tcg);
+  EXPECT_EQ(after(v, "-initrd"), "/elsewhere/i.cpio");
+}
+
+// A fake QEMU: under TCG it "boots" and writes the agent's records; under
+// KVM it behaves like this machine's KVM (hangs, or aborts at once).
+class FakeChild : public Child {
+ public:
+  FakeChild(bool boots, bool abort_at_once, std::filesystem::path dir)
+      : boots_(boots), abort_(abort_at_once), dir_(std::move(dir)) {}
+  int pid() const override { return 4242; }
+  bool running() override {
+    if (killed_) return false;
+    if (abort_) {
+      code_ = 134;
+      return false;
+    }
+    if (!boots_) return true;  // hangs until killed
+    write_file(dir_ / "records.jsonl",
+               "{\"type\":\"ready\",\"release\":\"6.1\",\"uptime\":0.5}\n{\"type\":\"done\",\"status\":\"ok\"}\n");
+    code_ = 0;
+    return false;
+  }
+  int exit_code() const override { return code_; }
+  void kill() override { killed_ = true; }
+  bool killed_ = false;
+
+ private:
+  bool boots_, abort_;
+  std::filesystem::path dir_;
+  int code_ = -1;
+};
+
+class FakeRunner : public ProcessRunner {
+ public:
+  bool kvm_aborts = false;
+  std::vector<std::vector<std::string>> spawned;
+  ProcessResult run(const Command&) override { return {}; }
+  std::unique_ptr<Child> spawn(const Command& cmd) override {
+    spawned.push_back(cmd.argv);
+    bool kvm = std::find(cmd.argv.begin(), cmd.argv.end(), "kvm") != cmd.argv.end();
+    return std::make_unique<FakeChild>(!kvm, kvm && kvm_aborts, cmd.cwd);
+  }
+};
+
+class FakeProbe : public HostProbe {
+ public:
+  bool kvm = true;
+  bool kvm_device_usable() override { return kvm; }
+  std::string host_identity(const std::string&) override { return "fakehost"; }
+};
+
+class QemuBackendTest : public ::testing::Test {
+ protected:
+  ScopedTempDir tmp{"qemu-test"};
+  FakeRunner runner;
+  FakeProbe probe;
+  BootRequest req() {
+    auto r = request(std::string(host_arch()) == "arm64" ? "arm64" : "x86_64", tmp.path());
+    r.boot_timeout = std::chrono::seconds(2);
+    r.run_timeout = std::chrono::seconds(5);
+    return r;
+  }
+};
+
+TEST_F(QemuBackendTest, HangingKvmFallsBackToTcgAndIsRemembered) {
+  QemuBackend b(runner, probe, tmp.path(), "auto");
+  std::vector<std::string> lines;
+  VmExit e = b.run(req(), [&](const std::string& l) { lines.push_back(l); });
+  EXPECT_EQ(e.kind, VmExitKind::powered_off);
+  EXPECT_EQ(e.accel, Accel::tcg);
+  EXPECT_NE(e.accel_note.find("KVM fell back"), std::string::npos) << e.accel_note;
+  EXPECT_GE(e.boot_seconds, 0);
+  ASSERT_EQ(runner.spawned.size(), 2u);  // KVM attempt, then TCG
+  EXPECT_EQ(lines.size(), 2u);
+  EXPECT_EQ(AccelVerdictStore(tmp.path() / "accel.json").get("fakehost"), "broken");
+
+  // The next run goes straight to TCG.
+  runner.spawned.clear();
+  VmExit again = b.run(req(), nullptr);
+  EXPECT_EQ(again.accel, Accel::tcg);
+  EXPECT_EQ(runner.spawned.size(), 1u);
+  EXPECT_NE(again.accel_note.find("cached verdict"), std::string::npos) << again.accel_note;
+}
+
+TEST_F(QemuBackendTest, AbortingKvmFallsBackAtOnce) {
+  runner.kvm_aborts = true;
+  QemuBackend b(runner, probe, tmp.path(), "auto");
+  VmExit e = b.run(req(), nullptr);
+  EXPECT_EQ(e.accel, Accel::tcg);
+  EXPECT_NE(e.accel_note.find("QEMU exited 134"), std::string::npos) << e.accel_note;
+}
+
+TEST_F(QemuBackendTest, NoKvmDeviceMeansTcgWithoutTrying) {
+  probe.kvm = false;
+  QemuBackend b(runner, probe, tmp.path(), "auto");
+  VmExit e = b.run(req(), nullptr);
+  EXPECT_EQ(e.accel, Accel::tcg);
+  EXPECT_EQ(runner.spawned.size(), 1u);
+  EXPECT_NE(e.accel_note.find("/dev/kvm"), std::string::npos);
+}
+
+TEST_F(QemuBackendTest, BootTimeoutKillsTheGuest) {
+  QemuBackend b(runner, probe, tmp.path(), "kvm");  // forced KVM hangs in the fake
+  auto r = req();
+  r.boot_timeout = std::chrono::seconds(1);
+  VmExit e = b.run(r, nullptr);
+  EXPECT_EQ(e.kind, VmExitKind::boot_timeout);
+  EXPECT_LT(e.total_seconds, 3);
+}
+
+TEST(RegistryTest, QemuIsRegisteredAndUnknownNamesAreErrors) {
+  auto names = backend_names();
+  EXPECT_TRUE(std::find(names.begin(), names.end(), "qemu") != names.end());
+  EXPECT_ANY_THROW(create_backend("vmware", BackendDeps{}));
+}
+
+}  // namespace
+}  // namespace kh
