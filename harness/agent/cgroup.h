@@ -1,0 +1,101 @@
+// cgroup.h — the guest agent's view of the kernel's files: raw-syscall file
+// helpers, the agent's error type, and the memory-cgroup hierarchy (v1 or v2).
+//
+// Everything here is raw open/read/write/mkdir/rmdir: no stdio, no shelling
+// out. Hot-path helpers return an errno value (0 = success) so a workload loop
+// pays nothing for error handling until something actually fails; set-up
+// helpers throw kh::AgentError.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+#include <vector>
+
+namespace kh {
+
+// Which side is to blame, as the host sees it: "setup" (the agent could not
+// prepare: mounts, config, missing files -> outcome infra) or "workload" (the
+// workload's own syscalls failed -> outcome fail).
+enum class ErrorKind { setup, workload };
+
+const char* to_string(ErrorKind kind);
+
+class AgentError : public std::runtime_error {
+public:
+    AgentError(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+    ErrorKind kind() const { return kind_; }
+
+private:
+    ErrorKind kind_;
+};
+
+[[noreturn]] void fail_setup(const std::string& message);
+[[noreturn]] void fail_workload(const std::string& message);
+
+// "<what>: <strerror(err)>", the shape every error message takes.
+std::string errno_message(std::string_view what, int err);
+
+// ---- raw file helpers --------------------------------------------------
+
+// Opens, writes `data` with one write(), closes. Returns 0 or an errno value.
+int write_file(const std::string& path, std::string_view data);
+// Writes `data` to an already open fd with one write(). Returns 0 or errno.
+int write_fd(int fd, std::string_view data);
+// Reads the whole file (works for /proc and kernfs files). Returns 0 or errno.
+int read_file(const std::string& path, std::string& out);
+bool path_exists(const std::string& path);
+// mkdir that treats EEXIST as success. Returns 0 or errno.
+int make_dir(const std::string& path, mode_t mode = 0755);
+// Polls for `path` to appear (device nodes show up when their driver probes).
+bool wait_for_path(const std::string& path, int timeout_ms);
+// Seconds on CLOCK_MONOTONIC.
+double monotonic_seconds();
+// Sleeps for `ms` milliseconds (restarts on EINTR).
+void sleep_ms(long ms);
+
+// ---- memory cgroups ----------------------------------------------------
+
+namespace cgroup {
+
+enum class Version { v1, v2 };
+
+struct Hierarchy {
+    Version version = Version::v2;
+    std::string root;    // /sys/fs/cgroup (v2) or /sys/fs/cgroup/memory (v1)
+    std::string parent;  // root + "/kharness": the workload's cgroups live under it
+
+    const char* version_string() const { return version == Version::v1 ? "1" : "2"; }
+    std::string root_procs() const { return root + "/cgroup.procs"; }
+};
+
+// Parses "v1"/"1"/"v2"/"2"; throws a setup error otherwise.
+Version parse_version(std::string_view text);
+
+// Mounts the memory hierarchy at the standard place and creates
+// root/<parent_name> with the memory controller enabled for its children.
+// v2: cgroup2 at /sys/fs/cgroup, "+memory" in the root's and the parent's
+//     cgroup.subtree_control.
+// v1: tmpfs at /sys/fs/cgroup, the memory controller at /sys/fs/cgroup/memory.
+// Throws a setup error on failure.
+Hierarchy mount_memory(Version version, const std::string& parent_name);
+
+// Writes `pid` to <dir>/cgroup.procs. Returns 0 or errno.
+int move_pid(const std::string& dir, pid_t pid);
+
+// Number of directories in the tree at `root`, `root` included: the live
+// memory cgroups when `root` is the memory hierarchy's root.
+long count_dirs(const std::string& root);
+
+// Memory cgroups that were removed but are still held by the kernel.
+// v2: nr_dying_descendants of the root's cgroup.stat.
+// v1: the memory row's num_cgroups in /proc/cgroups minus the live ones.
+// Returns -1 when it cannot be read.
+long dying_count(const Hierarchy& h);
+
+// The files a snapshot records, in order; the caller keeps those that exist.
+std::vector<std::string> snapshot_files(const Hierarchy& h);
+
+}  // namespace cgroup
+}  // namespace kh
