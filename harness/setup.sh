@@ -20,7 +20,12 @@ PACKAGES=(
   # guests
   qemu-system-x86 qemu-system-arm qemu-utils e2fsprogs busybox-static bash-static
 )
-GUEST_DEBS=(busybox-static:amd64 bash-static:amd64 busybox-static:arm64 bash-static:arm64)
+# The guests' packages are the ones images/guest.yaml names, for each guest arch.
+here=$(cd "$(dirname "$0")" && pwd)
+GUEST_DEBS=()
+for pkg in $(sed -n 's/^ *- package: *\([^ #]*\).*/\1/p' "$here/../images/guest.yaml"); do
+  GUEST_DEBS+=("$pkg:amd64" "$pkg:arm64")
+done
 
 cache=${KHARNESS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kharness}
 debs="$cache/debs"

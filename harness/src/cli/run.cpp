@@ -1,6 +1,8 @@
 // kharness run: the whole pipeline for a job.
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <ctime>
 #include <iostream>
@@ -65,7 +67,9 @@ int do_run(const RunArgs& a) {
   for (const auto& r : plan) vcpus = std::max(vcpus, r.spec.machine.cpus);
   ExecutorOptions opts{out, a.jobs > 0 ? a.jobs : default_parallel_vms(vcpus)};
   status->info(fmt::format("job {} ({}): {} run(s), results in {}", job.name, job.origin, plan.size(), out.string()));
+  auto started = std::chrono::steady_clock::now();
   auto results = executor.execute(job, plan, opts);
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   std::map<std::string, std::string> keys;
   for (const auto& r : plan) keys[r.ref->id] = r.spec.key_metric;
@@ -74,6 +78,20 @@ int do_run(const RunArgs& a) {
   for (const auto& r : results) outcomes.push_back(r.outcome);
   int code = exit_code_for(outcomes);
   std::cout << fmt::format("results: {}\n", std::filesystem::absolute(out).string());
+  // What kharness itself cost, beside the builds and the guests (the
+  // benchmark, harness/bench.sh, reads this line).
+  double build = 0, guests = 0;
+  std::map<std::string, double> builds;  // one build per artifact, however many runs use it
+  for (const auto& r : results) {
+    if (r.timings.count("vm_total")) guests += r.timings.at("vm_total");
+    if (r.timings.count("build")) builds[r.kernel.artifact_key + r.kernel.name + r.arch] = r.timings.at("build");
+  }
+  for (const auto& [_, s] : builds) build += s;
+  struct rusage ru {};
+  ::getrusage(RUSAGE_SELF, &ru);
+  status->info(fmt::format("kharness: wall {:.1f} s, kernel builds {:.1f} s, guests {:.1f} s, overhead {:.1f} s, "
+                           "peak RSS {:.1f} MB",
+                           wall, build, guests, wall - build - guests, static_cast<double>(ru.ru_maxrss) / 1024));
   return code;
 }
 

@@ -126,6 +126,7 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   const int disk_mb = run.spec.machine.disk_mb;
   GuestImageRequest img;
   img.arch = run.arch;
+  img.recipe = recipe_;
   img.agent = paths_.agent(std::string(run.arch->name));
   img.debs_dir = paths_.debs();
   img.config_json = agent_config_json(run, disk_mb > 0);
@@ -200,6 +201,7 @@ std::vector<RunResult> Executor::execute(const Job& job, const std::vector<Plann
   const auto& out_dir = options.out_dir;
   ensure_dir(out_dir);
   write_file(out_dir / "job.yaml", job.text);
+  recipe_ = load_image_recipe(paths_.image_recipe());
   std::vector<RunResult> results;
   std::mutex mu;
 

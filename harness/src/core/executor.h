@@ -12,6 +12,7 @@
 #include "analysis/records.h"
 #include "core/plan.h"
 #include "core/run_result.h"
+#include "image/guest_image.h"
 #include "kernel/builder.h"
 #include "vm/backend.h"
 
@@ -44,6 +45,7 @@ class Executor {
   ProcessRunner& runner_;
   Status& status_;
   Paths paths_;
+  ImageRecipe recipe_;  // images/guest.yaml, read once per job
 };
 
 // The agent's /kharness/config.json for a run.

@@ -20,6 +20,7 @@ struct Paths {
   std::filesystem::path series_root() const { return root / "kernel-patches"; }
   std::filesystem::path workloads_root() const { return root / "workloads"; }
   std::filesystem::path debs() const { return cache / "debs"; }
+  std::filesystem::path image_recipe() const { return root / "images/guest.yaml"; }
   std::filesystem::path agent(const std::string& arch) const {
     return agent_dir / ("kharness-agent-" + arch);
   }

@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 
+#include "core/yaml_util.h"
 #include "image/deb.h"
 #include "util/error.h"
 #include "util/files.h"
@@ -25,6 +26,47 @@ const std::string& cached_deb_member(const std::filesystem::path& deb, const std
 
 }  // namespace
 
+ImageRecipe parse_image_recipe(const std::string& text, const std::string& o) {
+  YAML::Node root = yaml::load(text, o);
+  yaml::expect_map(o, root, "the image recipe");
+  yaml::check_keys(o, root, {"packages", "dirs"});
+  ImageRecipe r;
+  if (root["dirs"]) r.dirs = yaml::string_list(o, root["dirs"], "dirs");
+  if (!root["packages"]) return r;
+  if (!root["packages"].IsSequence()) yaml::fail(o, root["packages"], "expected packages: as a list");
+  for (const auto& p : root["packages"]) {
+    yaml::expect_map(o, p, "a package (package:, files:, symlinks:)");
+    yaml::check_keys(o, p, {"package", "files", "symlinks"});
+    if (!p["package"]) yaml::fail(o, p, "a package entry needs package: NAME");
+    ImageRecipe::Package pkg;
+    pkg.name = yaml::scalar(o, p["package"], "package");
+    if (p["files"]) {
+      yaml::expect_map(o, p["files"], "files (member in the .deb: guest path)");
+      for (const auto& kv : p["files"]) {
+        std::string guest = yaml::scalar(o, kv.second, "a guest path");
+        if (guest.empty() || guest[0] != '/') yaml::fail(o, kv.second, "guest paths must be absolute");
+        pkg.files.emplace_back(kv.first.as<std::string>(), guest);
+      }
+    }
+    if (p["symlinks"]) {
+      yaml::expect_map(o, p["symlinks"], "symlinks (guest path: target)");
+      for (const auto& kv : p["symlinks"]) {
+        std::string guest = kv.first.as<std::string>();
+        if (guest.empty() || guest[0] != '/') yaml::fail(o, kv.first, "guest paths must be absolute");
+        pkg.symlinks.emplace_back(guest, yaml::scalar(o, kv.second, "a symlink target"));
+      }
+    }
+    r.packages.push_back(std::move(pkg));
+  }
+  return r;
+}
+
+ImageRecipe load_image_recipe(const std::filesystem::path& file) {
+  std::string text;
+  if (!read_file_if_exists(file, text)) throw InputError(fmt::format("{}: cannot read the image recipe", file.string()));
+  return parse_image_recipe(text, file.string());
+}
+
 Initramfs compose_guest_image(const GuestImageRequest& req) {
   Initramfs img;
   std::string agent;
@@ -32,15 +74,14 @@ Initramfs compose_guest_image(const GuestImageRequest& req) {
     throw InfraError(fmt::format("{}: the {} guest agent is missing (build it: cmake --build build)",
                                  req.agent.string(), req.arch->name));
   img.add_file("/init", std::move(agent), 0755);
-  for (const char* d : {"/dev", "/proc", "/sys", "/tmp", "/mnt/scratch", "/root", "/etc"}) img.add_dir(d);
+  for (const auto& d : req.recipe.dirs) img.add_dir(d);
 
   std::string deb_arch(req.arch->deb_arch);
-  img.add_file("/bin/busybox",
-               cached_deb_member(find_deb(req.debs_dir, "busybox-static", deb_arch), "./bin/busybox"), 0755);
-  img.add_symlink("/bin/sh", "busybox");
-  img.add_file("/bin/bash",
-               cached_deb_member(find_deb(req.debs_dir, "bash-static", deb_arch), "./bin/bash-static"),
-               0755);
+  for (const auto& pkg : req.recipe.packages) {
+    std::filesystem::path deb = find_deb(req.debs_dir, pkg.name, deb_arch);
+    for (const auto& [member, guest] : pkg.files) img.add_file(guest, cached_deb_member(deb, member), 0755);
+    for (const auto& [guest, target] : pkg.symlinks) img.add_symlink(guest, target);
+  }
 
   img.add_file(kGuestConfigPath, req.config_json);
   std::filesystem::path files = req.workload_dir / "files";

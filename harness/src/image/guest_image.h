@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/arch.h"
 #include "image/initramfs.h"
@@ -14,8 +16,24 @@
 
 namespace kh {
 
+// images/guest.yaml: packages to take files from, and empty folders.
+struct ImageRecipe {
+  struct Package {
+    std::string name;                                       // Debian package
+    std::vector<std::pair<std::string, std::string>> files;  // member in the .deb -> guest path
+    std::vector<std::pair<std::string, std::string>> symlinks;  // guest path -> target
+  };
+  std::vector<Package> packages;
+  std::vector<std::string> dirs;
+};
+
+// Throws InputError "<file>:<line>:<col>: ..." for a malformed recipe.
+ImageRecipe parse_image_recipe(const std::string& text, const std::string& origin);
+ImageRecipe load_image_recipe(const std::filesystem::path& file);
+
 struct GuestImageRequest {
   const ArchInfo* arch = nullptr;
+  ImageRecipe recipe;
   std::filesystem::path agent;         // static kharness-agent-<arch>
   std::filesystem::path debs_dir;      // busybox-static and bash-static .debs
   std::string config_json;             // becomes /kharness/config.json

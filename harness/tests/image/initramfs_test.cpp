@@ -60,6 +60,7 @@ TEST(GuestImageTest, HoldsAgentBusyboxBashConfigAndWorkloadFiles) {
   make_executable(tmp.path() / "wl/files/run.sh");
   GuestImageRequest req;
   req.arch = find_arch("x86_64");
+  req.recipe = load_image_recipe(paths.image_recipe());
   req.agent = tmp.path() / "agent";
   req.debs_dir = paths.debs();
   req.config_json = "{\"workload\":\"x\"}";
@@ -95,12 +96,32 @@ TEST(GuestImageTest, MissingAgentOrPackageSaysHowToGetIt) {
   }
   write_file(tmp.path() / "agent", "x");
   req.agent = tmp.path() / "agent";
+  req.recipe = parse_image_recipe("packages: [{package: busybox-static, files: {./bin/busybox: /bin/busybox}}]", "r");
   try {
     compose_guest_image(req);
     FAIL();
   } catch (const InfraError& e) {
     EXPECT_NE(std::string(e.what()).find("busybox-static:amd64"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("setup.sh"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ImageRecipeTest, ParsesAndRejectsRelativeGuestPaths) {
+  auto r = parse_image_recipe(R"(packages:
+  - package: busybox-static
+    files: {./bin/busybox: /bin/busybox}
+    symlinks: {/bin/sh: busybox}
+dirs: [/proc]
+)", "guest.yaml");
+  ASSERT_EQ(r.packages.size(), 1u);
+  EXPECT_EQ(r.packages[0].files[0], (std::pair<std::string, std::string>{"./bin/busybox", "/bin/busybox"}));
+  EXPECT_EQ(r.packages[0].symlinks[0], (std::pair<std::string, std::string>{"/bin/sh", "busybox"}));
+  EXPECT_EQ(r.dirs, std::vector<std::string>{"/proc"});
+  try {
+    parse_image_recipe("packages:\n  - package: x\n    files: {./a: bin/a}\n", "guest.yaml");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("guest.yaml:3:", 0), 0u) << e.what();
   }
 }
 
