@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -19,13 +21,22 @@ namespace bp = boost::process;
 namespace kh {
 namespace {
 
-// Runs in the child between fork and exec.
-struct DieWithParent : bp::extend::handler {
+// Runs in the child between fork and exec: a process group of its own
+// (the terminal's Ctrl-C reaches only us; we kill the whole group), and
+// death with its parent.
+struct OwnGroupDieWithParent : bp::extend::handler {
   template <class Executor>
   void on_exec_setup(Executor&) const {
+    ::setpgid(0, 0);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   }
 };
+
+int decode_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
 
 class RealChild : public Child {
  public:
@@ -47,10 +58,13 @@ class RealChild : public Child {
       out_ = tmpl;
       capture_ = true;
     }
-    child_ = bp::child(bp::exe = exe.string(), bp::args = args, bp::env = env, bp::start_dir = cwd,
-                       bp::std_in < bp::null, (bp::std_out & bp::std_err) > out_.string(), group_,
-                       DieWithParent{});
-    pid_ = child_.id();
+    bp::child child(bp::exe = exe.string(), bp::args = args, bp::env = env, bp::start_dir = cwd,
+                    bp::std_in < bp::null, (bp::std_out & bp::std_err) > out_.string(),
+                    OwnGroupDieWithParent{});
+    pid_ = child.id();
+    // From here on the pid is ours: waitpid and killpg below, so Boost's
+    // bookkeeping never races us for the exit status.
+    child.detach();
   }
   ~RealChild() override {
     kill();
@@ -59,22 +73,23 @@ class RealChild : public Child {
   int pid() const override { return pid_; }
   bool running() override {
     if (done_) return false;
-    std::error_code ec;
-    if (child_.running(ec)) return true;
+    int status = 0;
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == 0) return true;
     done_ = true;
-    code_ = child_.exit_code();
-    // Reap whatever else the child left in its group.
-    std::error_code ignore;
-    group_.terminate(ignore);
+    code_ = r == pid_ ? decode_status(status) : -1;
+    // Whatever the child left running in its group goes with it.
+    ::killpg(pid_, SIGKILL);
     return false;
   }
   int exit_code() const override { return code_; }
   void kill() override {
     if (done_) return;
-    std::error_code ec;
-    group_.terminate(ec);
-    child_.terminate(ec);
-    child_.wait(ec);
+    ::killpg(pid_, SIGKILL);
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
     done_ = true;
     code_ = -1;
   }
@@ -87,8 +102,6 @@ class RealChild : public Child {
   }
 
  private:
-  bp::group group_;
-  bp::child child_;
   std::filesystem::path out_;
   bool capture_ = false;
   bool done_ = false;

@@ -98,7 +98,7 @@ TEST(JobTest, MalformedYamlNamesThePosition) {
 
 TEST(JobTest, UnknownArchIsAnErrorListingKnownOnes) {
   std::string e = error_of(std::string(kMinimal) + "arches: [x86_64, riscv64]\n");
-  EXPECT_EQ(e.rfind("job.yaml:6:19: unknown arch 'riscv64' (known: x86_64, arm64)", 0), 0u) << e;
+  EXPECT_EQ(e.rfind("job.yaml:6:18: unknown arch 'riscv64' (known: x86_64, arm64)", 0), 0u) << e;
 }
 
 TEST(JobTest, WrongTypesAndMissingPieces) {
