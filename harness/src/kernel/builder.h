@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "core/arch.h"
@@ -14,14 +15,14 @@
 namespace kh {
 
 struct Artifact {
-  std::string key;                   // content key (kernel/cache.h)
+  std::string key;  // content key (kernel/cache.h)
   std::string arch;
-  std::filesystem::path image;       // bzImage / Image, inside the cache
-  std::filesystem::path config;      // the final .config
-  std::filesystem::path build_log;   // full make output
-  std::string release;               // `make kernelrelease`
+  std::filesystem::path image;      // bzImage / Image, inside the cache
+  std::filesystem::path config;     // the final .config
+  std::filesystem::path build_log;  // full make output
+  std::string release;              // `make kernelrelease`
   bool from_cache = false;
-  double build_seconds = 0;          // 0 when from the cache
+  double build_seconds = 0;  // 0 when from the cache
 };
 
 class KernelBuilder {
@@ -33,7 +34,8 @@ class KernelBuilder {
   // the patch and the rejected hunk) or fragment symbols lost in the merge
   // (listing them); InfraError for a failed make (naming the log) or a full
   // disk; Interrupted on Ctrl-C (the partial build folder stays for reuse).
-  Artifact build(const KernelSpec& spec, const ArchInfo& arch, const std::filesystem::path& job_dir);
+  Artifact build(const KernelSpec& spec, const ArchInfo& arch,
+                 const std::filesystem::path& job_dir);
 
   // The content key without building: source identity, series contents,
   // fragment contents in merge order, arch, compiler version, recipe version.
@@ -41,10 +43,17 @@ class KernelBuilder {
                         const std::filesystem::path& job_dir);
 
  private:
+  struct Inputs;  // everything the key depends on, resolved (builder.cpp)
+  Inputs resolve(const KernelSpec& spec, const ArchInfo& arch,
+                 const std::filesystem::path& job_dir);
+  const std::string& compiler_version(std::string_view compiler);
+
   ProcessRunner& runner_;
   Status& status_;
   Paths paths_;
   int jobs_;
+  std::map<std::string, std::string, std::less<>> compiler_versions_;  // memo per compiler
+  bool warned_no_ccache_ = false;
 };
 
 }  // namespace kh

@@ -1,0 +1,95 @@
+#include "kernel/cache.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "util/error.h"
+#include "util/files.h"
+#include "util/hash.h"
+
+namespace fs = std::filesystem;
+
+namespace kh {
+
+std::string compute_cache_key(const KeyInputs& in) {
+  Hasher h;
+  h.feed(kKernelRecipeVersion);
+  h.feed("source").feed(in.source_identity);
+  h.feed("series").feed(std::to_string(in.series.size()));
+  for (const auto& [name, bytes] : in.series) h.feed(bytes);
+  h.feed("fragments").feed(std::to_string(in.fragments.size()));
+  for (const auto& [origin, bytes] : in.fragments) h.feed(bytes);
+  h.feed("arch").feed(in.arch);
+  h.feed("compiler").feed(in.compiler_version);
+  return h.hex();
+}
+
+ArtifactCache::ArtifactCache(fs::path root) : root_(std::move(root)) {}
+
+std::optional<Artifact> ArtifactCache::lookup(const std::string& key) const {
+  fs::path d = dir(key);
+  std::string text;
+  if (!read_file_if_exists(d / "meta.json", text)) return std::nullopt;
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  Artifact a;
+  a.key = key;
+  a.arch = j.value("arch", "");
+  a.image = d / j.value("image", "");
+  a.config = d / "config";
+  a.build_log = d / "build.log";
+  a.release = j.value("release", "");
+  a.from_cache = true;
+  a.build_seconds = 0;
+  std::error_code ec;
+  if (!fs::is_regular_file(a.image, ec) || !fs::is_regular_file(a.config, ec)) return std::nullopt;
+  return a;
+}
+
+Artifact ArtifactCache::store(const std::string& key, const std::string& arch,
+                              const fs::path& image, const fs::path& config,
+                              const fs::path& build_log, const std::string& release,
+                              double build_seconds) const {
+  ensure_dir(root_);
+  fs::path final_dir = dir(key);
+  fs::path tmp = root_ / fmt::format(".tmp-{}-{}", key.substr(0, 16), ::getpid());
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  ensure_dir(tmp);
+  try {
+    fs::copy_file(image, tmp / image.filename(), fs::copy_options::overwrite_existing);
+    fs::copy_file(config, tmp / "config", fs::copy_options::overwrite_existing);
+    if (fs::exists(build_log))
+      fs::copy_file(build_log, tmp / "build.log", fs::copy_options::overwrite_existing);
+  } catch (const fs::filesystem_error& e) {
+    fs::remove_all(tmp, ec);
+    throw InfraError(
+        fmt::format("artifact {}: cannot copy into the cache: {}", key.substr(0, 12), e.what()));
+  }
+  nlohmann::json j;
+  j["key"] = key;
+  j["arch"] = arch;
+  j["image"] = image.filename().string();
+  j["release"] = release;
+  j["build_seconds"] = build_seconds;
+  write_file(tmp / "meta.json", j.dump(2) + "\n");
+  if (auto twin = lookup(key)) {  // another kharness stored the same key meanwhile
+    fs::remove_all(tmp, ec);
+    return *twin;
+  }
+  fs::remove_all(final_dir, ec);  // an incomplete leftover without meta.json
+  fs::rename(tmp, final_dir, ec);
+  if (ec) {
+    fs::remove_all(tmp, ec);
+    if (auto a = lookup(key)) return *a;
+    throw InfraError(fmt::format("{}: cannot create: {}", final_dir.string(), ec.message()));
+  }
+  Artifact a = *lookup(key);
+  a.from_cache = false;
+  a.build_seconds = build_seconds;
+  return a;
+}
+
+}  // namespace kh

@@ -1,0 +1,88 @@
+#include "kernel/kconfig.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+
+namespace kh {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+bool is_symbol(std::string_view s) {
+  if (s.size() <= 7 || s.substr(0, 7) != "CONFIG_") return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  return true;
+}
+
+}  // namespace
+
+std::vector<ConfigSetting> parse_kconfig(std::string_view text, const std::string& origin) {
+  std::vector<ConfigSetting> out;
+  int line_no = 0;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = trim(text.substr(0, nl));
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    ++line_no;
+    if (line.empty()) continue;
+    if (line.front() == '#') {
+      // "# CONFIG_X is not set"
+      std::string_view rest = trim(line.substr(1));
+      constexpr std::string_view kNotSet = " is not set";
+      if (rest.size() > kNotSet.size() && rest.substr(rest.size() - kNotSet.size()) == kNotSet) {
+        std::string_view sym = rest.substr(0, rest.size() - kNotSet.size());
+        if (is_symbol(sym)) out.push_back({std::string(sym), "n", origin, line_no});
+      }
+      continue;
+    }
+    size_t eq = line.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view sym = trim(line.substr(0, eq));
+    if (!is_symbol(sym)) continue;
+    out.push_back({std::string(sym), std::string(trim(line.substr(eq + 1))), origin, line_no});
+  }
+  return out;
+}
+
+std::map<std::string, std::string> config_values(const std::vector<ConfigSetting>& settings) {
+  std::map<std::string, std::string> out;
+  for (const auto& s : settings) out[s.symbol] = s.value;
+  return out;
+}
+
+std::vector<ConfigSetting> lost_symbols(const std::vector<ConfigSetting>& requested,
+                                        const std::map<std::string, std::string>& final_config) {
+  // Keep the last request per symbol, reported in the order of those requests.
+  std::map<std::string, size_t> last;
+  for (size_t i = 0; i < requested.size(); ++i) last[requested[i].symbol] = i;
+  std::vector<ConfigSetting> lost;
+  for (size_t i = 0; i < requested.size(); ++i) {
+    const auto& r = requested[i];
+    if (last[r.symbol] != i) continue;
+    auto it = final_config.find(r.symbol);
+    std::string have = it == final_config.end() ? "n" : it->second;
+    if (have != r.value) lost.push_back(r);
+  }
+  return lost;
+}
+
+std::string describe_lost(const std::vector<ConfigSetting>& lost) {
+  if (lost.empty()) return {};
+  std::string out = fmt::format("config: {} symbol{} lost in the merge: ", lost.size(),
+                                lost.size() == 1 ? "" : "s");
+  for (size_t i = 0; i < lost.size(); ++i) {
+    if (i) out += ", ";
+    out +=
+        fmt::format("{}={} ({}:{})", lost[i].symbol, lost[i].value, lost[i].origin, lost[i].line);
+  }
+  return out;
+}
+
+}  // namespace kh

@@ -1,0 +1,252 @@
+#include "kernel/builder.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "test_util.h"
+#include "util/error.h"
+#include "util/files.h"
+
+namespace fs = std::filesystem;
+
+namespace kh {
+namespace {
+
+// Plays tar, merge_config.sh, make and gcc without running any of them, and
+// records every argv.
+class FakeRunner : public ProcessRunner {
+ public:
+  std::vector<std::vector<std::string>> calls;
+  std::set<std::string> drop_in_merge;  // symbols the fake merge "loses"
+  bool make_fails = false;
+  RealProcessRunner real;
+
+  ProcessResult run(const Command& cmd) override {
+    calls.push_back(cmd.argv);
+    ProcessResult r;
+    r.exit_code = 0;
+    const auto& a = cmd.argv;
+    std::string out;
+    if (a[0] == "gcc" && a.at(1) == "--version") {
+      out = "gcc (Debian 12.2.0-14) 12.2.0\nCopyright\n";
+    } else if (a[0] == "git") {
+      return real.run(cmd);  // git apply on the fake tree is cheap and real
+    } else if (a[0] == "tar") {
+      fs::path dest = a.at(4);
+      fs::copy(test::data_path("kernel/fake-tree"), dest, fs::copy_options::recursive);
+      write_file(dest / "scripts/kconfig/merge_config.sh", "#!/bin/sh\n");
+    } else if (a[0] == "bash") {  // merge_config.sh -n -O DIR fragments...
+      fs::path dir = a.at(4);
+      std::string config;
+      for (size_t i = 5; i < a.size(); ++i) {
+        for (const auto& line : split(read_file(a[i]))) {
+          bool dropped = false;
+          for (const auto& sym : drop_in_merge) dropped |= line.rfind(sym + "=", 0) == 0;
+          if (!dropped) config += line + "\n";
+        }
+      }
+      write_file(dir / ".config", config);
+      out = "merged\n";
+    } else if (a[0] == "make") {
+      std::string o;
+      for (const auto& w : a)
+        if (w.rfind("O=", 0) == 0) o = w.substr(2);
+      if (a.back() == "kernelrelease") {
+        out = "6.1.0-fake\n";
+      } else if (make_fails) {
+        out =
+            "  CC      mm/memcontrol.o\nmm/memcontrol.c:12:3: error: 'x' undeclared\nmake: *** "
+            "[Makefile:1] Error 2\n";
+        r.exit_code = 2;
+      } else {
+        out = "  CC      init/main.o\n  CC      mm/memcontrol.o\n";
+        if (cmd.on_tick) cmd.on_tick();
+        write_file(fs::path(o) / "arch/x86/boot/bzImage", "fake kernel image");
+        write_file(fs::path(o) / "vmlinux", "elf");
+      }
+    }
+    if (cmd.output.empty())
+      r.output = out;
+    else
+      write_file(cmd.output, out);
+    return r;
+  }
+  std::unique_ptr<Child> spawn(const Command&) override { return nullptr; }
+
+  int count(const std::string& program) const {
+    int n = 0;
+    for (const auto& c : calls) n += c[0] == program;
+    return n;
+  }
+
+ private:
+  static std::vector<std::string> split(const std::string& text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t nl = text.find('\n', start);
+      if (nl == std::string::npos) nl = text.size();
+      out.push_back(text.substr(start, nl - start));
+      start = nl + 1;
+    }
+    return out;
+  }
+};
+
+class BuilderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    paths.root = tmp.path() / "repo";
+    paths.cache = tmp.path() / "cache";
+    write_file(paths.kernel_configs() / "base.config", "CONFIG_PRINTK=y\nCONFIG_BLK_DEV=y\n");
+    write_file(paths.kernel_configs() / "x86_64.config", "CONFIG_PCI=y\n");
+    write_file(paths.kernel_configs() / "memcg.config", "# memcg\nCONFIG_MEMCG=y\n");
+    write_file(paths.kernel_configs() / "debug.config", "CONFIG_DEBUG_VM=y\nCONFIG_VIRTIO_BLK=y\n");
+    write_file(tmp.path() / "job/linux.tar.xz", "not really a tarball");
+    spec.name = "linux-6.1";
+    spec.source.path = "linux.tar.xz";  // relative to the job folder
+  }
+  Artifact build() {
+    KernelBuilder b(runner, status, paths, 2);
+    return b.build(spec, *find_arch("x86_64"), tmp.path() / "job");
+  }
+  std::string key() {
+    KernelBuilder b(runner, status, paths, 2);
+    return b.cache_key(spec, *find_arch("x86_64"), tmp.path() / "job");
+  }
+
+  ScopedTempDir tmp{"kh-builder"};
+  Paths paths;
+  KernelSpec spec;
+  FakeRunner runner;
+  QuietStatus status;
+};
+
+TEST_F(BuilderTest, SecondBuildComesFromTheCacheWithoutMake) {
+  Artifact first = build();
+  EXPECT_FALSE(first.from_cache);
+  EXPECT_EQ(first.release, "6.1.0-fake");
+  EXPECT_EQ(read_file(first.image), "fake kernel image");
+  EXPECT_TRUE(fs::exists(first.build_log));
+  EXPECT_EQ(runner.count("tar"), 1);
+  EXPECT_EQ(runner.count("make"), 2);  // the build and kernelrelease
+
+  runner.calls.clear();
+  Artifact second = build();
+  EXPECT_TRUE(second.from_cache);
+  EXPECT_EQ(second.key, first.key);
+  EXPECT_EQ(second.image, first.image);
+  EXPECT_EQ(second.release, "6.1.0-fake");
+  EXPECT_EQ(runner.count("make"), 0);
+  EXPECT_EQ(runner.count("tar"), 0);
+  EXPECT_EQ(runner.count("bash"), 0);
+}
+
+TEST_F(BuilderTest, ChangedFragmentRebuildsInTheSameTree) {
+  Artifact first = build();
+  write_file(paths.kernel_configs() / "memcg.config", "# memcg\nCONFIG_MEMCG=y\nCONFIG_SWAP=y\n");
+  runner.calls.clear();
+  Artifact second = build();
+  EXPECT_FALSE(second.from_cache);
+  EXPECT_NE(second.key, first.key);
+  EXPECT_EQ(runner.count("tar"), 0);  // the extracted tree is reused
+  EXPECT_EQ(runner.count("make"), 2);
+}
+
+TEST_F(BuilderTest, KeyFollowsFragmentsAndSeries) {
+  std::string plain = key();
+  EXPECT_EQ(key(), plain);
+  spec.fragments = {"debug"};
+  std::string with_debug = key();
+  EXPECT_NE(with_debug, plain);
+  spec.series = (test::data_path("kernel/good-series")).string();
+  EXPECT_NE(key(), with_debug);
+  EXPECT_EQ(runner.count("make"), 0);
+}
+
+TEST_F(BuilderTest, MissingSourceIsAnInputError) {
+  spec.source.path = "nowhere/linux.tar.xz";
+  try {
+    build();
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), "kernel 'linux-6.1': source " +
+                                         (tmp.path() / "job/nowhere/linux.tar.xz").string() +
+                                         ": no such file");
+  }
+}
+
+TEST_F(BuilderTest, MissingFragmentIsAnInputError) {
+  spec.fragments = {"nosuch"};
+  EXPECT_THROW(key(), InputError);
+}
+
+TEST_F(BuilderTest, SymbolsLostInTheMergeAreListedWithTheirFragment) {
+  spec.fragments = {"debug"};
+  runner.drop_in_merge = {"CONFIG_VIRTIO_BLK", "CONFIG_MEMCG"};
+  try {
+    build();
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(),
+                 "config: 2 symbols lost in the merge: CONFIG_MEMCG=y "
+                 "(configs/kernel/memcg.config:2), CONFIG_VIRTIO_BLK=y "
+                 "(configs/kernel/debug.config:2)");
+  }
+  EXPECT_EQ(runner.count("make"), 0);
+}
+
+TEST_F(BuilderTest, FailedMakeNamesTheFirstErrorAndTheLog) {
+  runner.make_fails = true;
+  try {
+    build();
+    FAIL();
+  } catch (const InfraError& e) {
+    std::string m = e.what();
+    EXPECT_EQ(m.rfind("build of linux-6.1/x86_64 failed (make exit 2); last error: "
+                      "mm/memcontrol.c:12:3: error: 'x' undeclared; full log: ",
+                      0),
+              0u)
+        << m;
+    EXPECT_NE(m.find("build.log"), std::string::npos);
+  }
+}
+
+TEST_F(BuilderTest, SeriesIsAppliedOnceToTheExtractedTree) {
+  spec.series = test::data_path("kernel/good-series").string();
+  Artifact first = build();
+  fs::path trees = paths.cache / "trees";
+  ASSERT_EQ(std::distance(fs::directory_iterator(trees), fs::directory_iterator()), 1);
+  fs::path tree = fs::directory_iterator(trees)->path();
+  EXPECT_TRUE(fs::exists(tree / "complete"));
+  EXPECT_NE(read_file(tree / "src/init/main.c").find("kharness-marker"), std::string::npos);
+  // Another arch or config on the same tree neither extracts nor patches again.
+  spec.fragments = {"debug"};
+  runner.calls.clear();
+  build();
+  EXPECT_EQ(runner.count("tar"), 0);
+  EXPECT_EQ(runner.count("git"), 0);
+}
+
+TEST_F(BuilderTest, SeriesThatDoesNotApplyLeavesNoCompleteTree) {
+  spec.series = test::data_path("kernel/bad-series").string();
+  try {
+    build();
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(), ("series '" + spec.series +
+                            "': patch 0002-memcg-reparent.patch does not apply: mm/memcontrol.c "
+                            "hunk @@ -23,7 +23,7 @@")
+                               .c_str());
+  }
+  fs::path tree = fs::directory_iterator(paths.cache / "trees")->path();
+  EXPECT_FALSE(fs::exists(tree / "complete"));
+  // The next attempt starts from a fresh extraction.
+  runner.calls.clear();
+  EXPECT_THROW(build(), InputError);
+  EXPECT_EQ(runner.count("tar"), 1);
+}
+
+}  // namespace
+}  // namespace kh
