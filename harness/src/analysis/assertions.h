@@ -12,7 +12,9 @@
 namespace kh {
 
 // Evaluates `expr` with every metric as a variable. An unknown name is an
-// error naming it.
+// error naming it ("unknown name 'after.x'"); a syntax error carries
+// muparser's message and position; a NaN result is an error too. Operators:
+// + - * / ^, < <= > >= == !=, && ||, ?:, and min/max/sum/avg/abs/....
 Result<double> evaluate(const std::string& expr, const Metrics& vars);
 
 // Adds each (name, expression) in order; a later one may use an earlier
@@ -20,6 +22,9 @@ Result<double> evaluate(const std::string& expr, const Metrics& vars);
 std::vector<std::string> derive_metrics(const std::vector<std::pair<std::string, std::string>>& defs,
                                         Metrics& metrics);
 
+// One result per expression, in order: value = the result, passed = it
+// evaluated and is nonzero; an expression that cannot be evaluated fails with
+// `error` set.
 std::vector<AssertionResult> evaluate_assertions(const std::vector<std::string>& exprs,
                                                  const Metrics& metrics);
 

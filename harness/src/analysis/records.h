@@ -29,6 +29,7 @@ struct AgentRecords {
   std::vector<std::string> setup_errors;     // agent could not set up: infra
   std::vector<std::string> workload_errors;  // the workload itself failed: fail
   bool done = false;
+  bool done_ok = false;           // "done" said status "ok" (else "error")
   int bad_lines = 0;              // lines that were not a JSON object (a cut-off last line)
 };
 

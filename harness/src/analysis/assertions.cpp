@@ -1,0 +1,92 @@
+#include "analysis/assertions.h"
+
+#include <fmt/format.h>
+#include <muParser.h>
+
+#include <cmath>
+#include <deque>
+
+namespace kh {
+namespace {
+
+// Metric names are muparser's default name characters plus '.'.
+constexpr const char* kNameChars =
+    "0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.";
+
+// muparser asks this for every name it does not know. Known metrics get a
+// slot holding their value; the first unknown name is remembered, and gets a
+// dummy slot so parsing can finish and the error can name it.
+struct Lookup {
+  const Metrics* vars = nullptr;
+  std::deque<double> slots;  // stable addresses
+  std::string unknown;
+};
+
+mu::value_type* lookup_variable(const mu::char_type* name, void* user) {
+  auto* l = static_cast<Lookup*>(user);
+  auto it = l->vars->find(name);
+  if (it != l->vars->end()) {
+    l->slots.push_back(it->second);
+  } else {
+    if (l->unknown.empty()) l->unknown = name;
+    l->slots.push_back(std::nan(""));
+  }
+  return &l->slots.back();
+}
+
+}  // namespace
+
+Result<double> evaluate(const std::string& expr, const Metrics& vars) {
+  Lookup lookup;
+  lookup.vars = &vars;
+  double value = 0;
+  try {
+    mu::Parser parser;
+    parser.DefineNameChars(kNameChars);
+    parser.SetVarFactory(lookup_variable, &lookup);
+    parser.SetExpr(expr);
+    value = parser.Eval();
+  } catch (const mu::Parser::exception_type& e) {
+    if (!lookup.unknown.empty()) return Error{fmt::format("unknown name '{}'", lookup.unknown)};
+    // muparser's message says what; its position is 0-based in `expr`.
+    return Error{fmt::format("{} (at position {} of \"{}\")", e.GetMsg(), e.GetPos(), expr)};
+  }
+  if (!lookup.unknown.empty()) return Error{fmt::format("unknown name '{}'", lookup.unknown)};
+  if (std::isnan(value)) return Error{fmt::format("\"{}\" is not a number (NaN)", expr)};
+  return value;
+}
+
+std::vector<std::string> derive_metrics(
+    const std::vector<std::pair<std::string, std::string>>& defs, Metrics& metrics) {
+  std::vector<std::string> errors;
+  for (const auto& [name, expr] : defs) {
+    Result<double> v = evaluate(expr, metrics);
+    if (v)
+      metrics[name] = v.value();
+    else
+      errors.push_back(name + ": " + v.error().message);
+  }
+  return errors;
+}
+
+std::vector<AssertionResult> evaluate_assertions(const std::vector<std::string>& exprs,
+                                                 const Metrics& metrics) {
+  std::vector<AssertionResult> out;
+  out.reserve(exprs.size());
+  for (const std::string& expr : exprs) {
+    AssertionResult a;
+    a.expression = expr;
+    Result<double> v = evaluate(expr, metrics);
+    if (v) {
+      a.value = v.value();
+      a.passed = a.value != 0;
+    } else {
+      a.error = v.error().message;
+      a.passed = false;
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace kh

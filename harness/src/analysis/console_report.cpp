@@ -1,0 +1,364 @@
+#include "analysis/console_report.h"
+
+#include <array>
+#include <cctype>
+#include <optional>
+#include <regex>
+#include <string>
+
+namespace kh {
+namespace {
+
+// What closes a report besides the next report starting.
+enum class EndMarker {
+  none,   // nothing: the report is over once its stack dump is (or never says)
+  trace,  // "---[ end trace ... ]---" (WARNING, Oops, BUG that oopsed)
+  kasan,  // the "=====" rule KASAN prints after its report
+};
+
+// How the title gets its function once the report shows it.
+enum class Refine {
+  none,
+  rip,          // "RIP: 0010:func+0x.." (x86) or "pc : func+0x.." (arm64)
+  first_frame,  // first frame of the task's stack that is not the scheduler
+};
+
+struct Start {
+  std::string kind;
+  std::string title;
+  EndMarker end = EndMarker::none;
+  Refine refine = Refine::none;
+  bool needs_stack = false;  // the report always ends with a stack dump
+  bool panic = false;
+};
+
+struct OpenReport {
+  std::size_t index = 0;  // into findings
+  std::string base_title;
+  EndMarker end = EndMarker::none;
+  Refine refine = Refine::none;
+  bool needs_stack = false;
+  bool in_task = false;       // between <TASK> and </TASK>
+  bool stack_closed = false;  // saw </TASK>
+  bool refined = false;
+};
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.starts_with(prefix);
+}
+bool contains(std::string_view s, std::string_view needle) {
+  return s.find(needle) != std::string_view::npos;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// Length of a printk prefix "[    1.234567] " (or "[    1.234567][    T1] "
+// with CONFIG_PRINTK_CALLER) at the start of `s`, or 0.
+std::size_t timestamp_length(std::string_view s) {
+  std::size_t total = 0;
+  for (int bracket = 0; bracket < 2; ++bracket) {
+    std::string_view rest = s.substr(total);
+    if (rest.empty() || rest.front() != '[') break;
+    std::size_t close = rest.find(']');
+    if (close == std::string_view::npos || close > 20) break;
+    std::string_view inner = rest.substr(1, close - 1);
+    // Seconds always have a dot; the caller id ("T1", "C0") never does.
+    bool stamp = !inner.empty() && (bracket == 1 || contains(inner, "."));
+    for (char c : inner)
+      stamp &= std::isdigit(static_cast<unsigned char>(c)) || c == ' ' ||
+               (bracket == 0 ? c == '.' : (c == 'T' || c == 'C'));
+    if (!stamp) break;
+    total += close + 1;
+  }
+  if (total > 0 && total < s.size() && s[total] == ' ') ++total;
+  return total;
+}
+
+// The message of a console line: no "\r", no timestamp. A timestamp in the
+// middle (kernel output after a user program's unterminated line) counts too.
+std::string_view message_of(std::string_view line) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+  for (std::size_t pos = line.find('['); pos != std::string_view::npos;
+       pos = line.find('[', pos + 1)) {
+    if (std::size_t n = timestamp_length(line.substr(pos))) return line.substr(pos + n);
+    if (pos == 0) break;  // a line that starts with a non-timestamp bracket is plain text
+  }
+  return line;
+}
+
+// "iterate_mm_list+0x2c5/0x300" -> "iterate_mm_list"; compiler suffixes go
+// too (".constprop.0", ".isra.0", ".part.0", ".cold") so titles are stable.
+std::string function_name(std::string_view token) {
+  token = token.substr(0, token.find('+'));
+  for (std::string_view suffix : {".constprop", ".isra", ".part", ".cold", ".llvm"}) {
+    if (std::size_t p = token.find(suffix); p != std::string_view::npos) token = token.substr(0, p);
+  }
+  return std::string(token);
+}
+
+bool is_identifier(std::string_view s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s.front()))) return false;
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') return false;
+  return true;
+}
+
+// Addresses and other per-run numbers out of a title.
+std::string strip_addresses(std::string_view text) {
+  static const std::regex kKeyHex(R"(\s*\b\w+=0x[0-9a-fA-F]+)");
+  static const std::regex kHex(R"(\b0x[0-9a-fA-F]+|\b[0-9a-fA-F]{8,}\b|\bpfn:[0-9a-fA-F]+)");
+  static const std::regex kSpaces(R"(\s+)");
+  std::string s = std::regex_replace(std::string(text), kKeyHex, "");
+  s = std::regex_replace(s, kHex, "");
+  s = std::regex_replace(s, kSpaces, " ");
+  while (!s.empty() && (s.back() == ' ' || s.back() == ',' || s.back() == ':' || s.back() == '='))
+    s.pop_back();
+  return s;
+}
+
+// "WARNING: CPU: 1 PID: 57 at mm/vmscan.c:3493 iterate_mm_list+0x2c5/0x300"
+// -> "iterate_mm_list". Without CONFIG_DEBUG_BUGVERBOSE there is no file.
+std::string warning_function(std::string_view text) {
+  std::size_t at = text.find(" at ");
+  if (at == std::string_view::npos) return {};
+  std::string_view rest = trim(text.substr(at + 4));
+  std::string_view first = rest.substr(0, rest.find(' '));
+  std::string_view second;
+  if (first.size() < rest.size()) {
+    second = trim(rest.substr(first.size()));
+    second = second.substr(0, second.find(' '));
+  }
+  std::string_view func = (contains(first, ":") && !second.empty()) ? second : first;
+  std::string name = function_name(func);
+  return is_identifier(name) ? name : std::string();
+}
+
+constexpr std::array<std::string_view, 13> kLockdepBanners = {
+    "possible circular locking dependency detected",
+    "possible recursive locking detected",
+    "inconsistent lock state",
+    "possible irq lock inversion dependency detected",
+    "suspicious RCU usage",
+    "bad unlock balance detected",
+    "held lock freed",
+    "lock held when returning to user space",
+    "nested lock was not taken",
+    "bad contention detected",
+    "HARDIRQ-safe -> HARDIRQ-unsafe lock order detected",
+    "SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected",
+    "held lock is not freed",
+};
+
+bool is_oops_line(std::string_view text) {
+  return starts_with(text, "Oops:") || starts_with(text, "invalid opcode:") ||
+         starts_with(text, "general protection fault") ||
+         (starts_with(text, "Internal error: ") && contains(text, "Oops"));
+}
+
+std::optional<Start> match_start(std::string_view text) {
+  if (std::size_t p = text.find("BUG: KASAN: "); p != std::string_view::npos) {
+    // "BUG: KASAN: use-after-free in foo+0x12/0x34"
+    std::string_view rest = text.substr(p + 12);
+    std::size_t in = rest.find(" in ");
+    std::string title = "KASAN: " + std::string(trim(rest.substr(0, in)));
+    if (in != std::string_view::npos) {
+      std::string_view func = trim(rest.substr(in + 4));
+      title += " in " + function_name(func.substr(0, func.find(' ')));
+    }
+    return Start{"KASAN", title, EndMarker::kasan, Refine::none, false, false};
+  }
+  if (contains(text, "watchdog: BUG: soft lockup"))
+    return Start{"soft lockup", "BUG: soft lockup", EndMarker::none, Refine::rip, true, false};
+  if (starts_with(text, "WARNING: CPU: ")) {
+    std::string func = warning_function(text);
+    return Start{"WARNING",
+                 func.empty() ? "WARNING" : "WARNING in " + func,
+                 EndMarker::trace,
+                 Refine::none,
+                 false,
+                 false};
+  }
+  if (starts_with(text, "WARNING: ")) {
+    std::string_view banner = trim(text.substr(9));
+    while (!banner.empty() && banner.back() == '!') banner.remove_suffix(1);
+    for (std::string_view known : kLockdepBanners)
+      if (banner == known)
+        return Start{
+            "lockdep", "lockdep: " + std::string(known), EndMarker::none, Refine::none, true,
+            false};
+    return std::nullopt;
+  }
+  if (starts_with(text, "BUG: ")) {
+    // A BUG that oopses ("unable to handle page fault") gains an end marker
+    // when its Oops line arrives; one that only dumps a stack has none.
+    return Start{"BUG", strip_addresses(text), EndMarker::none, Refine::none, false, false};
+  }
+  if (starts_with(text, "kernel BUG at "))
+    return Start{"BUG", std::string(trim(text)), EndMarker::trace, Refine::none, false, false};
+  if (starts_with(text, "Unable to handle kernel "))  // arm64's "BUG: unable to handle..."
+    return Start{"BUG", strip_addresses(text), EndMarker::none, Refine::none, false, false};
+  if (is_oops_line(text)) {
+    std::string base = starts_with(text, "general protection fault") ? "general protection fault"
+                       : starts_with(text, "invalid opcode")         ? "invalid opcode"
+                                                                     : "Oops";
+    return Start{"Oops", base, EndMarker::trace, Refine::rip, false, false};
+  }
+  if (starts_with(text, "Kernel panic - not syncing: ")) {
+    std::string msg = strip_addresses(trim(text.substr(28)));
+    return Start{"panic", "kernel panic: " + msg, EndMarker::none, Refine::none, false, true};
+  }
+  if (starts_with(text, "INFO: task ") && contains(text, " blocked for more than "))
+    return Start{"hung task", "INFO: task hung", EndMarker::none, Refine::first_frame, true, false};
+  if (starts_with(text, "rcu: INFO: ") &&
+      (contains(text, "detected stalls") || contains(text, "detected stall "))) {
+    std::string_view rest = trim(text.substr(5));
+    while (!rest.empty() && (rest.back() == ':' || rest.back() == '.')) rest.remove_suffix(1);
+    return Start{"RCU stall", std::string(rest), EndMarker::none, Refine::none, false, false};
+  }
+  return std::nullopt;
+}
+
+// "RIP: 0010:iterate_mm_list+0x2c5/0x300" or "pc : iterate_mm_list+0x2c5/0x300".
+std::string rip_function(std::string_view text) {
+  std::string_view rest;
+  if (starts_with(text, "RIP: ")) {
+    rest = text.substr(5);
+    std::size_t colon = rest.find(':');
+    if (colon == std::string_view::npos) return {};
+    rest = rest.substr(colon + 1);
+  } else if (starts_with(text, "pc : ")) {
+    rest = text.substr(5);
+  } else {
+    return {};
+  }
+  rest = trim(rest);
+  if (!contains(rest, "+0x")) return {};  // a user-space RIP: "RIP: 0033:0x42fc79"
+  std::string name = function_name(rest.substr(0, rest.find(' ')));
+  return is_identifier(name) ? name : std::string();
+}
+
+// " try_to_inc_max_seq+0x5d/0x9a0" -> the function; "? foo" frames are
+// guesses of the unwinder and do not count.
+std::string frame_function(std::string_view text) {
+  std::string_view t = trim(text);
+  if (t.empty() || t.front() == '?' || !contains(t, "+0x")) return {};
+  std::string name = function_name(t.substr(0, t.find(' ')));
+  return is_identifier(name) ? name : std::string();
+}
+
+// Where a blocked task waits, not why: these frames are the waiting itself.
+bool is_wait_frame(std::string_view f) {
+  for (std::string_view prefix : {"__schedule",
+                                  "schedule",
+                                  "io_schedule",
+                                  "__mutex_lock",
+                                  "mutex_lock",
+                                  "__down",
+                                  "down_",
+                                  "rwsem_down",
+                                  "__rwsem",
+                                  "wait_for_completion",
+                                  "__wait_for_common",
+                                  "wait_for_common",
+                                  "__flush_work",
+                                  "flush_work",
+                                  "percpu_rwsem_wait",
+                                  "__percpu_down",
+                                  "percpu_down",
+                                  "rt_mutex",
+                                  "__wait_on_bit",
+                                  "out_of_line_wait_on_bit",
+                                  "bit_wait",
+                                  "folio_wait",
+                                  "__folio_lock",
+                                  "__lock_page",
+                                  "synchronize_rcu",
+                                  "__synchronize_srcu",
+                                  "__cond_resched"})
+    if (f.starts_with(prefix)) return true;
+  return f == "down";
+}
+
+}  // namespace
+
+ConsoleReport parse_console(std::string_view log) {
+  ConsoleReport report;
+  std::optional<OpenReport> open;
+  std::size_t line_no = 0;
+
+  auto close = [&] { open.reset(); };
+
+  std::size_t pos = 0;
+  while (pos < log.size()) {
+    std::size_t nl = log.find('\n', pos);
+    std::string_view line =
+        log.substr(pos, nl == std::string_view::npos ? log.size() - pos : nl - pos);
+    pos = nl == std::string_view::npos ? log.size() : nl + 1;
+    ++line_no;
+
+    std::string_view text = message_of(line);
+    if (!report.booted && contains(text, "Linux version ")) report.booted = true;
+
+    if (open) {
+      if (open->end == EndMarker::trace && starts_with(text, "---[ end trace")) {
+        close();
+        continue;
+      }
+      if (open->end == EndMarker::kasan && starts_with(text, "=====")) {
+        close();
+        continue;
+      }
+      // "BUG: unable to handle page fault ..." goes on with "Oops: 0000 [#1]":
+      // one report, which now ends with an end-trace marker.
+      if (is_oops_line(text) && report.findings[open->index].kind == "BUG" && !open->stack_closed) {
+        open->end = EndMarker::trace;
+        continue;
+      }
+    }
+
+    if (auto start = match_start(text)) {
+      close();  // the previous report ended without its marker: interleaved, not cut off
+      report.findings.push_back(ConsoleFinding{start->kind, start->title, line_no, false});
+      report.panicked |= start->panic;
+      open = OpenReport{report.findings.size() - 1, start->title, start->end, start->refine,
+                        start->needs_stack};
+      continue;
+    }
+    if (!open) continue;
+
+    std::string_view t = trim(text);
+    ConsoleFinding& finding = report.findings[open->index];
+    if (t == "<TASK>") {
+      open->in_task = true;
+    } else if (t == "</TASK>") {
+      open->in_task = false;
+      open->stack_closed = true;
+      if (open->end == EndMarker::none) close();
+    } else if (!open->refined && open->refine == Refine::rip) {
+      if (std::string func = rip_function(text); !func.empty()) {
+        finding.title = open->base_title + " in " + func;
+        open->refined = true;
+      }
+    } else if (!open->refined && open->refine == Refine::first_frame && open->in_task) {
+      if (std::string func = frame_function(text); !func.empty() && !is_wait_frame(func)) {
+        finding.title = open->base_title + " in " + func;
+        open->refined = true;
+      }
+    }
+  }
+
+  // The log ended inside a report: in the middle of a stack dump, before the
+  // end marker the report always prints, or before its stack at all.
+  if (open) {
+    bool cut =
+        open->in_task || open->end != EndMarker::none || (open->needs_stack && !open->stack_closed);
+    report.findings[open->index].corrupted = cut;
+  }
+  return report;
+}
+
+}  // namespace kh

@@ -1,0 +1,223 @@
+#include "analysis/records.h"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace kh {
+namespace {
+
+using nlohmann::json;
+
+std::string string_field(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::optional<double> number_field(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+
+void copy_object(const json& j, const char* key, std::map<std::string, double>& out) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_object()) return;
+  for (const auto& [name, value] : it->items())
+    if (value.is_number()) out[name] = value.get<double>();
+}
+
+void copy_object(const json& j, const char* key, std::map<std::string, std::string>& out) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_object()) return;
+  for (const auto& [name, value] : it->items())
+    if (value.is_string()) out[name] = value.get<std::string>();
+}
+
+void add_record(const json& j, AgentRecords& out) {
+  const std::string type = string_field(j, "type");
+  if (type == "ready") {
+    out.ready = true;
+    out.release = string_field(j, "release");
+    out.ready_uptime = number_field(j, "uptime").value_or(0);
+  } else if (type == "log") {
+    out.logs.push_back(string_field(j, "message"));
+  } else if (type == "snapshot") {
+    Snapshot snap;
+    snap.name = string_field(j, "name");
+    copy_object(j, "files", snap.files);
+    copy_object(j, "values", snap.values);
+    copy_object(j, "meta", snap.meta);
+    out.snapshots.push_back(std::move(snap));
+  } else if (type == "metric") {
+    std::string name = string_field(j, "name");
+    if (auto v = number_field(j, "value"); v && !name.empty()) out.metrics[name] = *v;
+  } else if (type == "error") {
+    std::string message = string_field(j, "message");
+    // Anything but "setup" is the workload's own failure: a newer agent's
+    // kind must not turn a kernel problem into an infra one.
+    (string_field(j, "kind") == "setup" ? out.setup_errors : out.workload_errors)
+        .push_back(message);
+  } else if (type == "done") {
+    out.done = true;
+    out.done_ok = string_field(j, "status") == "ok";
+  }
+  // Unknown types come from a newer agent: ignored, not bad.
+}
+
+// ---- snapshot files ------------------------------------------------------
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+std::optional<double> to_number(std::string_view s) {
+  s = trim(s);
+  double v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+template <class F>
+void for_each_line(std::string_view text, F&& f) {
+  while (!text.empty()) {
+    std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    line = trim(line);
+    if (!line.empty()) f(line);
+  }
+}
+
+// "key value" per line (cgroup.stat, memory.stat, memory.events, vmstat)
+// or "Key:   value kB" (meminfo): every numeric pair.
+std::map<std::string, double> key_values(std::string_view text) {
+  std::map<std::string, double> out;
+  for_each_line(text, [&](std::string_view line) {
+    std::size_t sep = line.find_first_of(" \t");
+    if (sep == std::string_view::npos) return;
+    std::string_view key = line.substr(0, sep);
+    if (key.ends_with(':')) key.remove_suffix(1);
+    std::string_view value = trim(line.substr(sep));
+    value = value.substr(0, value.find_first_of(" \t"));  // drop the "kB" unit
+    if (auto v = to_number(value); v && !key.empty()) out[std::string(key)] = *v;
+  });
+  return out;
+}
+
+// The memory row's num_cgroups in /proc/cgroups
+// ("#subsys_name hierarchy num_cgroups enabled").
+std::optional<double> memory_num_cgroups(std::string_view text) {
+  std::optional<double> found;
+  for_each_line(text, [&](std::string_view line) {
+    if (line.front() == '#') return;
+    std::vector<std::string_view> cols;
+    while (!line.empty()) {
+      std::size_t sep = line.find_first_of(" \t");
+      cols.push_back(line.substr(0, sep));
+      line = sep == std::string_view::npos ? std::string_view() : trim(line.substr(sep));
+    }
+    if (cols.size() >= 3 && cols[0] == "memory") found = to_number(cols[2]);
+  });
+  return found;
+}
+
+const std::string* file(const Snapshot& snap, const std::string& path) {
+  auto it = snap.files.find(path);
+  return it == snap.files.end() ? nullptr : &it->second;
+}
+
+std::string meta(const Snapshot& snap, const std::string& key, const std::string& fallback) {
+  auto it = snap.meta.find(key);
+  return it == snap.meta.end() || it->second.empty() ? fallback : it->second;
+}
+
+}  // namespace
+
+AgentRecords parse_records(std::string_view jsonl) {
+  AgentRecords out;
+  for_each_line(jsonl, [&](std::string_view line) {
+    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object()) {
+      ++out.bad_lines;
+      return;
+    }
+    try {
+      add_record(j, out);
+    } catch (const std::exception&) {  // a field of an unexpected shape
+      ++out.bad_lines;
+    }
+  });
+  return out;
+}
+
+Metrics snapshot_metrics(const Snapshot& snap) {
+  Metrics m;
+  const std::string p = snap.name + ".";
+  const std::string root = meta(snap, "cgroup_root", "/sys/fs/cgroup");
+  const std::string parent = meta(snap, "parent", "");
+  const bool v1 = meta(snap, "cgroup_version", "2") == "1";
+
+  std::optional<double> num_cgroups;
+  if (const std::string* f = file(snap, "/proc/cgroups")) {
+    num_cgroups = memory_num_cgroups(*f);
+    if (num_cgroups) m[p + "memory_num_cgroups"] = *num_cgroups;
+  }
+
+  if (const std::string* f = file(snap, root + "/cgroup.stat")) {
+    auto kv = key_values(*f);
+    for (const char* key : {"nr_descendants", "nr_dying_descendants"})
+      if (auto it = kv.find(key); it != kv.end()) m[p + key] = it->second;
+  } else if (auto live = snap.values.find("live_memcgs");
+             num_cgroups && live != snap.values.end()) {
+    // v1 has no cgroup.stat: the memory controller counts every memcg that
+    // still exists, the hierarchy shows the live ones (its root included).
+    m[p + "nr_dying_descendants"] = *num_cgroups - live->second;
+  }
+
+  if (const std::string* f = file(snap, "/proc/meminfo")) {
+    auto kv = key_values(*f);
+    for (auto [key, name] : {std::pair{"Percpu", "percpu_kb"},
+                             {"Slab", "slab_kb"},
+                             {"SUnreclaim", "sunreclaim_kb"},
+                             {"MemFree", "memfree_kb"},
+                             {"Cached", "cached_kb"},
+                             {"Dirty", "dirty_kb"}})
+      if (auto it = kv.find(key); it != kv.end()) m[p + name] = it->second;
+  }
+
+  if (const std::string* f = file(snap, "/proc/vmstat"))
+    for (const auto& [key, value] : key_values(*f)) m[p + "vmstat." + key] = value;
+
+  if (const std::string* f = file(snap, "/proc/sys/kernel/tainted"))
+    if (auto v = to_number(*f)) m[p + "tainted"] = *v;
+
+  if (!parent.empty()) {
+    if (const std::string* f = file(snap, parent + "/memory.stat"))
+      for (const auto& [key, value] : key_values(*f)) m[p + "memstat." + key] = value;
+    const std::string usage = parent + (v1 ? "/memory.usage_in_bytes" : "/memory.current");
+    if (const std::string* f = file(snap, usage))
+      if (auto v = to_number(*f)) m[p + "memory_current"] = *v;
+    if (const std::string* f = file(snap, parent + "/memory.events"))
+      for (const auto& [key, value] : key_values(*f)) m[p + "memory_events." + key] = value;
+    if (const std::string* f = file(snap, parent + "/cgroup.stat")) {
+      auto kv = key_values(*f);
+      if (auto it = kv.find("nr_dying_descendants"); it != kv.end())
+        m[p + "parent_nr_dying_descendants"] = it->second;
+    }
+  }
+
+  for (const auto& [name, value] : snap.values) m[p + name] = value;
+  return m;
+}
+
+}  // namespace kh

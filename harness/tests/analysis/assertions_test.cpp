@@ -1,0 +1,95 @@
+#include "analysis/assertions.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace kh {
+namespace {
+
+using ::testing::HasSubstr;
+
+const Metrics kMetrics = {
+    {"before.nr_dying_descendants", 0},
+    {"after.nr_dying_descendants", 500},
+    {"settled.nr_dying_descendants", 3},
+    {"settled.memstat.file", 4096},
+    {"after.tainted", 0},
+    {"loop_seconds", 2.31},
+};
+
+TEST(AssertionsTest, EvaluatesDottedNames) {
+  Result<double> v = evaluate("after.nr_dying_descendants - before.nr_dying_descendants", kMetrics);
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_EQ(*v, 500);
+  Result<double> f = evaluate("settled.memstat.file / 4096 + 0.5", kMetrics);
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_DOUBLE_EQ(*f, 1.5);
+}
+
+TEST(AssertionsTest, ComparisonLogicalMinMax) {
+  EXPECT_EQ(*evaluate("settled.nr_dying_descendants <= 10", kMetrics), 1);
+  EXPECT_EQ(*evaluate("settled.nr_dying_descendants == 0", kMetrics), 0);
+  EXPECT_EQ(*evaluate("after.tainted == 0 && loop_seconds < 5", kMetrics), 1);
+  EXPECT_EQ(*evaluate("after.tainted != 0 || loop_seconds > 5", kMetrics), 0);
+  EXPECT_EQ(*evaluate("min(after.nr_dying_descendants, 7)", kMetrics), 7);
+  EXPECT_EQ(*evaluate("max(settled.nr_dying_descendants, 1, 2)", kMetrics), 3);
+}
+
+TEST(AssertionsTest, UnknownNameIsAnErrorNamingIt) {
+  Result<double> v = evaluate("after.nr_dying_descendants - after.nr_dyin", kMetrics);
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error().message, "unknown name 'after.nr_dyin'");
+}
+
+TEST(AssertionsTest, SyntaxErrorHasMessageAndPosition) {
+  Result<double> v = evaluate("after.tainted == ", kMetrics);
+  ASSERT_FALSE(v);
+  EXPECT_THAT(v.error().message, HasSubstr("position"));
+  Result<double> w = evaluate("loop_seconds < (1", kMetrics);
+  ASSERT_FALSE(w);
+  EXPECT_THAT(w.error().message, HasSubstr("loop_seconds < (1"));
+  EXPECT_FALSE(evaluate("", kMetrics));
+}
+
+TEST(AssertionsTest, NanIsAnError) {
+  EXPECT_FALSE(evaluate("after.tainted / 0 * 0", kMetrics));
+}
+
+TEST(AssertionsTest, DeriveMetricsInOrderCollectingErrors) {
+  Metrics m = kMetrics;
+  std::vector<std::string> errors =
+      derive_metrics({{"dying_after", "after.nr_dying_descendants - before.nr_dying_descendants"},
+                      {"broken", "after.missing + 1"},
+                      {"dying_ratio", "settled.nr_dying_descendants / dying_after"},
+                      {"uses_broken", "broken * 2"}},
+                     m);
+  EXPECT_EQ(m.at("dying_after"), 500);
+  EXPECT_DOUBLE_EQ(m.at("dying_ratio"), 3.0 / 500);
+  EXPECT_EQ(m.count("broken"), 0u);
+  EXPECT_EQ(m.count("uses_broken"), 0u);
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0], "broken: unknown name 'after.missing'");
+  EXPECT_EQ(errors[1], "uses_broken: unknown name 'broken'");
+}
+
+TEST(AssertionsTest, EvaluateAssertions) {
+  std::vector<AssertionResult> r = evaluate_assertions(
+      {"settled.nr_dying_descendants <= 10", "settled.nr_dying_descendants == 0",
+       "settled.nr_dying_descendant == 0", "after.nr_dying_descendants"},
+      kMetrics);
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_TRUE(r[0].passed);
+  EXPECT_EQ(r[0].value, 1);
+  EXPECT_TRUE(r[0].error.empty());
+  EXPECT_FALSE(r[1].passed);
+  EXPECT_EQ(r[1].value, 0);
+  EXPECT_TRUE(r[1].error.empty());
+  EXPECT_FALSE(r[2].passed);
+  EXPECT_EQ(r[2].error, "unknown name 'settled.nr_dying_descendant'");
+  EXPECT_EQ(r[2].expression, "settled.nr_dying_descendant == 0");
+  EXPECT_TRUE(r[3].passed);  // nonzero holds
+  EXPECT_EQ(r[3].value, 500);
+}
+
+}  // namespace
+}  // namespace kh

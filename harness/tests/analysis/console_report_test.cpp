@@ -1,0 +1,202 @@
+#include "analysis/console_report.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "test_util.h"
+
+namespace kh {
+namespace {
+
+std::string describe(const ConsoleFinding& f) {
+  return f.kind + "|" + f.title + "|" + (f.corrupted ? "true" : "false");
+}
+
+std::vector<std::string> expected_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(line);
+  return out;
+}
+
+// Every tests/data/console/<case>.log against <case>.expected, one finding
+// per line: "kind|title|corrupted".
+TEST(ConsoleReportTest, GoldenLogs) {
+  int cases = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(test::data_path("console"))) {
+    if (entry.path().extension() != ".log") continue;
+    std::string name = entry.path().stem().string();
+    SCOPED_TRACE(name);
+    ConsoleReport report = parse_console(test::read_data("console/" + name + ".log"));
+    std::vector<std::string> got;
+    for (const auto& f : report.findings) got.push_back(describe(f));
+    EXPECT_EQ(got, expected_lines(test::read_data("console/" + name + ".expected")));
+    EXPECT_TRUE(report.booted);
+    ++cases;
+  }
+  EXPECT_GE(cases, 6);
+}
+
+TEST(ConsoleReportTest, CleanBootHasNoFindings) {
+  ConsoleReport r = parse_console(test::read_data("console/clean_boot.log"));
+  EXPECT_TRUE(r.booted);
+  EXPECT_FALSE(r.panicked);
+  EXPECT_TRUE(r.findings.empty());
+}
+
+TEST(ConsoleReportTest, RealPanicSetsPanickedAndLine) {
+  std::string log = test::read_data("console/panic_kill_init.log");
+  ConsoleReport r = parse_console(log);
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_TRUE(r.panicked);
+  // The finding's line is the "Kernel panic" line, 1-based.
+  std::istringstream in(log);
+  std::size_t n = 0, panic_line = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++n;
+    if (line.find("Kernel panic - not syncing") != std::string::npos) panic_line = n;
+  }
+  EXPECT_EQ(r.findings[0].line, panic_line);
+}
+
+TEST(ConsoleReportTest, OopsInsideBugIsOneReportAndPanicFollows) {
+  ConsoleReport r = parse_console(test::read_data("console/null_deref_oops_panic.log"));
+  ASSERT_EQ(r.findings.size(), 2u);
+  EXPECT_EQ(r.findings[0].kind, "BUG");
+  EXPECT_EQ(r.findings[1].kind, "panic");
+  EXPECT_LT(r.findings[0].line, r.findings[1].line);
+  EXPECT_TRUE(r.panicked);
+}
+
+TEST(ConsoleReportTest, NoBannerMeansNotBooted) {
+  ConsoleReport r =
+      parse_console("SeaBIOS (version 1.16.2-debian-1.16.2-1)\r\nBooting from ROM..\r\n");
+  EXPECT_FALSE(r.booted);
+  EXPECT_TRUE(r.findings.empty());
+  EXPECT_FALSE(parse_console("").booted);
+}
+
+TEST(ConsoleReportTest, TimestampsAndCallerIdsAreStripped) {
+  ConsoleReport r = parse_console(
+      "[    0.000000] Linux version 6.1.192\n"
+      "[   12.000001][    T1] Kernel panic - not syncing: VFS: Unable to mount root fs on "
+      "unknown-block(0,0)\n");
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].title,
+            "kernel panic: VFS: Unable to mount root fs on unknown-block(0,0)");
+  EXPECT_EQ(r.findings[0].line, 2u);
+}
+
+TEST(ConsoleReportTest, KernelLineAfterUnterminatedUserOutput) {
+  ConsoleReport r = parse_console(
+      "iteration 12[   40.100000] ------------[ cut here ]------------\n"
+      "[   40.100100] WARNING: CPU: 0 PID: 1 at mm/memcontrol.c:5367 "
+      "mem_cgroup_css_free+0x1f/0x40\n"
+      "[   40.100200] ---[ end trace 0000000000000000 ]---\n");
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(describe(r.findings[0]), "WARNING|WARNING in mem_cgroup_css_free|false");
+}
+
+TEST(ConsoleReportTest, WarningWithoutFileStillNamesFunction) {
+  ConsoleReport r = parse_console(
+      "WARNING: CPU: 0 PID: 1 at refcount_warn_saturate+0x97/0x110\n---[ end trace 0 ]---\n");
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].title, "WARNING in refcount_warn_saturate");
+}
+
+TEST(ConsoleReportTest, Kasan) {
+  ConsoleReport r = parse_console(
+      "==================================================================\n"
+      "BUG: KASAN: use-after-free in mem_cgroup_iter+0x2b1/0x3a0\n"
+      "Read of size 8 at addr ffff888004a1c158 by task kswapd0/24\n"
+      "Call Trace:\n <TASK>\n dump_stack_lvl+0x33/0x42\n </TASK>\n"
+      "The buggy address belongs to the object at ffff888004a1c000\n"
+      "==================================================================\n"
+      "Disabling lock debugging due to kernel taint\n");
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(describe(r.findings[0]), "KASAN|KASAN: use-after-free in mem_cgroup_iter|false");
+  ConsoleReport cut = parse_console(
+      "BUG: KASAN: slab-out-of-bounds in memcg_alloc_slab_cgroups+0x8e/0x130\n"
+      "Write of size 8 at addr ffff888004a1c158 by task kharness-agent/211\n");
+  ASSERT_EQ(cut.findings.size(), 1u);
+  EXPECT_TRUE(cut.findings[0].corrupted);
+}
+
+TEST(ConsoleReportTest, Lockdep) {
+  ConsoleReport r = parse_console(
+      "======================================================\n"
+      "WARNING: possible circular locking dependency detected\n"
+      "6.1.192 #1 Not tainted\n"
+      "------------------------------------------------------\n"
+      "kharness-agent/211 is trying to acquire lock:\n"
+      "stack backtrace:\n"
+      "Call Trace:\n <TASK>\n dump_stack_lvl+0x33/0x42\n </TASK>\n");
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(describe(r.findings[0]),
+            "lockdep|lockdep: possible circular locking dependency detected|false");
+  // Other "WARNING: " lines that are neither lockdep nor WARN() are not findings.
+  EXPECT_TRUE(parse_console("WARNING: some platform message\n").findings.empty());
+}
+
+TEST(ConsoleReportTest, SoftLockupTakesFunctionFromRip) {
+  ConsoleReport r = parse_console(
+      "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [kharness-agent:211]\n"
+      "Modules linked in:\n"
+      "RIP: 0010:mem_cgroup_iter+0x1a1/0x3a0\n"
+      "Call Trace:\n <IRQ>\n foo+0x1/0x2\n </IRQ>\n <TASK>\n shrink_node+0x2b1/0x6f0\n </TASK>\n");
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(describe(r.findings[0]), "soft lockup|BUG: soft lockup in mem_cgroup_iter|false");
+  // Cut off before its stack: marked.
+  ConsoleReport cut = parse_console("watchdog: BUG: soft lockup - CPU#1 stuck for 23s! [a:1]\n");
+  ASSERT_EQ(cut.findings.size(), 1u);
+  EXPECT_TRUE(cut.findings[0].corrupted);
+}
+
+TEST(ConsoleReportTest, RcuStall) {
+  ConsoleReport r = parse_console(
+      "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:\n"
+      "rcu: \t0-...!: (2 GPs behind) idle=c1c/0/0x1 softirq=4055/4055 fqs=0\n"
+      "rcu: INFO: rcu_sched self-detected stall on CPU\n");
+  ASSERT_EQ(r.findings.size(), 2u);
+  EXPECT_EQ(describe(r.findings[0]),
+            "RCU stall|INFO: rcu_preempt detected stalls on CPUs/tasks|false");
+  EXPECT_EQ(r.findings[1].title, "INFO: rcu_sched self-detected stall on CPU");
+}
+
+TEST(ConsoleReportTest, BugWithoutOopsIsNotCorruptedAtEnd) {
+  // "sleeping function called" only dumps a stack: no end marker to wait for.
+  ConsoleReport r = parse_console(
+      "BUG: sleeping function called from invalid context at mm/slab.h:723\n"
+      "Call Trace:\n <TASK>\n dump_stack_lvl+0x33/0x42\n </TASK>\n");
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(describe(r.findings[0]),
+            "BUG|BUG: sleeping function called from invalid context at mm/slab.h:723|false");
+}
+
+TEST(ConsoleReportTest, OopsCutOffBeforeEndTraceIsCorrupted) {
+  ConsoleReport r = parse_console(
+      "general protection fault, probably for non-canonical address 0xdffffc0000000001: 0000 "
+      "[#1] PREEMPT SMP KASAN\n"
+      "RIP: 0010:css_killed_work_fn+0x55/0x100\n"
+      "Call Trace:\n <TASK>\n process_one_work+0x1c4/0x380\n </TASK>\n");
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(describe(r.findings[0]), "Oops|general protection fault in css_killed_work_fn|true");
+}
+
+TEST(ConsoleReportTest, HungTaskCutInTraceIsCorrupted) {
+  std::string log = test::read_data("console/hung_task_cgroup_rmdir.log");
+  log.resize(log.find(" kernfs_iop_rmdir"));
+  ConsoleReport r = parse_console(log);
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_TRUE(r.findings[0].corrupted);
+  EXPECT_EQ(r.findings[0].title, "INFO: task hung in cgroup_kn_lock_live");
+}
+
+}  // namespace
+}  // namespace kh

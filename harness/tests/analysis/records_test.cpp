@@ -1,0 +1,126 @@
+#include "analysis/records.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "test_util.h"
+
+namespace kh {
+namespace {
+
+TEST(RecordsTest, ParsesAV2DyingCgroupRun) {
+  AgentRecords r = parse_records(test::read_data("records/v2_dying_cgroup.jsonl"));
+  EXPECT_TRUE(r.ready);
+  EXPECT_DOUBLE_EQ(r.ready_uptime, 0.66);
+  EXPECT_EQ(r.release, "6.1.192");
+  ASSERT_EQ(r.snapshots.size(), 3u);
+  EXPECT_EQ(r.snapshots[0].name, "before");
+  EXPECT_EQ(r.snapshots[1].name, "after");
+  EXPECT_EQ(r.snapshots[1].meta.at("cgroup_version"), "2");
+  EXPECT_EQ(r.snapshots[1].values.at("dying_memcgs"), 500);
+  EXPECT_EQ(r.metrics.at("loop_seconds"), 2.31);
+  EXPECT_EQ(r.metrics.at("iterations_done"), 500);
+  ASSERT_EQ(r.logs.size(), 2u);
+  EXPECT_EQ(r.logs[1], "iteration 500/500");
+  EXPECT_TRUE(r.done);
+  EXPECT_TRUE(r.done_ok);
+  EXPECT_TRUE(r.setup_errors.empty());
+  EXPECT_TRUE(r.workload_errors.empty());
+  EXPECT_EQ(r.bad_lines, 0);
+}
+
+TEST(RecordsTest, CutOffLastLineIsCountedAndSkipped) {
+  AgentRecords r = parse_records(test::read_data("records/v1_workload_error.jsonl"));
+  EXPECT_EQ(r.bad_lines, 1);
+  ASSERT_EQ(r.workload_errors.size(), 1u);
+  EXPECT_EQ(r.workload_errors[0],
+            "mkdir /sys/fs/cgroup/memory/kharness/w212: Cannot allocate memory");
+  EXPECT_TRUE(r.done);
+  EXPECT_FALSE(r.done_ok);
+  EXPECT_EQ(r.logs.size(), 1u);  // the cut-off log line is not one
+}
+
+TEST(RecordsTest, NeverThrowsOnGarbage) {
+  AgentRecords r = parse_records(
+      "not json\n"
+      "[1,2,3]\n"
+      "\n"
+      "{\"type\":\"metric\",\"name\":\"x\",\"value\":\"not a number\"}\n"
+      "{\"type\":\"snapshot\",\"name\":\"s\",\"files\":[1],\"values\":{\"a\":\"b\",\"n\":2}}\n"
+      "{\"type\":\"from_a_newer_agent\"}\n"
+      "{\"type\":\"error\",\"kind\":\"setup\",\"message\":\"mount /mnt/scratch: No such device\"}\n"
+      "\xff\xfe{\n");
+  EXPECT_EQ(r.bad_lines, 3);  // "not json", the array, the binary line
+  EXPECT_TRUE(r.metrics.empty());
+  ASSERT_EQ(r.snapshots.size(), 1u);
+  EXPECT_TRUE(r.snapshots[0].files.empty());
+  EXPECT_EQ(r.snapshots[0].values.size(), 1u);
+  ASSERT_EQ(r.setup_errors.size(), 1u);
+  EXPECT_FALSE(r.ready);
+  EXPECT_FALSE(r.done);
+  EXPECT_EQ(parse_records("").bad_lines, 0);
+}
+
+TEST(RecordsTest, SnapshotMetricsV2) {
+  AgentRecords r = parse_records(test::read_data("records/v2_dying_cgroup.jsonl"));
+  ASSERT_EQ(r.snapshots.size(), 3u);
+  Metrics m = snapshot_metrics(r.snapshots[1]);
+  EXPECT_EQ(m.at("after.memory_num_cgroups"), 502);
+  EXPECT_EQ(m.at("after.nr_descendants"), 1);
+  EXPECT_EQ(m.at("after.nr_dying_descendants"), 500);
+  EXPECT_EQ(m.at("after.parent_nr_dying_descendants"), 500);
+  EXPECT_EQ(m.at("after.percpu_kb"), 1872);
+  EXPECT_EQ(m.at("after.slab_kb"), 1984);
+  EXPECT_EQ(m.at("after.sunreclaim_kb"), 1848);
+  EXPECT_EQ(m.at("after.memfree_kb"), 232120);
+  EXPECT_EQ(m.at("after.cached_kb"), 740);
+  EXPECT_EQ(m.at("after.dirty_kb"), 0);
+  EXPECT_EQ(m.at("after.vmstat.pgfault"), 120502);
+  EXPECT_EQ(m.at("after.vmstat.nr_free_pages"), 60286);
+  EXPECT_EQ(m.at("after.memstat.file"), 2048000);
+  EXPECT_EQ(m.at("after.memstat.kernel"), 4096);
+  EXPECT_EQ(m.at("after.memory_current"), 2310144);
+  EXPECT_EQ(m.at("after.memory_events.oom_kill"), 0);
+  EXPECT_EQ(m.count("after.memory_events.max"), 1u);
+  EXPECT_EQ(m.at("after.tainted"), 0);
+  EXPECT_EQ(m.at("after.live_memcgs"), 2);
+  EXPECT_EQ(m.at("after.dying_memcgs"), 500);
+  for (const auto& [name, value] : m) EXPECT_EQ(name.rfind("after.", 0), 0u) << name;
+
+  // Every /proc/vmstat line becomes a metric.
+  std::string vmstat = test::read_data("records/proc_vmstat.txt");
+  std::size_t vmstat_lines = 0;
+  for (char c : vmstat) vmstat_lines += c == '\n';
+  std::size_t vmstat_metrics = 0;
+  for (const auto& [name, value] : m) vmstat_metrics += name.rfind("after.vmstat.", 0) == 0;
+  EXPECT_EQ(vmstat_metrics, vmstat_lines);
+}
+
+TEST(RecordsTest, SnapshotMetricsV1DerivesDyingFromProcCgroups) {
+  AgentRecords r = parse_records(test::read_data("records/v1_workload_error.jsonl"));
+  ASSERT_EQ(r.snapshots.size(), 1u);
+  Metrics m = snapshot_metrics(r.snapshots[0]);
+  EXPECT_EQ(m.at("after.memory_num_cgroups"), 214);
+  EXPECT_EQ(m.at("after.nr_dying_descendants"), 211);  // 214 memcgs, 3 of them live
+  EXPECT_EQ(m.count("after.nr_descendants"), 0u);
+  EXPECT_EQ(m.count("after.parent_nr_dying_descendants"), 0u);
+  EXPECT_EQ(m.at("after.memory_current"), 2179072);  // memory.usage_in_bytes
+  EXPECT_EQ(m.at("after.memstat.cache"), 2048000);
+  EXPECT_EQ(m.at("after.memstat.total_inactive_file"), 1228800);
+  EXPECT_EQ(m.at("after.memstat.hierarchical_memory_limit"), 9223372036854771712.0);
+  EXPECT_EQ(m.at("after.tainted"), 512);
+  EXPECT_EQ(m.count("after.memory_events.oom"), 0u);
+}
+
+TEST(RecordsTest, SnapshotMetricsOfAnEmptySnapshotAreItsValues) {
+  Snapshot s;
+  s.name = "settled";
+  s.values["live_memcgs"] = 4;
+  Metrics m = snapshot_metrics(s);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m.at("settled.live_memcgs"), 4);
+}
+
+}  // namespace
+}  // namespace kh
