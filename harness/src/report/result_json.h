@@ -2,16 +2,21 @@
 #pragma once
 
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "core/run_result.h"
 
 namespace kh {
 
 nlohmann::json to_json(const RunResult& r);
-RunResult result_from_json(const nlohmann::json& j);  // throws InputError on a bad file
+// Throws InputError "<source>: <what is wrong>" on a wrong shape, a wrong
+// type or another schema; fields that are absent keep their defaults.
+RunResult result_from_json(const nlohmann::json& j);  // source "result.json"
+RunResult result_from_json(const nlohmann::json& j, const std::string& source);
+// Atomic (util/files.h write_file): a result file is whole or absent.
 void write_result_json(const std::filesystem::path& path, const RunResult& r);
+// Throws InputError naming `path` when it cannot be read or is not a result.
 RunResult read_result_json(const std::filesystem::path& path);
 
 }  // namespace kh

@@ -1,0 +1,110 @@
+#include "report/summary.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <set>
+#include <tuple>
+
+namespace kh {
+namespace {
+
+using nlohmann::json;
+
+json finite_numbers(const std::map<std::string, double>& m) {
+  json out = json::object();
+  for (const auto& [k, v] : m)
+    if (std::isfinite(v)) out[k] = v;
+  return out;
+}
+
+std::string format_number(double v) {
+  if (!std::isfinite(v)) return fmt::format("{}", v);
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt::format("{:.0f}", v);
+  return fmt::format("{:.4g}", v);
+}
+
+}  // namespace
+
+nlohmann::json summary_json(const std::string& job_name, const std::vector<RunResult>& runs,
+                            int exit_code) {
+  json counts = {{"pass", 0}, {"fail", 0}, {"infra", 0}, {"skip", 0}};
+  json list = json::array();
+  for (const RunResult& r : runs) {
+    std::string outcome(to_string(r.outcome));
+    counts[outcome] = counts[outcome].get<int>() + 1;
+    json assertions = json::array();
+    for (const auto& a : r.assertions) {
+      assertions.push_back({{"expression", a.expression},
+                            {"value", std::isfinite(a.value) ? json(a.value) : json()},
+                            {"passed", a.passed},
+                            {"error", a.error}});
+    }
+    list.push_back({{"kernel", r.kernel.name},
+                    {"release", r.kernel.release},
+                    {"arch", r.arch},
+                    {"workload", r.workload},
+                    {"repeat", r.repeat},
+                    {"outcome", outcome},
+                    {"reason", r.reason},
+                    {"accel", r.accel},
+                    {"run_dir", r.run_dir},
+                    {"metrics", finite_numbers(r.metrics)},
+                    {"assertions", std::move(assertions)},
+                    {"timings", finite_numbers(r.timings)}});
+  }
+  return {{"schema", 1},
+          {"job", job_name},
+          {"exit_code", exit_code},
+          {"counts", std::move(counts)},
+          {"runs", std::move(list)}};
+}
+
+std::string summary_table(const std::vector<RunResult>& runs,
+                          const std::map<std::string, std::string>& key_metrics) {
+  using Row = std::array<std::string, 6>;
+  std::vector<Row> rows = {{"KERNEL", "ARCH", "WORKLOAD", "OUTCOME", "KEY-METRIC", "TIME(s)"}};
+  // "#<repeat>" only where a run is repeated, as in junit.xml.
+  std::set<std::tuple<std::string, std::string, std::string>> repeated;
+  for (const RunResult& r : runs)
+    if (r.repeat > 0) repeated.emplace(r.kernel.name, r.arch, r.workload);
+  std::map<Outcome, int> counts;
+  for (const RunResult& r : runs) {
+    ++counts[r.outcome];
+    std::string workload = r.workload;
+    if (repeated.count({r.kernel.name, r.arch, r.workload}))
+      workload += fmt::format("#{}", r.repeat);
+    std::string key = "-";
+    if (auto k = key_metrics.find(r.workload); k != key_metrics.end()) {
+      auto m = r.metrics.find(k->second);
+      key = k->second + "=" + (m == r.metrics.end() ? std::string("-") : format_number(m->second));
+    }
+    auto total = r.timings.find("total");
+    std::string time = total == r.timings.end() ? "-" : fmt::format("{:.1f}", total->second);
+    rows.push_back({r.kernel.name, r.arch, workload, std::string(to_string(r.outcome)), key, time});
+  }
+
+  std::array<std::size_t, 6> width{};
+  for (const Row& row : rows)
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+
+  std::string out;
+  for (const Row& row : rows) {
+    std::string line;
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      if (c + 1 == row.size())
+        line += fmt::format("{:>{}}", row[c], width[c]);  // numbers align right
+      else
+        line += fmt::format("{:<{}}  ", row[c], width[c]);
+    }
+    out += line + "\n";
+  }
+  out += fmt::format("{} run{}: {} pass, {} fail, {} infra, {} skip\n", runs.size(),
+                     runs.size() == 1 ? "" : "s", counts[Outcome::pass], counts[Outcome::fail],
+                     counts[Outcome::infra], counts[Outcome::skip]);
+  return out;
+}
+
+}  // namespace kh
