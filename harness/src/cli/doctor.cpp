@@ -35,10 +35,11 @@ std::string first_line(const std::vector<std::string>& argv) {
   }
 }
 
-Check program(const std::string& name, const std::string& package, bool required = true) {
+Check program(const std::string& name, const std::string& package, bool required = true,
+              const char* version_flag = "--version") {
   auto path = find_program(name);
   if (path.empty()) return {name, false, "missing: apt-get install " + package, required};
-  return {name, true, first_line({path.string(), "--version"}), required};
+  return {name, true, first_line({path.string(), version_flag}), required};
 }
 
 int do_doctor(bool probe_kvm) {
@@ -51,7 +52,7 @@ int do_doctor(bool probe_kvm) {
   checks.push_back(program("make", "make"));
   checks.push_back(program("ccache", "ccache", false));
   checks.push_back(program("git", "git"));
-  checks.push_back(program("mkfs.ext4", "e2fsprogs"));
+  checks.push_back(program("mkfs.ext4", "e2fsprogs", true, "-V"));
   checks.push_back(program("bison", "bison"));
   checks.push_back(program("flex", "flex"));
   checks.push_back(program("bc", "bc"));

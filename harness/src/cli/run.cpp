@@ -111,6 +111,7 @@ gets summary.json, junit.xml and job.yaml.
 Examples:
   kharness run
   kharness run configs/jobs/nightly.yaml --out /tmp/nightly
+  kharness run configs/jobs/series.yaml --kernel patched
   kharness run --set dying-cgroup.iterations=500 --workload dying-cgroup
   kharness run my-series.yaml --arch x86_64 --accel tcg
 

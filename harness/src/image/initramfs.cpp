@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 
 #include "util/error.h"
@@ -44,8 +45,12 @@ void Initramfs::write(const std::filesystem::path& out) const {
   std::filesystem::path tmp = out;
   tmp += ".tmp";
   auto fail = [&](const char* what) {
+    // libarchive's own text is often just "Write error"; errno says why.
+    int err = archive_errno(a.get());
     std::string msg = fmt::format("{}: cannot {} initramfs: {}", out.string(), what,
-                                  archive_error_string(a.get()) ? archive_error_string(a.get()) : "");
+                                  err > 0 ? std::strerror(err)
+                                  : archive_error_string(a.get()) ? archive_error_string(a.get())
+                                                                  : "unknown error");
     std::error_code ec;
     std::filesystem::remove(tmp, ec);
     throw InfraError(msg);

@@ -191,7 +191,11 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch,
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
   fs::path tree_root = paths_.cache / "trees" / in.tree_id;
-  fs::path build_dir = paths_.cache / "build" / fmt::format("{}-{}", in.tree_id, arch.name);
+  // The build folder sits beside the source (trees/<id>/src and
+  // trees/<id>/build-<arch>): kbuild ties O= to the source's absolute path,
+  // and with CCACHE_BASEDIR every tree's compiler lines then read "../src/...",
+  // so a series tree reuses the objects the unpatched tree compiled.
+  fs::path build_dir = tree_root / fmt::format("build-{}", arch.name);
   bool tree_ready = fs::exists(tree_root / "complete");
   require_free_space(paths_.cache, tree_ready ? kBuildBytes : kTreeAndBuildBytes,
                      fmt::format("build of {}", subject));
@@ -213,6 +217,9 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch,
     const char* depend = std::getenv("CCACHE_DEPEND");
     const char* nodepend = std::getenv("CCACHE_NODEPEND");
     if ((!depend || !*depend) && (!nodepend || !*nodepend)) env.emplace_back("CCACHE_DEPEND", "1");
+    const char* basedir = std::getenv("CCACHE_BASEDIR");
+    if (!basedir || !*basedir) env.emplace_back("CCACHE_BASEDIR", (paths_.cache / "trees").string());
+    env.emplace_back("CCACHE_NOHASHDIR", "1");
   } else if (!warned_no_ccache_) {
     warned_no_ccache_ = true;
     status_.warn("ccache not found: building without it (every cold build compiles everything)");

@@ -12,14 +12,6 @@ using nlohmann::json;
 
 constexpr int kSchema = 1;
 
-// NaN and infinities have no JSON spelling: such a metric is left out
-// rather than written as null.
-json numbers(const std::map<std::string, double>& m) {
-  json out = json::object();
-  for (const auto& [k, v] : m)
-    if (std::isfinite(v)) out[k] = v;
-  return out;
-}
 
 // Reading: every field is optional (an older writer may lack one), but a
 // field that is there must have the right type.
@@ -158,6 +150,24 @@ RunResult parse(const json& j, const std::string& source) {
 
 }  // namespace
 
+json numbers_json(const std::map<std::string, double>& m) {
+  json out = json::object();
+  for (const auto& [k, v] : m)
+    if (std::isfinite(v)) out[k] = v;
+  return out;
+}
+
+json assertions_json(const std::vector<AssertionResult>& list) {
+  json out = json::array();
+  for (const auto& a : list) {
+    out.push_back({{"expression", a.expression},
+                   {"value", std::isfinite(a.value) ? json(a.value) : json()},
+                   {"passed", a.passed},
+                   {"error", a.error}});
+  }
+  return out;
+}
+
 nlohmann::json to_json(const RunResult& r) {
   json j;
   j["schema"] = kSchema;
@@ -175,16 +185,9 @@ nlohmann::json to_json(const RunResult& r) {
   j["reason"] = r.reason;
   j["accel"] = r.accel;
   j["accel_note"] = r.accel_note;
-  j["timings"] = numbers(r.timings);
-  j["metrics"] = numbers(r.metrics);
-  json assertions = json::array();
-  for (const auto& a : r.assertions) {
-    assertions.push_back({{"expression", a.expression},
-                          {"value", std::isfinite(a.value) ? json(a.value) : json()},
-                          {"passed", a.passed},
-                          {"error", a.error}});
-  }
-  j["assertions"] = std::move(assertions);
+  j["timings"] = numbers_json(r.timings);
+  j["metrics"] = numbers_json(r.metrics);
+  j["assertions"] = assertions_json(r.assertions);
   json console = json::array();
   for (const auto& f : r.console)
     console.push_back(

@@ -10,6 +10,10 @@
 namespace kh {
 
 nlohmann::json to_json(const RunResult& r);
+// Pieces shared with summary.json. NaN and infinities have no JSON
+// spelling: such a number is left out (maps) or written as null (values).
+nlohmann::json numbers_json(const std::map<std::string, double>& m);
+nlohmann::json assertions_json(const std::vector<AssertionResult>& list);
 // Throws InputError "<source>: <what is wrong>" on a wrong shape, a wrong
 // type or another schema; fields that are absent keep their defaults.
 RunResult result_from_json(const nlohmann::json& j);  // source "result.json"

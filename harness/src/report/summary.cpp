@@ -1,5 +1,7 @@
 #include "report/summary.h"
 
+#include "report/result_json.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -13,12 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-json finite_numbers(const std::map<std::string, double>& m) {
-  json out = json::object();
-  for (const auto& [k, v] : m)
-    if (std::isfinite(v)) out[k] = v;
-  return out;
-}
 
 std::string format_number(double v) {
   if (!std::isfinite(v)) return fmt::format("{}", v);
@@ -35,13 +31,6 @@ nlohmann::json summary_json(const std::string& job_name, const std::vector<RunRe
   for (const RunResult& r : runs) {
     std::string outcome(to_string(r.outcome));
     counts[outcome] = counts[outcome].get<int>() + 1;
-    json assertions = json::array();
-    for (const auto& a : r.assertions) {
-      assertions.push_back({{"expression", a.expression},
-                            {"value", std::isfinite(a.value) ? json(a.value) : json()},
-                            {"passed", a.passed},
-                            {"error", a.error}});
-    }
     list.push_back({{"kernel", r.kernel.name},
                     {"release", r.kernel.release},
                     {"arch", r.arch},
@@ -51,9 +40,9 @@ nlohmann::json summary_json(const std::string& job_name, const std::vector<RunRe
                     {"reason", r.reason},
                     {"accel", r.accel},
                     {"run_dir", r.run_dir},
-                    {"metrics", finite_numbers(r.metrics)},
-                    {"assertions", std::move(assertions)},
-                    {"timings", finite_numbers(r.timings)}});
+                    {"metrics", numbers_json(r.metrics)},
+                    {"assertions", assertions_json(r.assertions)},
+                    {"timings", numbers_json(r.timings)}});
   }
   return {{"schema", 1},
           {"job", job_name},

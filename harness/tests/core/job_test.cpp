@@ -152,3 +152,24 @@ TEST(JobTest, MissingJobFileIsAnInputError) {
 
 }  // namespace
 }  // namespace kh
+
+namespace kh {
+namespace {
+
+// Every ready job we ship parses and names only workloads that exist.
+TEST(ShippedJobsTest, EveryJobInConfigsJobsIsValid) {
+  auto root = std::filesystem::path(KHARNESS_SOURCE_DIR);
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(root / "configs/jobs")) {
+    if (e.path().extension() != ".yaml") continue;
+    SCOPED_TRACE(e.path().string());
+    Job j = load_job_file(e.path());
+    for (const auto& w : j.workloads)
+      EXPECT_TRUE(std::filesystem::exists(root / "workloads" / w.workload / "workload.yaml")) << w.workload;
+    ++n;
+  }
+  EXPECT_GE(n, 3);
+}
+
+}  // namespace
+}  // namespace kh
