@@ -36,7 +36,7 @@ int do_build(const BuildArgs& a) {
       if (a.key_only) {
         std::cout << fmt::format("{}/{} {}\n", k.name, arch_name, builder.cache_key(k, *arch, job.base_dir));
       } else {
-        Artifact art = builder.build(k, *arch, job.base_dir);
+        Artifact art = builder.build(k, *arch, job.base_dir, job.timeouts.build);
         std::cout << fmt::format("{}/{} {} {} {}\n", k.name, arch_name, art.release,
                                  art.from_cache ? "cached" : fmt::format("built in {:.0f} s", art.build_seconds),
                                  art.image.string());

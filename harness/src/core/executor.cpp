@@ -218,7 +218,7 @@ std::vector<RunResult> Executor::execute(const Job& job, const std::vector<Plann
     Artifact artifact;
     try {
       status_.step(subject, "kernel");
-      artifact = builder_.build(*kernel, *arch, job.base_dir);
+      artifact = builder_.build(*kernel, *arch, job.base_dir, job.timeouts.build);
       status_.step(subject, artifact.from_cache
                                 ? fmt::format("kernel {} from the cache ({})", artifact.release, artifact.key.substr(0, 12))
                                 : fmt::format("built {} in {:.0f} s", artifact.release, artifact.build_seconds));

@@ -9,11 +9,23 @@
 namespace kh {
 namespace {
 
-bool wanted(const std::vector<std::string>& filter, std::initializer_list<std::string> names) {
-  if (filter.empty()) return true;
-  for (const auto& n : names)
-    if (std::find(filter.begin(), filter.end(), n) != filter.end()) return true;
-  return false;
+bool wanted(const std::vector<std::string>& filter, const std::string& name) {
+  return filter.empty() || std::find(filter.begin(), filter.end(), name) != filter.end();
+}
+
+// A workload selector names a job entry by its id; only when no entry has
+// that id does it name every entry of that workload (so "dying-cgroup" in
+// the default job is the entry with that id, not dying-cgroup-kmem too).
+bool selects(const Job& job, const std::string& selector, const WorkloadRef& ref) {
+  bool is_id = std::any_of(job.workloads.begin(), job.workloads.end(),
+                           [&](const WorkloadRef& r) { return r.id == selector; });
+  return is_id ? ref.id == selector : ref.workload == selector;
+}
+
+bool selected(const Job& job, const std::vector<std::string>& selectors, const WorkloadRef& ref) {
+  if (selectors.empty()) return true;
+  return std::any_of(selectors.begin(), selectors.end(),
+                     [&](const std::string& s) { return selects(job, s, ref); });
 }
 
 struct Set {
@@ -57,15 +69,15 @@ std::vector<PlannedRun> make_plan(const Job& job, const PlanFilters& f, const Wo
   std::map<std::string, WorkloadSpec> specs;
   std::vector<PlannedRun> plan;
   for (const auto& kernel : job.kernels) {
-    if (!wanted(f.kernels, {kernel.name})) continue;
+    if (!wanted(f.kernels, kernel.name)) continue;
     for (const auto& arch_name : arches) {
       for (const auto& ref : job.workloads) {
-        if (!wanted(f.workloads, {ref.id, ref.workload})) continue;
+        if (!selected(job, f.workloads, ref)) continue;
         if (!specs.count(ref.workload)) specs.emplace(ref.workload, load(ref.workload));
         const WorkloadSpec& spec = specs.at(ref.workload);
         std::map<std::string, std::string> overrides;
         for (const auto& s : sets)
-          if (s.workload == ref.id || s.workload == ref.workload) overrides[s.param] = s.value;
+          if (selects(job, s.workload, ref)) overrides[s.param] = s.value;
         auto params = resolve_params(spec, ref.params, overrides, job.origin);
         for (int r = 0; r < job.repeats; ++r) {
           PlannedRun run;

@@ -175,7 +175,7 @@ std::string KernelBuilder::cache_key(const KernelSpec& spec, const ArchInfo& arc
 }
 
 Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch,
-                              const fs::path& job_dir) {
+                              const fs::path& job_dir, std::chrono::seconds timeout) {
   const std::string subject = fmt::format("{}/{}", spec.name, arch.name);
   status_.step(subject, "kernel");
   Inputs in = resolve(spec, arch, job_dir);
@@ -280,6 +280,7 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch,
   make.cwd = src;
   make.env = env;
   make.output = log;
+  make.timeout = timeout;
   LogFollower follower(log);
   auto make_start = std::chrono::steady_clock::now();
   make.on_tick = [&] {
@@ -293,6 +294,9 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch,
   };
   ProcessResult r = runner_.run(make);
   if (r.interrupted) throw Interrupted(fmt::format("build of {}", subject));
+  if (r.timed_out)
+    throw InfraError(fmt::format("build of {} took longer than timeouts.build ({} s); full log: {}", subject,
+                                 timeout.count(), log.string()));
   if (!r.ok())
     throw InfraError(fmt::format("build of {} failed (make exit {}); last error: {}; full log: {}",
                                  subject, r.exit_code, first_error(log), log.string()));

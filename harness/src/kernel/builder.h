@@ -2,6 +2,7 @@
 // content key so that a second run with nothing changed runs no make at all.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -34,8 +35,10 @@ class KernelBuilder {
   // the patch and the rejected hunk) or fragment symbols lost in the merge
   // (listing them); InfraError for a failed make (naming the log) or a full
   // disk; Interrupted on Ctrl-C (the partial build folder stays for reuse).
+  // `timeout` bounds make (0: none); exceeding it is an InfraError.
   Artifact build(const KernelSpec& spec, const ArchInfo& arch,
-                 const std::filesystem::path& job_dir);
+                 const std::filesystem::path& job_dir,
+                 std::chrono::seconds timeout = std::chrono::seconds(0));
 
   // The content key without building: source identity, series contents,
   // fragment contents in merge order, arch, compiler version, recipe version.

@@ -72,6 +72,22 @@ TEST(PlanTest, SetByIdOnlyTouchesThatEntry) {
   EXPECT_EQ(plan[2].params.at("iterations"), "9");    // kmem
 }
 
+TEST(PlanTest, AnIdWinsOverAWorkloadName) {
+  Job j = parse_job(R"(name: t
+kernels: [{name: k, source: {tarball: x}}]
+workloads:
+  - dying-cgroup
+  - {id: dying-cgroup-kmem, workload: dying-cgroup, params: {pin: kmem}}
+)", "job.yaml", "/");
+  PlanFilters f;
+  f.workloads = {"dying-cgroup"};
+  f.sets = {"dying-cgroup.iterations=7"};
+  auto plan = make_plan(j, f, spec);
+  ASSERT_EQ(plan.size(), 1u);  // the entry with that id, not every dying-cgroup entry
+  EXPECT_EQ(plan[0].ref->id, "dying-cgroup");
+  EXPECT_EQ(plan[0].params.at("iterations"), "7");
+}
+
 TEST(PlanTest, BadFiltersAreInputErrors) {
   Job j = two_by_two();
   EXPECT_THROW(make_plan(j, PlanFilters{{"sparc"}, {}, {}, {}}, spec), InputError);

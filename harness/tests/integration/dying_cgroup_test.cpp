@@ -14,7 +14,9 @@ class DyingCgroupX86 : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     out_ = new ScopedTempDir("kharness-it");
-    result_ = new CliResult(run_kharness({"run", job("dying-cgroup-x86_64.yaml"), "--out", out_->path().string()}));
+    // --jobs 2: both runs boot at once, through the parallel path.
+    result_ = new CliResult(
+        run_kharness({"run", job("dying-cgroup-x86_64.yaml"), "--jobs", "2", "--out", out_->path().string()}));
   }
   static void TearDownTestSuite() {
     delete result_;
