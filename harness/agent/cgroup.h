@@ -7,10 +7,11 @@
 // helpers throw kh::AgentError.
 #pragma once
 
+#include <sys/types.h>
+
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 #include <vector>
 
 namespace kh {
@@ -23,12 +24,13 @@ enum class ErrorKind { setup, workload };
 const char* to_string(ErrorKind kind);
 
 class AgentError : public std::runtime_error {
-public:
-    AgentError(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
-    ErrorKind kind() const { return kind_; }
+ public:
+  AgentError(ErrorKind kind, const std::string& message)
+      : std::runtime_error(message), kind_(kind) {}
+  ErrorKind kind() const { return kind_; }
 
-private:
-    ErrorKind kind_;
+ private:
+  ErrorKind kind_;
 };
 
 [[noreturn]] void fail_setup(const std::string& message);
@@ -62,12 +64,12 @@ namespace cgroup {
 enum class Version { v1, v2 };
 
 struct Hierarchy {
-    Version version = Version::v2;
-    std::string root;    // /sys/fs/cgroup (v2) or /sys/fs/cgroup/memory (v1)
-    std::string parent;  // root + "/kharness": the workload's cgroups live under it
+  Version version = Version::v2;
+  std::string root;    // /sys/fs/cgroup (v2) or /sys/fs/cgroup/memory (v1)
+  std::string parent;  // root + "/kharness": the workload's cgroups live under it
 
-    const char* version_string() const { return version == Version::v1 ? "1" : "2"; }
-    std::string root_procs() const { return root + "/cgroup.procs"; }
+  const char* version_string() const { return version == Version::v1 ? "1" : "2"; }
+  std::string root_procs() const { return root + "/cgroup.procs"; }
 };
 
 // Parses "v1"/"1"/"v2"/"2"; throws a setup error otherwise.

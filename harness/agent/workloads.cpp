@@ -4,15 +4,16 @@
 // row to kWorkloads at the bottom of this file. See README.md.
 #include "workloads.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
 #include <csignal>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
 namespace kh {
@@ -20,90 +21,95 @@ namespace kh {
 // ---- records -------------------------------------------------------------
 
 void Records::emit(const nlohmann::json& record) {
-    // Kernel files may hold bytes that are not UTF-8; replace rather than throw.
-    std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    line += '\n';
-    const char* p = line.data();
-    size_t left = line.size();
-    while (left > 0) {
-        const ssize_t n = ::write(fd_, p, left);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return;  // nowhere left to report to
-        }
-        p += n;
-        left -= static_cast<size_t>(n);
+  // Kernel files may hold bytes that are not UTF-8; replace rather than throw.
+  std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  line += '\n';
+  const char* p = line.data();
+  size_t left = line.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // nowhere left to report to
     }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
 }
 
 void Records::ready(const std::string& release, double uptime) {
-    emit({{"type", "ready"}, {"release", release}, {"uptime", uptime}});
+  emit({{"type", "ready"}, {"release", release}, {"uptime", uptime}});
 }
 
-void Records::log(std::string_view message) { emit({{"type", "log"}, {"message", message}}); }
+void Records::log(std::string_view message) {
+  emit({{"type", "log"}, {"message", message}});
+}
 
 void Records::metric(std::string_view name, double value) {
-    emit({{"type", "metric"}, {"name", name}, {"value", value}});
+  emit({{"type", "metric"}, {"name", name}, {"value", value}});
 }
 
 void Records::error(ErrorKind kind, std::string_view message) {
-    emit({{"type", "error"}, {"kind", to_string(kind)}, {"message", message}});
+  emit({{"type", "error"}, {"kind", to_string(kind)}, {"message", message}});
 }
 
-void Records::done(bool ok) { emit({{"type", "done"}, {"status", ok ? "ok" : "error"}}); }
+void Records::done(bool ok) {
+  emit({{"type", "done"}, {"status", ok ? "ok" : "error"}});
+}
 
 // ---- parameters ----------------------------------------------------------
 
 std::string Context::param(const std::string& name, const std::string& fallback) const {
-    const auto it = config.params.find(name);
-    return it == config.params.end() ? fallback : it->second;
+  const auto it = config.params.find(name);
+  return it == config.params.end() ? fallback : it->second;
 }
 
 long Context::param_int(const std::string& name, long fallback, long min, long max) const {
-    const auto it = config.params.find(name);
-    if (it == config.params.end()) return fallback;
-    const std::string& text = it->second;
-    long value = 0;
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) {
-        fail_setup("param " + name + ": expected an integer, got '" + text + "'");
-    }
-    if (value < min || value > max) {
-        fail_setup("param " + name + ": " + text + " is outside [" + std::to_string(min) + ", " +
-                   std::to_string(max) + "]");
-    }
-    return value;
+  const auto it = config.params.find(name);
+  if (it == config.params.end()) return fallback;
+  const std::string& text = it->second;
+  long value = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) {
+    fail_setup("param " + name + ": expected an integer, got '" + text + "'");
+  }
+  if (value < min || value > max) {
+    fail_setup("param " + name + ": " + text + " is outside [" + std::to_string(min) + ", " +
+               std::to_string(max) + "]");
+  }
+  return value;
 }
 
 std::string Context::param_choice(const std::string& name, const std::string& fallback,
                                   std::initializer_list<std::string_view> choices) const {
-    std::string value = param(name, fallback);
-    if (std::find(choices.begin(), choices.end(), value) != choices.end()) return value;
-    std::string allowed;
-    for (std::string_view c : choices) {
-        if (!allowed.empty()) allowed += "|";
-        allowed += c;
-    }
-    fail_setup("param " + name + ": expected " + allowed + ", got '" + value + "'");
+  std::string value = param(name, fallback);
+  if (std::find(choices.begin(), choices.end(), value) != choices.end()) return value;
+  std::string allowed;
+  for (std::string_view c : choices) {
+    if (!allowed.empty()) allowed += "|";
+    allowed += c;
+  }
+  fail_setup("param " + name + ": expected " + allowed + ", got '" + value + "'");
 }
 
 // ---- snapshots -----------------------------------------------------------
 
 void emit_cgroup_snapshot(Records& records, std::string_view name, const cgroup::Hierarchy& h) {
-    nlohmann::json files = nlohmann::json::object();
-    std::string text;
-    for (const std::string& path : cgroup::snapshot_files(h)) {
-        if (read_file(path, text) == 0) files[path] = text;
-    }
-    const long live = cgroup::count_dirs(h.root);
-    nlohmann::json values = {{"live_memcgs", live}};
-    if (const long dying = cgroup::dying_count(h); dying >= 0) values["dying_memcgs"] = dying;
-    records.emit({{"type", "snapshot"},
-                  {"name", name},
-                  {"files", std::move(files)},
-                  {"values", std::move(values)},
-                  {"meta",
-                   {{"cgroup_version", h.version_string()}, {"cgroup_root", h.root}, {"parent", h.parent}}}});
+  nlohmann::json files = nlohmann::json::object();
+  std::string text;
+  for (const std::string& path : cgroup::snapshot_files(h)) {
+    if (read_file(path, text) == 0) files[path] = text;
+  }
+  const long live = cgroup::count_dirs(h.root);
+  nlohmann::json values = {{"live_memcgs", live}};
+  if (const long dying = cgroup::dying_count(h); dying >= 0) values["dying_memcgs"] = dying;
+  records.emit(
+      {{"type", "snapshot"},
+       {"name", name},
+       {"files", std::move(files)},
+       {"values", std::move(values)},
+       {"meta",
+        {{"cgroup_version", h.version_string()}, {"cgroup_root", h.root}, {"parent", h.parent}}}});
 }
 
 namespace {
@@ -117,193 +123,198 @@ namespace {
 
 // Children forked by pin=kmem; SIGKILLed and reaped on every exit path.
 class Children {
-public:
-    Children() = default;
-    Children(const Children&) = delete;
-    Children& operator=(const Children&) = delete;
-    ~Children() { kill_all(); }
+ public:
+  Children() = default;
+  Children(const Children&) = delete;
+  Children& operator=(const Children&) = delete;
+  ~Children() { kill_all(); }
 
-    void add(pid_t pid) { pids_.push_back(pid); }
-    size_t size() const { return pids_.size(); }
+  void add(pid_t pid) { pids_.push_back(pid); }
+  size_t size() const { return pids_.size(); }
 
-    void kill_all() {
-        for (pid_t pid : pids_) ::kill(pid, SIGKILL);
-        for (pid_t pid : pids_) {
-            while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-            }
-        }
-        pids_.clear();
+  void kill_all() {
+    for (pid_t pid : pids_) ::kill(pid, SIGKILL);
+    for (pid_t pid : pids_) {
+      while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
     }
+    pids_.clear();
+  }
 
-private:
-    std::vector<pid_t> pids_;
+ private:
+  std::vector<pid_t> pids_;
 };
 
 std::string pid_text(pid_t pid) {
-    char buf[24];
-    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<long>(pid));
-    (void)ec;
-    return std::string(buf, static_cast<size_t>(end - buf));
+  char buf[24];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<long>(pid));
+  (void)ec;
+  return std::string(buf, static_cast<size_t>(end - buf));
 }
 
 enum class Pin { pagecache, kmem };
 
 struct DyingLoop {
-    const cgroup::Hierarchy& h;
-    Pin pin;
-    int root_procs_fd;      // <root>/cgroup.procs, kept open across iterations
-    std::string self;       // our pid as text
-    std::string data_path;  // pin=pagecache: the file on the scratch disk
-    Children& children;
+  const cgroup::Hierarchy& h;
+  Pin pin;
+  int root_procs_fd;      // <root>/cgroup.procs, kept open across iterations
+  std::string self;       // our pid as text
+  std::string data_path;  // pin=pagecache: the file on the scratch disk
+  Children& children;
 
-    static inline const std::array<char, 4096> kPage = [] {
-        std::array<char, 4096> page{};
-        page.fill('k');
-        return page;
-    }();
+  static inline const std::array<char, 4096> kPage = [] {
+    std::array<char, 4096> page{};
+    page.fill('k');
+    return page;
+  }();
 
-    void back_to_root(std::string_view pid, const std::string& from) {
-        if (const int err = write_fd(root_procs_fd, pid)) {
-            fail_workload(errno_message("move " + std::string(pid) + " from " + from + " to " + h.root, err));
-        }
+  void back_to_root(std::string_view pid, const std::string& from) {
+    if (const int err = write_fd(root_procs_fd, pid)) {
+      fail_workload(
+          errno_message("move " + std::string(pid) + " from " + from + " to " + h.root, err));
     }
+  }
 
-    void charge_pagecache() {
-        const int fd = ::open(data_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0) fail_workload(errno_message("open " + data_path, errno));
-        const ssize_t n = ::write(fd, kPage.data(), kPage.size());
-        const int err = n < 0 ? errno : (n == static_cast<ssize_t>(kPage.size()) ? 0 : EIO);
-        ::close(fd);
-        if (err) fail_workload(errno_message("write 4096 bytes to " + data_path, err));
-    }
+  void charge_pagecache() {
+    const int fd = ::open(data_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) fail_workload(errno_message("open " + data_path, errno));
+    const ssize_t n = ::write(fd, kPage.data(), kPage.size());
+    const int err = n < 0 ? errno : (n == static_cast<ssize_t>(kPage.size()) ? 0 : EIO);
+    ::close(fd);
+    if (err) fail_workload(errno_message("write 4096 bytes to " + data_path, err));
+  }
 
-    pid_t fork_sleeper() {
-        const pid_t child = ::fork();
-        if (child == 0) {
-            for (;;) ::pause();
-        }
-        if (child < 0) fail_workload(errno_message("fork", errno));
-        children.add(child);
-        return child;
+  pid_t fork_sleeper() {
+    const pid_t child = ::fork();
+    if (child == 0) {
+      for (;;) ::pause();
     }
+    if (child < 0) fail_workload(errno_message("fork", errno));
+    children.add(child);
+    return child;
+  }
 
-    void iteration(long i) {
-        const std::string dir = h.parent + "/w" + std::to_string(i);
-        if (::mkdir(dir.c_str(), 0755) != 0) fail_workload(errno_message("mkdir " + dir, errno));
-        if (const int err = cgroup::move_pid(dir, ::getpid())) {
-            fail_workload(errno_message("move " + self + " to " + dir, err));
-        }
-        if (pin == Pin::pagecache) {
-            charge_pagecache();
-            back_to_root(self, dir);
-        } else {
-            const pid_t child = fork_sleeper();
-            back_to_root(self, dir);
-            back_to_root(pid_text(child), dir);
-        }
-        if (::rmdir(dir.c_str()) != 0) fail_workload(errno_message("rmdir " + dir, errno));
+  void iteration(long i) {
+    const std::string dir = h.parent + "/w" + std::to_string(i);
+    if (::mkdir(dir.c_str(), 0755) != 0) fail_workload(errno_message("mkdir " + dir, errno));
+    if (const int err = cgroup::move_pid(dir, ::getpid())) {
+      fail_workload(errno_message("move " + self + " to " + dir, err));
     }
+    if (pin == Pin::pagecache) {
+      charge_pagecache();
+      back_to_root(self, dir);
+    } else {
+      const pid_t child = fork_sleeper();
+      back_to_root(self, dir);
+      back_to_root(pid_text(child), dir);
+    }
+    if (::rmdir(dir.c_str()) != 0) fail_workload(errno_message("rmdir " + dir, errno));
+  }
 };
 
 void run_dying_cgroup(Context& ctx) {
-    const long iterations = ctx.param_int("iterations", 2000, 1, 10000000);
-    const cgroup::Version version = cgroup::parse_version(ctx.param("cgroup", "v2"));
-    const Pin pin = ctx.param_choice("pin", "pagecache", {"pagecache", "kmem"}) == "kmem" ? Pin::kmem
-                                                                                         : Pin::pagecache;
-    const long settle_seconds = ctx.param_int("settle_seconds", 10, 0, 86400);
-    if (pin == Pin::pagecache && ctx.scratch.empty()) {
-        fail_setup("pin=pagecache needs a scratch disk (config.json has no \"disk\")");
+  const long iterations = ctx.param_int("iterations", 2000, 1, 10000000);
+  const cgroup::Version version = cgroup::parse_version(ctx.param("cgroup", "v2"));
+  const Pin pin = ctx.param_choice("pin", "pagecache", {"pagecache", "kmem"}) == "kmem"
+                      ? Pin::kmem
+                      : Pin::pagecache;
+  const long settle_seconds = ctx.param_int("settle_seconds", 10, 0, 86400);
+  if (pin == Pin::pagecache && ctx.scratch.empty()) {
+    fail_setup("pin=pagecache needs a scratch disk (config.json has no \"disk\")");
+  }
+
+  const cgroup::Hierarchy h = cgroup::mount_memory(version, "kharness");
+  if (version == cgroup::Version::v1 && pin == Pin::kmem) {
+    const std::string knob = h.root + "/memory.move_charge_at_immigrate";
+    if (const int err = write_file(knob, "1")) {
+      ctx.records.log(errno_message("write 1 to " + knob + " (continuing without it)", err));
     }
+  }
 
-    const cgroup::Hierarchy h = cgroup::mount_memory(version, "kharness");
-    if (version == cgroup::Version::v1 && pin == Pin::kmem) {
-        const std::string knob = h.root + "/memory.move_charge_at_immigrate";
-        if (const int err = write_file(knob, "1")) {
-            ctx.records.log(errno_message("write 1 to " + knob + " (continuing without it)", err));
-        }
+  const std::string root_procs = h.root_procs();
+  const int root_procs_fd = ::open(root_procs.c_str(), O_WRONLY | O_CLOEXEC);
+  if (root_procs_fd < 0) fail_setup(errno_message("open " + root_procs, errno));
+  Children children;
+  DyingLoop loop{h, pin, root_procs_fd, pid_text(::getpid()), ctx.scratch + "/dying.dat", children};
+
+  if (pin == Pin::pagecache) {
+    // Create the file from the root cgroup, so the ext4 metadata its
+    // creation reads (bitmaps, inode table, directory block: block-device
+    // page cache that ext4 keeps referenced) is not charged to w1 and
+    // does not pin w1 for good. Each iteration then charges exactly the
+    // one page it appends.
+    const int fd = ::open(loop.data_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) fail_setup(errno_message("create " + loop.data_path, errno));
+    ::close(fd);
+  }
+
+  emit_cgroup_snapshot(ctx.records, "before", h);
+
+  const long progress_every = std::max(1L, iterations / 4);
+  long done = 0;
+  const double loop_start = monotonic_seconds();
+  try {
+    for (long i = 1; i <= iterations; ++i) {
+      loop.iteration(i);
+      done = i;
+      if (i % progress_every == 0 && i != iterations) {
+        ctx.records.log("iteration " + std::to_string(i) + "/" + std::to_string(iterations));
+      }
     }
-
-    const std::string root_procs = h.root_procs();
-    const int root_procs_fd = ::open(root_procs.c_str(), O_WRONLY | O_CLOEXEC);
-    if (root_procs_fd < 0) fail_setup(errno_message("open " + root_procs, errno));
-    Children children;
-    DyingLoop loop{h, pin, root_procs_fd, pid_text(::getpid()), ctx.scratch + "/dying.dat", children};
-
-    if (pin == Pin::pagecache) {
-        // Create the file from the root cgroup, so the ext4 metadata its
-        // creation reads (bitmaps, inode table, directory block: block-device
-        // page cache that ext4 keeps referenced) is not charged to w1 and
-        // does not pin w1 for good. Each iteration then charges exactly the
-        // one page it appends.
-        const int fd = ::open(loop.data_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0) fail_setup(errno_message("create " + loop.data_path, errno));
-        ::close(fd);
-    }
-
-    emit_cgroup_snapshot(ctx.records, "before", h);
-
-    const long progress_every = std::max(1L, iterations / 4);
-    long done = 0;
-    const double loop_start = monotonic_seconds();
-    try {
-        for (long i = 1; i <= iterations; ++i) {
-            loop.iteration(i);
-            done = i;
-            if (i % progress_every == 0 && i != iterations) {
-                ctx.records.log("iteration " + std::to_string(i) + "/" + std::to_string(iterations));
-            }
-        }
-    } catch (const AgentError&) {
-        ctx.records.metric("iterations_done", static_cast<double>(done));
-        ::close(root_procs_fd);
-        throw;
-    }
-    const double loop_seconds = monotonic_seconds() - loop_start;
-    ::close(root_procs_fd);
-
-    emit_cgroup_snapshot(ctx.records, "after", h);
-
-    const double drop_start = monotonic_seconds();
-    ::sync();
-    if (const int err = write_file("/proc/sys/vm/drop_caches", "3")) {
-        ctx.records.log(errno_message("write 3 to /proc/sys/vm/drop_caches", err));
-    }
-    const double drop_seconds = monotonic_seconds() - drop_start;
-
-    const double settle_start = monotonic_seconds();
-    long dying = cgroup::dying_count(h);
-    while (dying != 0 && monotonic_seconds() - settle_start < static_cast<double>(settle_seconds)) {
-        sleep_ms(100);
-        dying = cgroup::dying_count(h);
-    }
-    const double settle_used = monotonic_seconds() - settle_start;
-
-    emit_cgroup_snapshot(ctx.records, "settled", h);
-    children.kill_all();
-
-    ctx.records.metric("loop_seconds", loop_seconds);
-    ctx.records.metric("drop_caches_seconds", drop_seconds);
-    ctx.records.metric("settle_seconds_used", settle_used);
+  } catch (const AgentError&) {
     ctx.records.metric("iterations_done", static_cast<double>(done));
+    ::close(root_procs_fd);
+    throw;
+  }
+  const double loop_seconds = monotonic_seconds() - loop_start;
+  ::close(root_procs_fd);
+
+  emit_cgroup_snapshot(ctx.records, "after", h);
+
+  const double drop_start = monotonic_seconds();
+  ::sync();
+  if (const int err = write_file("/proc/sys/vm/drop_caches", "3")) {
+    ctx.records.log(errno_message("write 3 to /proc/sys/vm/drop_caches", err));
+  }
+  const double drop_seconds = monotonic_seconds() - drop_start;
+
+  const double settle_start = monotonic_seconds();
+  long dying = cgroup::dying_count(h);
+  while (dying != 0 && monotonic_seconds() - settle_start < static_cast<double>(settle_seconds)) {
+    sleep_ms(100);
+    dying = cgroup::dying_count(h);
+  }
+  const double settle_used = monotonic_seconds() - settle_start;
+
+  emit_cgroup_snapshot(ctx.records, "settled", h);
+  children.kill_all();
+
+  ctx.records.metric("loop_seconds", loop_seconds);
+  ctx.records.metric("drop_caches_seconds", drop_seconds);
+  ctx.records.metric("settle_seconds_used", settle_used);
+  ctx.records.metric("iterations_done", static_cast<double>(done));
 }
 
 // ---- the table -----------------------------------------------------------
 
 constexpr Workload kWorkloads[] = {
     {"dying-cgroup", run_dying_cgroup,
-     "create, charge and remove memory cgroups; count the dying ones (params: iterations, cgroup v1|v2, "
+     "create, charge and remove memory cgroups; count the dying ones (params: iterations, cgroup "
+     "v1|v2, "
      "pin pagecache|kmem, settle_seconds)"},
 };
 
 }  // namespace
 
-std::span<const Workload> workloads() { return kWorkloads; }
+std::span<const Workload> workloads() {
+  return kWorkloads;
+}
 
 const Workload* find_workload(std::string_view name) {
-    for (const Workload& w : kWorkloads) {
-        if (w.name == name) return &w;
-    }
-    return nullptr;
+  for (const Workload& w : kWorkloads) {
+    if (w.name == name) return &w;
+  }
+  return nullptr;
 }
 
 }  // namespace kh

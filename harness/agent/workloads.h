@@ -3,11 +3,10 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "cgroup.h"
 
@@ -16,39 +15,39 @@ namespace kh {
 // The records channel (/dev/hvc0): one JSON object per line, each line
 // written with a single write(). See README.md for the record types.
 class Records {
-public:
-    explicit Records(int fd) : fd_(fd) {}
+ public:
+  explicit Records(int fd) : fd_(fd) {}
 
-    void emit(const nlohmann::json& record);
-    void ready(const std::string& release, double uptime);
-    void log(std::string_view message);
-    void metric(std::string_view name, double value);
-    void error(ErrorKind kind, std::string_view message);
-    void done(bool ok);
+  void emit(const nlohmann::json& record);
+  void ready(const std::string& release, double uptime);
+  void log(std::string_view message);
+  void metric(std::string_view name, double value);
+  void error(ErrorKind kind, std::string_view message);
+  void done(bool ok);
 
-private:
-    int fd_;
+ private:
+  int fd_;
 };
 
 // /kharness/config.json, as written by the host.
 struct Config {
-    std::string workload;
-    std::map<std::string, std::string> params;  // every value is a string
-    std::string disk;                            // empty: no scratch disk
+  std::string workload;
+  std::map<std::string, std::string> params;  // every value is a string
+  std::string disk;                           // empty: no scratch disk
 };
 
 struct Context {
-    Records& records;
-    const Config& config;
-    std::string scratch;  // mount point of the scratch disk, empty when none
+  Records& records;
+  const Config& config;
+  std::string scratch;  // mount point of the scratch disk, empty when none
 
-    // The param's value, or `fallback` when the host did not set it.
-    std::string param(const std::string& name, const std::string& fallback) const;
-    // An integer param in [min, max]; a setup error when malformed.
-    long param_int(const std::string& name, long fallback, long min, long max) const;
-    // A param that must be one of `choices`; a setup error otherwise.
-    std::string param_choice(const std::string& name, const std::string& fallback,
-                             std::initializer_list<std::string_view> choices) const;
+  // The param's value, or `fallback` when the host did not set it.
+  std::string param(const std::string& name, const std::string& fallback) const;
+  // An integer param in [min, max]; a setup error when malformed.
+  long param_int(const std::string& name, long fallback, long min, long max) const;
+  // A param that must be one of `choices`; a setup error otherwise.
+  std::string param_choice(const std::string& name, const std::string& fallback,
+                           std::initializer_list<std::string_view> choices) const;
 };
 
 // Emits {"type":"snapshot",...} for a memory-cgroup hierarchy: the files of
@@ -61,9 +60,9 @@ void emit_cgroup_snapshot(Records& records, std::string_view name, const cgroup:
 using WorkloadFn = void (*)(Context& ctx);
 
 struct Workload {
-    std::string_view name;
-    WorkloadFn run;
-    std::string_view summary;
+  std::string_view name;
+  WorkloadFn run;
+  std::string_view summary;
 };
 
 std::span<const Workload> workloads();

@@ -13,9 +13,10 @@
 #include "util/interrupt.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"kharness: a kernel test harness for Linux memory-cgroup work.\n"
-               "Builds a kernel (plus a patch series), boots it in QEMU, runs workloads that reproduce\n"
-               "dying-memcg, jbd2 and THP-shrinker problems, and asserts on what the kernel reports."};
+  CLI::App app{
+      "kharness: a kernel test harness for Linux memory-cgroup work.\n"
+      "Builds a kernel (plus a patch series), boots it in QEMU, runs workloads that reproduce\n"
+      "dying-memcg, jbd2 and THP-shrinker problems, and asserts on what the kernel reports."};
   app.footer(R"(Start with:
   kharness doctor          what this host has and lacks
   kharness run             the default job: Linux 6.1, dying-memcg reproducer

@@ -19,8 +19,8 @@ Result<double> evaluate(const std::string& expr, const Metrics& vars);
 
 // Adds each (name, expression) in order; a later one may use an earlier
 // one. Returns the errors ("dying: unknown name 'after.x'"), if any.
-std::vector<std::string> derive_metrics(const std::vector<std::pair<std::string, std::string>>& defs,
-                                        Metrics& metrics);
+std::vector<std::string> derive_metrics(
+    const std::vector<std::pair<std::string, std::string>>& defs, Metrics& metrics);
 
 // One result per expression, in order: value = the result, passed = it
 // evaluated and is nonzero; an expression that cannot be evaluated fails with

@@ -13,24 +13,24 @@
 namespace kh {
 
 struct Snapshot {
-  std::string name;                            // "before", "after", "settled"
-  std::map<std::string, std::string> files;    // guest path -> content
-  std::map<std::string, double> values;        // numbers the agent counted itself
-  std::map<std::string, std::string> meta;     // cgroup_version, cgroup_root, parent
+  std::string name;                          // "before", "after", "settled"
+  std::map<std::string, std::string> files;  // guest path -> content
+  std::map<std::string, double> values;      // numbers the agent counted itself
+  std::map<std::string, std::string> meta;   // cgroup_version, cgroup_root, parent
 };
 
 struct AgentRecords {
   bool ready = false;
-  double ready_uptime = 0;        // guest uptime when the agent started
-  std::string release;            // guest uname -r
+  double ready_uptime = 0;  // guest uptime when the agent started
+  std::string release;      // guest uname -r
   std::vector<Snapshot> snapshots;
-  Metrics metrics;                // "metric" records, verbatim
+  Metrics metrics;  // "metric" records, verbatim
   std::vector<std::string> logs;
   std::vector<std::string> setup_errors;     // agent could not set up: infra
   std::vector<std::string> workload_errors;  // the workload itself failed: fail
   bool done = false;
-  bool done_ok = false;           // "done" said status "ok" (else "error")
-  int bad_lines = 0;              // lines that were not a JSON object (a cut-off last line)
+  bool done_ok = false;  // "done" said status "ok" (else "error")
+  int bad_lines = 0;     // lines that were not a JSON object (a cut-off last line)
 };
 
 // Pure: parses the whole records file. Never throws.

@@ -25,21 +25,28 @@ int do_build(const BuildArgs& a) {
   Paths paths = Paths::from_environment();
   TerminalStatus status;
   RealProcessRunner runner;
-  KernelBuilder builder(runner, status, paths, static_cast<int>(std::thread::hardware_concurrency()));
+  KernelBuilder builder(runner, status, paths,
+                        static_cast<int>(std::thread::hardware_concurrency()));
   std::vector<std::string> arches = a.arches.empty() ? job.arches : a.arches;
   int built = 0;
   for (const auto& k : job.kernels) {
-    if (!a.kernels.empty() && std::find(a.kernels.begin(), a.kernels.end(), k.name) == a.kernels.end()) continue;
+    if (!a.kernels.empty() &&
+        std::find(a.kernels.begin(), a.kernels.end(), k.name) == a.kernels.end())
+      continue;
     for (const auto& arch_name : arches) {
       const ArchInfo* arch = find_arch(arch_name);
-      if (!arch) throw InputError(fmt::format("--arch {}: unknown arch (known: {})", arch_name, known_arch_names()));
+      if (!arch)
+        throw InputError(
+            fmt::format("--arch {}: unknown arch (known: {})", arch_name, known_arch_names()));
       if (a.key_only) {
-        std::cout << fmt::format("{}/{} {}\n", k.name, arch_name, builder.cache_key(k, *arch, job.base_dir));
+        std::cout << fmt::format("{}/{} {}\n", k.name, arch_name,
+                                 builder.cache_key(k, *arch, job.base_dir));
       } else {
         Artifact art = builder.build(k, *arch, job.base_dir, job.timeouts.build);
-        std::cout << fmt::format("{}/{} {} {} {}\n", k.name, arch_name, art.release,
-                                 art.from_cache ? "cached" : fmt::format("built in {:.0f} s", art.build_seconds),
-                                 art.image.string());
+        std::cout << fmt::format(
+            "{}/{} {} {} {}\n", k.name, arch_name, art.release,
+            art.from_cache ? "cached" : fmt::format("built in {:.0f} s", art.build_seconds),
+            art.image.string());
       }
       ++built;
     }
@@ -52,7 +59,8 @@ int do_build(const BuildArgs& a) {
 
 void add_build(CLI::App& app, Action& action) {
   auto args = std::make_shared<BuildArgs>();
-  auto* sub = app.add_subcommand("build", "Build the kernels of a job (or take them from the cache)");
+  auto* sub =
+      app.add_subcommand("build", "Build the kernels of a job (or take them from the cache)");
   sub->footer(R"(Prints one line per kernel and arch: name/arch, release, built or cached,
 and the kernel image path. A second build with nothing changed runs no make.
 
@@ -60,7 +68,8 @@ Examples:
   kharness build                       # the default job's kernel
   kharness build my-series.yaml --kernel patched
   kharness build --key                 # print content keys only)");
-  sub->add_option("job", args->job, "Job file (YAML); default: the built-in default job")->check(CLI::ExistingFile);
+  sub->add_option("job", args->job, "Job file (YAML); default: the built-in default job")
+      ->check(CLI::ExistingFile);
   sub->add_option("--arch", args->arches, "Only these arches (repeatable)");
   sub->add_option("--kernel,-k", args->kernels, "Only these kernels (repeatable)");
   sub->add_flag("--key", args->key_only, "Print the cache key instead of building");

@@ -59,8 +59,9 @@ int do_doctor(bool probe_kvm) {
   checks.push_back(program("libvirtd", "libvirt-daemon-system", false));
 
   std::string tarball = "/usr/src/linux-source-6.1.tar.xz";
-  checks.push_back({"linux-source-6.1", std::filesystem::exists(tarball),
-                    std::filesystem::exists(tarball) ? tarball : "missing: apt-get install linux-source-6.1"});
+  checks.push_back(
+      {"linux-source-6.1", std::filesystem::exists(tarball),
+       std::filesystem::exists(tarball) ? tarball : "missing: apt-get install linux-source-6.1"});
 
   RealHostProbe probe;
   bool kvm = probe.kvm_device_usable();
@@ -68,30 +69,37 @@ int do_doctor(bool probe_kvm) {
   std::string id = probe.host_identity("qemu-system-x86_64");
   if (probe_kvm) store.put(id, "", "cleared by kharness doctor --probe-kvm");
   std::string verdict = store.get(id);
-  std::string kvm_detail = !kvm ? "/dev/kvm absent or not usable: guests run under TCG"
-                           : verdict == "broken" ? "/dev/kvm opens, but KVM guests hung here before: TCG is used (--probe-kvm re-tests)"
-                           : verdict == "works" ? "usable: guests run under KVM"
-                                                : "/dev/kvm opens; the first run checks that guests reach the agent under it";
+  std::string kvm_detail =
+      !kvm ? "/dev/kvm absent or not usable: guests run under TCG"
+      : verdict == "broken"
+          ? "/dev/kvm opens, but KVM guests hung here before: TCG is used (--probe-kvm re-tests)"
+      : verdict == "works"
+          ? "usable: guests run under KVM"
+          : "/dev/kvm opens; the first run checks that guests reach the agent under it";
   checks.push_back({"kvm", true, kvm_detail, false});
 
   for (const auto& arch : all_arches()) {
     std::string a(arch.name);
     auto agent = paths.agent(a);
     bool have = std::filesystem::exists(agent);
-    checks.push_back({"agent " + a, have, have ? agent.string() : agent.string() + " missing: cmake --build build",
+    checks.push_back({"agent " + a, have,
+                      have ? agent.string() : agent.string() + " missing: cmake --build build",
                       a == "x86_64"});
     for (const char* pkg : {"busybox-static", "bash-static"}) {
       try {
         checks.push_back({fmt::format("{}:{}", pkg, arch.deb_arch), true,
-                          find_deb(paths.debs(), pkg, std::string(arch.deb_arch)).string(), a == "x86_64"});
+                          find_deb(paths.debs(), pkg, std::string(arch.deb_arch)).string(),
+                          a == "x86_64"});
       } catch (const std::exception& e) {
-        checks.push_back({fmt::format("{}:{}", pkg, arch.deb_arch), false, e.what(), a == "x86_64"});
+        checks.push_back(
+            {fmt::format("{}:{}", pkg, arch.deb_arch), false, e.what(), a == "x86_64"});
       }
     }
   }
   auto free_gib = static_cast<double>(free_bytes(paths.cache)) / (1 << 30);
-  checks.push_back({"disk", free_gib >= 4, fmt::format("{:.1f} GiB free under {} (a kernel tree and build take ~2.5 GiB)",
-                                                       free_gib, paths.cache.string())});
+  checks.push_back({"disk", free_gib >= 4,
+                    fmt::format("{:.1f} GiB free under {} (a kernel tree and build take ~2.5 GiB)",
+                                free_gib, paths.cache.string())});
 
   bool all_required = true;
   for (const auto& c : checks) {
@@ -108,14 +116,16 @@ int do_doctor(bool probe_kvm) {
 
 void add_doctor(CLI::App& app, Action& action) {
   auto probe = std::make_shared<bool>(false);
-  auto* sub = app.add_subcommand("doctor", "Check what this host has: QEMU per arch, KVM, compilers, packages, disk");
+  auto* sub = app.add_subcommand(
+      "doctor", "Check what this host has: QEMU per arch, KVM, compilers, packages, disk");
   sub->footer(R"(Lines: ok (present), MISS (required, missing: the Debian package to install),
 opt (optional, missing). Exit 0 when everything required is here, 3 if not.
 
 Examples:
   kharness doctor
   kharness doctor --probe-kvm    # forget that KVM hung here; the next run re-tests it)");
-  sub->add_flag("--probe-kvm", *probe, "Forget the cached KVM verdict so the next run tries KVM again");
+  sub->add_flag("--probe-kvm", *probe,
+                "Forget the cached KVM verdict so the next run tries KVM again");
   sub->callback([&action, probe] { action = [probe] { return do_doctor(*probe); }; });
 }
 

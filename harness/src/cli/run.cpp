@@ -1,6 +1,5 @@
 // kharness run: the whole pipeline for a job.
 #include <fmt/format.h>
-
 #include <sys/resource.h>
 
 #include <chrono>
@@ -47,10 +46,12 @@ int do_run(const RunArgs& a) {
   auto plan = make_plan(job, filters, [&](const std::string& name) {
     return load_workload(paths.workloads_root(), name);
   });
-  if (plan.empty()) throw InputError(fmt::format("{}: the filters leave nothing to run", job.origin));
+  if (plan.empty())
+    throw InputError(fmt::format("{}: the filters leave nothing to run", job.origin));
 
-  std::filesystem::path out = a.out.empty() ? job.output / fmt::format("{}-{}", job.name, timestamp())
-                                            : std::filesystem::path(a.out);
+  std::filesystem::path out = a.out.empty()
+                                  ? job.output / fmt::format("{}-{}", job.name, timestamp())
+                                  : std::filesystem::path(a.out);
   std::unique_ptr<Status> status;
   if (a.quiet)
     status = std::make_unique<QuietStatus>();
@@ -60,13 +61,15 @@ int do_run(const RunArgs& a) {
   RealHostProbe probe;
   BackendDeps deps{&runner, &probe, paths.cache, a.accel};
   auto backend = create_backend(a.backend, deps);
-  KernelBuilder builder(runner, *status, paths, static_cast<int>(std::thread::hardware_concurrency()));
+  KernelBuilder builder(runner, *status, paths,
+                        static_cast<int>(std::thread::hardware_concurrency()));
   Executor executor(builder, *backend, runner, *status, paths);
 
   int vcpus = 1;
   for (const auto& r : plan) vcpus = std::max(vcpus, r.spec.machine.cpus);
   ExecutorOptions opts{out, a.jobs > 0 ? a.jobs : default_parallel_vms(vcpus)};
-  status->info(fmt::format("job {} ({}): {} run(s), results in {}", job.name, job.origin, plan.size(), out.string()));
+  status->info(fmt::format("job {} ({}): {} run(s), results in {}", job.name, job.origin,
+                           plan.size(), out.string()));
   auto started = std::chrono::steady_clock::now();
   auto results = executor.execute(job, plan, opts);
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -84,14 +87,16 @@ int do_run(const RunArgs& a) {
   std::map<std::string, double> builds;  // one build per artifact, however many runs use it
   for (const auto& r : results) {
     if (r.timings.count("vm_total")) guests += r.timings.at("vm_total");
-    if (r.timings.count("build")) builds[r.kernel.artifact_key + r.kernel.name + r.arch] = r.timings.at("build");
+    if (r.timings.count("build"))
+      builds[r.kernel.artifact_key + r.kernel.name + r.arch] = r.timings.at("build");
   }
   for (const auto& [_, s] : builds) build += s;
   struct rusage ru {};
   ::getrusage(RUSAGE_SELF, &ru);
-  status->info(fmt::format("kharness: wall {:.1f} s, kernel builds {:.1f} s, guests {:.1f} s, overhead {:.1f} s, "
-                           "peak RSS {:.1f} MB",
-                           wall, build, guests, wall - build - guests, static_cast<double>(ru.ru_maxrss) / 1024));
+  status->info(fmt::format(
+      "kharness: wall {:.1f} s, kernel builds {:.1f} s, guests {:.1f} s, overhead {:.1f} s, "
+      "peak RSS {:.1f} MB",
+      wall, build, guests, wall - build - guests, static_cast<double>(ru.ru_maxrss) / 1024));
   return code;
 }
 
@@ -117,13 +122,18 @@ Examples:
 
 Exit codes: 0 all passed, 1 a run failed, 2 bad usage or input,
 3 infrastructure failure (build, boot, host), 130 interrupted.)");
-  sub->add_option("job", args->job, "Job file (YAML); default: the built-in default job")->check(CLI::ExistingFile);
-  sub->add_option("--out,-o", args->out, "Results folder (default: <job output>/<job>-<timestamp>)");
+  sub->add_option("job", args->job, "Job file (YAML); default: the built-in default job")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--out,-o", args->out,
+                  "Results folder (default: <job output>/<job>-<timestamp>)");
   sub->add_option("--arch", args->arches, "Only these arches (repeatable)");
-  sub->add_option("--workload,-w", args->workloads, "Only these workloads, by id or name (repeatable)");
+  sub->add_option("--workload,-w", args->workloads,
+                  "Only these workloads, by id or name (repeatable)");
   sub->add_option("--kernel,-k", args->kernels, "Only these kernels, by name (repeatable)");
-  sub->add_option("--set", args->sets, "Override a workload parameter: WORKLOAD.PARAM=VALUE (repeatable)");
-  sub->add_option("--jobs,-j", args->jobs, "VMs at once (default: host cores / guest vCPUs)")->check(CLI::PositiveNumber);
+  sub->add_option("--set", args->sets,
+                  "Override a workload parameter: WORKLOAD.PARAM=VALUE (repeatable)");
+  sub->add_option("--jobs,-j", args->jobs, "VMs at once (default: host cores / guest vCPUs)")
+      ->check(CLI::PositiveNumber);
   sub->add_option("--accel", args->accel, "auto (KVM if it works here, else TCG), kvm or tcg")
       ->check(CLI::IsMember({"auto", "kvm", "tcg"}));
   sub->add_option("--backend", args->backend, "VM backend")->check(CLI::IsMember(backend_names()));

@@ -44,7 +44,9 @@ constexpr std::array kArches{
 
 }  // namespace
 
-std::span<const ArchInfo> all_arches() { return kArches; }
+std::span<const ArchInfo> all_arches() {
+  return kArches;
+}
 
 const ArchInfo* find_arch(std::string_view name) {
   for (const auto& a : kArches)

@@ -10,7 +10,7 @@
 namespace kh {
 
 struct ArchInfo {
-  std::string_view name;             // job name: "x86_64"
+  std::string_view name;  // job name: "x86_64"
   // Build
   std::string_view kernel_arch;      // make ARCH=
   std::string_view cross_compile;    // make CROSS_COMPILE= ("" for native)
@@ -19,14 +19,14 @@ struct ArchInfo {
   std::string_view image_path;       // relative to O=: "arch/x86/boot/bzImage"
   std::string_view config_fragment;  // configs/kernel/<this>
   // Userland
-  std::string_view deb_arch;         // Debian architecture: "amd64"
+  std::string_view deb_arch;  // Debian architecture: "amd64"
   // Boot
-  std::string_view qemu_binary;      // "qemu-system-x86_64"
-  std::string_view qemu_machine;     // -machine
-  std::string_view tcg_cpu;          // -cpu under TCG
-  std::string_view console;          // kernel console= device
-  std::string_view virtio_bus;       // "pci" or "device" (virtio-*-pci / virtio-*-device)
-  double tcg_slowdown;               // timeouts are multiplied by this under TCG
+  std::string_view qemu_binary;   // "qemu-system-x86_64"
+  std::string_view qemu_machine;  // -machine
+  std::string_view tcg_cpu;       // -cpu under TCG
+  std::string_view console;       // kernel console= device
+  std::string_view virtio_bus;    // "pci" or "device" (virtio-*-pci / virtio-*-device)
+  double tcg_slowdown;            // timeouts are multiplied by this under TCG
 };
 
 std::span<const ArchInfo> all_arches();

@@ -21,7 +21,11 @@ namespace kh {
 
 Executor::Executor(KernelBuilder& builder, Backend& backend, ProcessRunner& runner, Status& status,
                    Paths paths)
-    : builder_(builder), backend_(backend), runner_(runner), status_(status), paths_(std::move(paths)) {}
+    : builder_(builder),
+      backend_(backend),
+      runner_(runner),
+      status_(status),
+      paths_(std::move(paths)) {}
 
 std::string agent_config_json(const PlannedRun& run, bool has_disk) {
   nlohmann::json j;
@@ -38,23 +42,28 @@ Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRec
     if (f.kind == "panic") return {Outcome::fail, f.title};
   if (!console.findings.empty()) {
     const auto& f = console.findings.front();
-    std::string more = console.findings.size() > 1 ? fmt::format(" (+{} more)", console.findings.size() - 1) : "";
+    std::string more =
+        console.findings.size() > 1 ? fmt::format(" (+{} more)", console.findings.size() - 1) : "";
     return {Outcome::fail, fmt::format("kernel {}: {}{}", f.kind, f.title, more)};
   }
   switch (vm.kind) {
     case VmExitKind::vm_failed:
       return {Outcome::infra, fmt::format("QEMU failed (exit {}): {}", vm.exit_code, vm.vm_output)};
     case VmExitKind::boot_timeout:
-      return {Outcome::infra, console.booted ? "boot timeout: the kernel started but the agent never reported ready"
-                                             : "boot timeout: no kernel output on the console"};
+      return {Outcome::infra,
+              console.booted ? "boot timeout: the kernel started but the agent never reported ready"
+                             : "boot timeout: no kernel output on the console"};
     case VmExitKind::run_timeout:
       return {Outcome::infra, "workload timeout: the agent did not finish in time"};
     default:
       break;
   }
-  if (!records.setup_errors.empty()) return {Outcome::infra, "agent setup: " + records.setup_errors.front()};
-  if (!records.workload_errors.empty()) return {Outcome::fail, "workload: " + records.workload_errors.front()};
-  if (!records.ready) return {Outcome::infra, "the guest powered off before the agent reported ready"};
+  if (!records.setup_errors.empty())
+    return {Outcome::infra, "agent setup: " + records.setup_errors.front()};
+  if (!records.workload_errors.empty())
+    return {Outcome::fail, "workload: " + records.workload_errors.front()};
+  if (!records.ready)
+    return {Outcome::infra, "the guest powered off before the agent reported ready"};
   if (!records.done) return {Outcome::infra, "the guest powered off before the agent finished"};
   std::vector<std::string> failed;
   for (const auto& a : assertions)
@@ -68,7 +77,8 @@ Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRec
   return {Outcome::pass, ""};
 }
 
-Metrics collect_metrics(const PlannedRun& run, const AgentRecords& records, std::vector<std::string>& errors) {
+Metrics collect_metrics(const PlannedRun& run, const AgentRecords& records,
+                        std::vector<std::string>& errors) {
   Metrics m;
   for (const auto& snap : records.snapshots)
     for (const auto& [k, v] : snapshot_metrics(snap)) m[k] = v;
@@ -95,7 +105,8 @@ std::string reproduce_script(const std::vector<std::string>& argv, int disk_mb) 
       "mkdir -p \"$dir\" && cd \"$dir\"\n"
       "ln -s ../initramfs.cpio initramfs.cpio\n";
   if (disk_mb > 0)
-    s += fmt::format("truncate -s {}M scratch.img && mkfs.ext4 -q -F -L kharness scratch.img\n", disk_mb);
+    s += fmt::format("truncate -s {}M scratch.img && mkfs.ext4 -q -F -L kharness scratch.img\n",
+                     disk_mb);
   s += ": > console.log\n"
        "tail -f console.log & tailpid=$!\n"
        "trap 'kill $tailpid 2>/dev/null' EXIT\n";
@@ -183,8 +194,8 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   r.reason = v.reason;
   write_result_json(dir / "result.json", r);
   status_.step(subject, fmt::format("{}{}{} (boot {:.1f} s, {} via {})", to_string(r.outcome),
-                                    r.reason.empty() ? "" : ": ", r.reason, vm.boot_seconds, r.accel,
-                                    run.arch->qemu_binary));
+                                    r.reason.empty() ? "" : ": ", r.reason, vm.boot_seconds,
+                                    r.accel, run.arch->qemu_binary));
   return r;
 }
 
@@ -192,7 +203,8 @@ void Executor::write_summary(const Job& job, const std::vector<RunResult>& resul
                              const std::filesystem::path& out_dir) {
   std::vector<Outcome> outcomes;
   for (const auto& r : results) outcomes.push_back(r.outcome);
-  write_file(out_dir / "summary.json", summary_json(job.name, results, exit_code_for(outcomes)).dump(2) + "\n");
+  write_file(out_dir / "summary.json",
+             summary_json(job.name, results, exit_code_for(outcomes)).dump(2) + "\n");
   write_file(out_dir / "junit.xml", junit_xml(job.name, results));
 }
 
@@ -220,8 +232,10 @@ std::vector<RunResult> Executor::execute(const Job& job, const std::vector<Plann
       status_.step(subject, "kernel");
       artifact = builder_.build(*kernel, *arch, job.base_dir, job.timeouts.build);
       status_.step(subject, artifact.from_cache
-                                ? fmt::format("kernel {} from the cache ({})", artifact.release, artifact.key.substr(0, 12))
-                                : fmt::format("built {} in {:.0f} s", artifact.release, artifact.build_seconds));
+                                ? fmt::format("kernel {} from the cache ({})", artifact.release,
+                                              artifact.key.substr(0, 12))
+                                : fmt::format("built {} in {:.0f} s", artifact.release,
+                                              artifact.build_seconds));
     } catch (const InfraError& e) {
       for (std::size_t k = i; k < end; ++k) {
         RunResult r;
@@ -261,7 +275,8 @@ std::vector<RunResult> Executor::execute(const Job& job, const std::vector<Plann
           std::lock_guard lock(mu);
           results.push_back(std::move(r));
           write_summary(job, results, out_dir);
-          if (interrupted() && !fatal) fatal = std::make_exception_ptr(Interrupted("running " + plan[k].run_dir));
+          if (interrupted() && !fatal)
+            fatal = std::make_exception_ptr(Interrupted("running " + plan[k].run_dir));
         } catch (...) {
           std::lock_guard lock(mu);
           if (!fatal) fatal = std::current_exception();

@@ -25,7 +25,8 @@ struct ExecutorOptions {
 
 class Executor {
  public:
-  Executor(KernelBuilder& builder, Backend& backend, ProcessRunner& runner, Status& status, Paths paths);
+  Executor(KernelBuilder& builder, Backend& backend, ProcessRunner& runner, Status& status,
+           Paths paths);
 
   // Runs the plan. Results already written stay on every exit path: on
   // Ctrl-C the current runs are recorded as infra ("interrupted"), the

@@ -20,7 +20,8 @@ void check_name(const std::string& origin, const YAML::Node& node, const std::st
   if (!std::regex_match(name, ok))
     yaml::fail(origin, node,
                fmt::format("{} '{}' must start with a letter or digit and use only letters, "
-                           "digits, '.', '_', '+', '-'", what, name));
+                           "digits, '.', '_', '+', '-'",
+                           what, name));
 }
 
 SourceSpec parse_source(const std::string& o, const YAML::Node& n) {
@@ -92,7 +93,8 @@ Job parse_job(const std::string& text, const std::string& origin,
   const std::string& o = origin;
   YAML::Node root = yaml::load(text, o);
   yaml::expect_map(o, root, "the job");
-  yaml::check_keys(o, root, {"name", "kernels", "arches", "workloads", "repeats", "timeouts", "output"});
+  yaml::check_keys(o, root,
+                   {"name", "kernels", "arches", "workloads", "repeats", "timeouts", "output"});
   Job job;
   job.origin = origin;
   job.text = text;
@@ -102,7 +104,8 @@ Job parse_job(const std::string& text, const std::string& origin,
   check_name(o, root["name"], job.name, "job name");
 
   if (!root["kernels"] || !root["kernels"].IsSequence() || root["kernels"].size() == 0)
-    yaml::fail(o, root["kernels"] ? root["kernels"] : root, "a job needs kernels: as a non-empty list");
+    yaml::fail(o, root["kernels"] ? root["kernels"] : root,
+               "a job needs kernels: as a non-empty list");
   std::set<std::string> names;
   for (const auto& k : root["kernels"]) {
     job.kernels.push_back(parse_kernel(o, k));
@@ -129,24 +132,32 @@ Job parse_job(const std::string& text, const std::string& origin,
   for (const auto& w : root["workloads"]) {
     job.workloads.push_back(parse_workload_ref(o, w));
     if (!ids.insert(job.workloads.back().id).second)
-      yaml::fail(o, w, fmt::format("duplicate workload id '{}' (give one of them id: NAME)",
-                                   job.workloads.back().id));
+      yaml::fail(o, w,
+                 fmt::format("duplicate workload id '{}' (give one of them id: NAME)",
+                             job.workloads.back().id));
   }
   for (const auto& k : job.kernels)
     for (const auto& [id, _] : k.expect)
       if (!ids.count(id))
-        yaml::fail(o, root["kernels"], fmt::format("kernel '{}' expects results for workload '{}', "
-                                                   "which the job does not run", k.name, id));
+        yaml::fail(o, root["kernels"],
+                   fmt::format("kernel '{}' expects results for workload '{}', "
+                               "which the job does not run",
+                               k.name, id));
 
   if (root["repeats"]) job.repeats = yaml::integer(o, root["repeats"], "repeats", 1, 1000);
   if (root["timeouts"]) {
     const auto& t = root["timeouts"];
     yaml::expect_map(o, t, "timeouts (build:, boot:, workload: in seconds)");
     yaml::check_keys(o, t, {"build", "boot", "workload"});
-    if (t["build"]) job.timeouts.build = std::chrono::seconds(yaml::integer(o, t["build"], "timeouts.build", 1, 86400));
-    if (t["boot"]) job.timeouts.boot = std::chrono::seconds(yaml::integer(o, t["boot"], "timeouts.boot", 1, 3600));
+    if (t["build"])
+      job.timeouts.build =
+          std::chrono::seconds(yaml::integer(o, t["build"], "timeouts.build", 1, 86400));
+    if (t["boot"])
+      job.timeouts.boot =
+          std::chrono::seconds(yaml::integer(o, t["boot"], "timeouts.boot", 1, 3600));
     if (t["workload"])
-      job.timeouts.workload = std::chrono::seconds(yaml::integer(o, t["workload"], "timeouts.workload", 1, 86400));
+      job.timeouts.workload =
+          std::chrono::seconds(yaml::integer(o, t["workload"], "timeouts.workload", 1, 86400));
   }
   job.output = root["output"] ? std::filesystem::path(yaml::scalar(o, root["output"], "output"))
                               : std::filesystem::path("results");

@@ -33,8 +33,8 @@ struct KernelSpec {
 };
 
 struct WorkloadRef {
-  std::string id;        // unique in the job; defaults to `workload`
-  std::string workload;  // folder under workloads/
+  std::string id;                             // unique in the job; defaults to `workload`
+  std::string workload;                       // folder under workloads/
   std::map<std::string, std::string> params;  // overrides workload.yaml defaults
 };
 
@@ -46,7 +46,7 @@ struct Timeouts {
 
 struct Job {
   std::string name;
-  std::string origin;           // file name for messages ("configs/jobs/default.yaml")
+  std::string origin;              // file name for messages ("configs/jobs/default.yaml")
   std::filesystem::path base_dir;  // relative paths in the job resolve from here
   std::vector<KernelSpec> kernels;
   std::vector<std::string> arches;

@@ -4,10 +4,14 @@ namespace kh {
 
 std::string_view to_string(Outcome o) {
   switch (o) {
-    case Outcome::pass: return "pass";
-    case Outcome::fail: return "fail";
-    case Outcome::infra: return "infra";
-    case Outcome::skip: return "skip";
+    case Outcome::pass:
+      return "pass";
+    case Outcome::fail:
+      return "fail";
+    case Outcome::infra:
+      return "infra";
+    case Outcome::skip:
+      return "skip";
   }
   return "?";
 }

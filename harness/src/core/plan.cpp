@@ -36,13 +36,15 @@ Set parse_set(const std::string& s) {
   auto eq = s.find('=');
   auto dot = s.find('.');
   if (eq == std::string::npos || dot == std::string::npos || dot > eq || dot == 0 || dot + 1 == eq)
-    throw InputError(fmt::format("--set {}: expected WORKLOAD.PARAM=VALUE (e.g. dying-cgroup.iterations=500)", s));
+    throw InputError(fmt::format(
+        "--set {}: expected WORKLOAD.PARAM=VALUE (e.g. dying-cgroup.iterations=500)", s));
   return {s.substr(0, dot), s.substr(dot + 1, eq - dot - 1), s.substr(eq + 1)};
 }
 
 }  // namespace
 
-std::vector<PlannedRun> make_plan(const Job& job, const PlanFilters& f, const WorkloadLoader& load) {
+std::vector<PlannedRun> make_plan(const Job& job, const PlanFilters& f,
+                                  const WorkloadLoader& load) {
   std::vector<std::string> arches = f.arches.empty() ? job.arches : f.arches;
   for (const auto& a : arches)
     if (!find_arch(a))
@@ -50,12 +52,15 @@ std::vector<PlannedRun> make_plan(const Job& job, const PlanFilters& f, const Wo
   for (const auto& w : f.workloads) {
     bool found = std::any_of(job.workloads.begin(), job.workloads.end(),
                              [&](const WorkloadRef& r) { return r.id == w || r.workload == w; });
-    if (!found) throw InputError(fmt::format("--workload {}: the job {} runs no such workload", w, job.origin));
+    if (!found)
+      throw InputError(
+          fmt::format("--workload {}: the job {} runs no such workload", w, job.origin));
   }
   for (const auto& k : f.kernels) {
     bool found = std::any_of(job.kernels.begin(), job.kernels.end(),
                              [&](const KernelSpec& s) { return s.name == k; });
-    if (!found) throw InputError(fmt::format("--kernel {}: the job {} has no such kernel", k, job.origin));
+    if (!found)
+      throw InputError(fmt::format("--kernel {}: the job {} has no such kernel", k, job.origin));
   }
   std::vector<Set> sets;
   for (const auto& s : f.sets) {
@@ -63,7 +68,9 @@ std::vector<PlannedRun> make_plan(const Job& job, const PlanFilters& f, const Wo
     bool found = std::any_of(job.workloads.begin(), job.workloads.end(), [&](const WorkloadRef& r) {
       return r.id == sets.back().workload || r.workload == sets.back().workload;
     });
-    if (!found) throw InputError(fmt::format("--set {}: the job runs no workload '{}'", s, sets.back().workload));
+    if (!found)
+      throw InputError(
+          fmt::format("--set {}: the job runs no workload '{}'", s, sets.back().workload));
   }
 
   std::map<std::string, WorkloadSpec> specs;

@@ -15,11 +15,11 @@
 namespace kh {
 
 struct PlanFilters {
-  std::vector<std::string> arches;     // empty: the job's
+  std::vector<std::string> arches;  // empty: the job's
   // Workload selectors: a job entry's id; a workload name selects every
   // entry of that workload only when no entry has it as its id. Empty: all.
   std::vector<std::string> workloads;
-  std::vector<std::string> kernels;    // names; empty: all
+  std::vector<std::string> kernels;  // names; empty: all
   // "WORKLOAD.PARAM=VALUE" from --set; WORKLOAD is a selector as above.
   std::vector<std::string> sets;
 };

@@ -15,43 +15,43 @@ using Metrics = std::map<std::string, double>;
 
 struct AssertionResult {
   std::string expression;
-  double value = 0;    // what the expression evaluated to (nonzero: holds)
+  double value = 0;  // what the expression evaluated to (nonzero: holds)
   bool passed = false;
-  std::string error;   // the expression could not be evaluated
+  std::string error;  // the expression could not be evaluated
 };
 
 // One finding of the console parser (analysis/console_report.h).
 struct ConsoleFinding {
-  std::string kind;   // "WARNING", "BUG", "Oops", "panic", "hung task", ...
-  std::string title;  // "WARNING in mem_cgroup_css_offline"
-  std::size_t line = 0;  // 1-based line in console.log
+  std::string kind;        // "WARNING", "BUG", "Oops", "panic", "hung task", ...
+  std::string title;       // "WARNING in mem_cgroup_css_offline"
+  std::size_t line = 0;    // 1-based line in console.log
   bool corrupted = false;  // the report was cut off
 };
 
 struct KernelIdentity {
-  std::string name;         // the job's label
-  std::string release;      // `make kernelrelease`
-  std::string artifact_key; // content key of the build
-  std::string series;       // series folder, or empty
-  std::string source;       // tarball path, or repo@ref
+  std::string name;          // the job's label
+  std::string release;       // `make kernelrelease`
+  std::string artifact_key;  // content key of the build
+  std::string series;        // series folder, or empty
+  std::string source;        // tarball path, or repo@ref
 };
 
 struct RunResult {
   KernelIdentity kernel;
   std::string arch;
-  std::string workload;     // the job's workload id
+  std::string workload;       // the job's workload id
   std::string workload_name;  // the folder under workloads/
   int repeat = 0;
   std::map<std::string, std::string> params;
   Outcome outcome = Outcome::infra;
-  std::string reason;       // one line: why fail/infra/skip
-  std::string accel;        // "kvm", "tcg", or "" when never booted
-  std::string accel_note;   // why this accelerator ("kvm hung before the agent; fell back to tcg")
+  std::string reason;      // one line: why fail/infra/skip
+  std::string accel;       // "kvm", "tcg", or "" when never booted
+  std::string accel_note;  // why this accelerator ("kvm hung before the agent; fell back to tcg")
   std::map<std::string, double> timings;  // seconds: build, boot, workload, total
   Metrics metrics;
   std::vector<AssertionResult> assertions;
   std::vector<ConsoleFinding> console;
-  std::string run_dir;      // relative to the job's output folder
+  std::string run_dir;  // relative to the job's output folder
 };
 
 }  // namespace kh

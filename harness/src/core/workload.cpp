@@ -36,7 +36,8 @@ ParamSpec parse_param(const std::string& o, const std::string& name, const YAML:
     p.choices = yaml::string_list(o, n["choices"], "choices");
     p.numeric = false;
     if (std::find(p.choices.begin(), p.choices.end(), p.default_value) == p.choices.end())
-      yaml::fail(o, n["default"], fmt::format("default '{}' is not one of the choices", p.default_value));
+      yaml::fail(o, n["default"],
+                 fmt::format("default '{}' is not one of the choices", p.default_value));
   }
   if (n["doc"]) p.doc = yaml::scalar(o, n["doc"], "doc");
   return p;
@@ -49,8 +50,9 @@ WorkloadSpec parse_workload(const std::string& text, const std::string& origin,
   const std::string& o = origin;
   YAML::Node root = yaml::load(text, o);
   yaml::expect_map(o, root, "the workload");
-  yaml::check_keys(o, root, {"name", "description", "params", "machine", "cmdline", "metrics",
-                             "assertions", "key_metric"});
+  yaml::check_keys(o, root,
+                   {"name", "description", "params", "machine", "cmdline", "metrics", "assertions",
+                    "key_metric"});
   WorkloadSpec w;
   w.dir = dir;
   if (!root["name"]) yaml::fail(o, root, "a workload needs name:");
@@ -66,8 +68,10 @@ WorkloadSpec parse_workload(const std::string& text, const std::string& origin,
     yaml::expect_map(o, m, "machine (cpus:, memory_mb:, disk_mb:)");
     yaml::check_keys(o, m, {"cpus", "memory_mb", "disk_mb"});
     if (m["cpus"]) w.machine.cpus = yaml::integer(o, m["cpus"], "machine.cpus", 1, 64);
-    if (m["memory_mb"]) w.machine.memory_mb = yaml::integer(o, m["memory_mb"], "machine.memory_mb", 64, 65536);
-    if (m["disk_mb"]) w.machine.disk_mb = yaml::integer(o, m["disk_mb"], "machine.disk_mb", 0, 65536);
+    if (m["memory_mb"])
+      w.machine.memory_mb = yaml::integer(o, m["memory_mb"], "machine.memory_mb", 64, 65536);
+    if (m["disk_mb"])
+      w.machine.disk_mb = yaml::integer(o, m["disk_mb"], "machine.disk_mb", 0, 65536);
   }
   if (root["cmdline"]) w.cmdline = yaml::scalar(o, root["cmdline"], "cmdline");
   if (root["metrics"]) {
@@ -77,7 +81,8 @@ WorkloadSpec parse_workload(const std::string& text, const std::string& origin,
     for (const auto& item : m) {
       if (!item.IsMap() || item.size() != 1) yaml::fail(o, item, "expected '- name: expression'");
       auto kv = *item.begin();
-      w.metrics.emplace_back(kv.first.as<std::string>(), yaml::scalar(o, kv.second, "an expression"));
+      w.metrics.emplace_back(kv.first.as<std::string>(),
+                             yaml::scalar(o, kv.second, "an expression"));
     }
   }
   if (root["assertions"]) w.assertions = yaml::string_list(o, root["assertions"], "assertions");
@@ -113,18 +118,19 @@ std::map<std::string, std::string> resolve_params(
       if (it == spec.params.end()) {
         std::string known;
         for (const auto& p : spec.params) known += (known.empty() ? "" : ", ") + p.name;
-        throw InputError(fmt::format("{}: workload '{}' has no parameter '{}' ({}; known: {})", where,
-                                     spec.name, k, from, known));
+        throw InputError(fmt::format("{}: workload '{}' has no parameter '{}' ({}; known: {})",
+                                     where, spec.name, k, from, known));
       }
-      if (!it->choices.empty() && std::find(it->choices.begin(), it->choices.end(), v) == it->choices.end()) {
+      if (!it->choices.empty() &&
+          std::find(it->choices.begin(), it->choices.end(), v) == it->choices.end()) {
         std::string list;
         for (const auto& c : it->choices) list += (list.empty() ? "" : "|") + c;
-        throw InputError(fmt::format("{}: {}.{} must be one of {}, got '{}' ({})", where, spec.name, k,
-                                     list, v, from));
+        throw InputError(fmt::format("{}: {}.{} must be one of {}, got '{}' ({})", where, spec.name,
+                                     k, list, v, from));
       }
       if (it->numeric && !is_number(v))
-        throw InputError(fmt::format("{}: {}.{} must be a number, got '{}' ({})", where, spec.name, k,
-                                     v, from));
+        throw InputError(
+            fmt::format("{}: {}.{} must be a number, got '{}' ({})", where, spec.name, k, v, from));
       out[k] = v;
     }
   };

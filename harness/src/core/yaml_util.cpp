@@ -22,8 +22,8 @@ YAML::Node load(const std::string& text, const std::string& origin) {
     if (!n.IsDefined() || n.IsNull()) throw InputError(fmt::format("{}: empty document", origin));
     return n;
   } catch (const YAML::ParserException& e) {
-    throw InputError(
-        fmt::format("{}:{}:{}: malformed YAML: {}", origin, e.mark.line + 1, e.mark.column + 1, e.msg));
+    throw InputError(fmt::format("{}:{}:{}: malformed YAML: {}", origin, e.mark.line + 1,
+                                 e.mark.column + 1, e.msg));
   }
 }
 
@@ -59,7 +59,8 @@ int integer(const std::string& origin, const YAML::Node& node, const std::string
     if (used == s.size() && v >= min && v <= max) return static_cast<int>(v);
   } catch (const std::exception&) {
   }
-  fail(origin, node, fmt::format("expected {} as a whole number from {} to {}, got '{}'", what, min, max, s));
+  fail(origin, node,
+       fmt::format("expected {} as a whole number from {} to {}, got '{}'", what, min, max, s));
 }
 
 std::vector<std::string> string_list(const std::string& origin, const YAML::Node& node,

@@ -69,9 +69,10 @@ std::filesystem::path find_deb(const std::filesystem::path& dir, const std::stri
       found.push_back(e.path());
   }
   if (found.empty())
-    throw InfraError(fmt::format("no {}:{} package in {} (run harness/setup.sh, or: cd {} && "
-                                 "apt-get download {}:{})",
-                                 package, deb_arch, dir.string(), dir.string(), package, deb_arch));
+    throw InfraError(
+        fmt::format("no {}:{} package in {} (run harness/setup.sh, or: cd {} && "
+                    "apt-get download {}:{})",
+                    package, deb_arch, dir.string(), dir.string(), package, deb_arch));
   std::sort(found.begin(), found.end());
   return found.back();
 }

@@ -33,7 +33,8 @@ ImageRecipe parse_image_recipe(const std::string& text, const std::string& o) {
   ImageRecipe r;
   if (root["dirs"]) r.dirs = yaml::string_list(o, root["dirs"], "dirs");
   if (!root["packages"]) return r;
-  if (!root["packages"].IsSequence()) yaml::fail(o, root["packages"], "expected packages: as a list");
+  if (!root["packages"].IsSequence())
+    yaml::fail(o, root["packages"], "expected packages: as a list");
   for (const auto& p : root["packages"]) {
     yaml::expect_map(o, p, "a package (package:, files:, symlinks:)");
     yaml::check_keys(o, p, {"package", "files", "symlinks"});
@@ -44,7 +45,8 @@ ImageRecipe parse_image_recipe(const std::string& text, const std::string& o) {
       yaml::expect_map(o, p["files"], "files (member in the .deb: guest path)");
       for (const auto& kv : p["files"]) {
         std::string guest = yaml::scalar(o, kv.second, "a guest path");
-        if (guest.empty() || guest[0] != '/') yaml::fail(o, kv.second, "guest paths must be absolute");
+        if (guest.empty() || guest[0] != '/')
+          yaml::fail(o, kv.second, "guest paths must be absolute");
         pkg.files.emplace_back(kv.first.as<std::string>(), guest);
       }
     }
@@ -52,7 +54,8 @@ ImageRecipe parse_image_recipe(const std::string& text, const std::string& o) {
       yaml::expect_map(o, p["symlinks"], "symlinks (guest path: target)");
       for (const auto& kv : p["symlinks"]) {
         std::string guest = kv.first.as<std::string>();
-        if (guest.empty() || guest[0] != '/') yaml::fail(o, kv.first, "guest paths must be absolute");
+        if (guest.empty() || guest[0] != '/')
+          yaml::fail(o, kv.first, "guest paths must be absolute");
         pkg.symlinks.emplace_back(guest, yaml::scalar(o, kv.second, "a symlink target"));
       }
     }
@@ -63,7 +66,8 @@ ImageRecipe parse_image_recipe(const std::string& text, const std::string& o) {
 
 ImageRecipe load_image_recipe(const std::filesystem::path& file) {
   std::string text;
-  if (!read_file_if_exists(file, text)) throw InputError(fmt::format("{}: cannot read the image recipe", file.string()));
+  if (!read_file_if_exists(file, text))
+    throw InputError(fmt::format("{}: cannot read the image recipe", file.string()));
   return parse_image_recipe(text, file.string());
 }
 
@@ -71,15 +75,17 @@ Initramfs compose_guest_image(const GuestImageRequest& req) {
   Initramfs img;
   std::string agent;
   if (!read_file_if_exists(req.agent, agent))
-    throw InfraError(fmt::format("{}: the {} guest agent is missing (build it: cmake --build build)",
-                                 req.agent.string(), req.arch->name));
+    throw InfraError(
+        fmt::format("{}: the {} guest agent is missing (build it: cmake --build build)",
+                    req.agent.string(), req.arch->name));
   img.add_file("/init", std::move(agent), 0755);
   for (const auto& d : req.recipe.dirs) img.add_dir(d);
 
   std::string deb_arch(req.arch->deb_arch);
   for (const auto& pkg : req.recipe.packages) {
     std::filesystem::path deb = find_deb(req.debs_dir, pkg.name, deb_arch);
-    for (const auto& [member, guest] : pkg.files) img.add_file(guest, cached_deb_member(deb, member), 0755);
+    for (const auto& [member, guest] : pkg.files)
+      img.add_file(guest, cached_deb_member(deb, member), 0755);
     for (const auto& [guest, target] : pkg.symlinks) img.add_symlink(guest, target);
   }
 
@@ -112,7 +118,8 @@ void make_scratch_disk(ProcessRunner& runner, const std::filesystem::path& path,
     std::fclose(f);
   }
   std::filesystem::resize_file(path, static_cast<std::uintmax_t>(size_mb) << 20, ec);
-  if (ec) throw InfraError(fmt::format("{}: cannot size scratch disk: {}", path.string(), ec.message()));
+  if (ec)
+    throw InfraError(fmt::format("{}: cannot size scratch disk: {}", path.string(), ec.message()));
   Command cmd;
   cmd.argv = {"mkfs.ext4", "-q", "-F", "-L", "kharness", path.string()};
   cmd.timeout = std::chrono::seconds(60);

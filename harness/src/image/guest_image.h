@@ -19,8 +19,8 @@ namespace kh {
 // images/guest.yaml: packages to take files from, and empty folders.
 struct ImageRecipe {
   struct Package {
-    std::string name;                                       // Debian package
-    std::vector<std::pair<std::string, std::string>> files;  // member in the .deb -> guest path
+    std::string name;                                           // Debian package
+    std::vector<std::pair<std::string, std::string>> files;     // member in the .deb -> guest path
     std::vector<std::pair<std::string, std::string>> symlinks;  // guest path -> target
   };
   std::vector<Package> packages;

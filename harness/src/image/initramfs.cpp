@@ -14,7 +14,8 @@
 namespace kh {
 
 void Initramfs::add_parents(const std::string& path) {
-  for (std::size_t pos = path.find('/', 1); pos != std::string::npos; pos = path.find('/', pos + 1)) {
+  for (std::size_t pos = path.find('/', 1); pos != std::string::npos;
+       pos = path.find('/', pos + 1)) {
     std::string dir = path.substr(0, pos);
     bool have = std::any_of(entries_.begin(), entries_.end(),
                             [&](const InitramfsEntry& e) { return e.path == dir; });
@@ -40,7 +41,8 @@ void Initramfs::add_symlink(const std::string& path, const std::string& target) 
 }
 
 void Initramfs::write(const std::filesystem::path& out) const {
-  std::unique_ptr<archive, decltype(&archive_write_free)> a(archive_write_new(), archive_write_free);
+  std::unique_ptr<archive, decltype(&archive_write_free)> a(archive_write_new(),
+                                                            archive_write_free);
   archive_write_set_format_cpio_newc(a.get());
   std::filesystem::path tmp = out;
   tmp += ".tmp";
@@ -48,7 +50,7 @@ void Initramfs::write(const std::filesystem::path& out) const {
     // libarchive's own text is often just "Write error"; errno says why.
     int err = archive_errno(a.get());
     std::string msg = fmt::format("{}: cannot {} initramfs: {}", out.string(), what,
-                                  err > 0 ? std::strerror(err)
+                                  err > 0                         ? std::strerror(err)
                                   : archive_error_string(a.get()) ? archive_error_string(a.get())
                                                                   : "unknown error");
     std::error_code ec;
@@ -57,7 +59,7 @@ void Initramfs::write(const std::filesystem::path& out) const {
   };
   if (archive_write_open_filename(a.get(), tmp.c_str()) != ARCHIVE_OK) fail("create");
   std::unique_ptr<archive_entry, decltype(&archive_entry_free)> e(archive_entry_new(),
-                                                                   archive_entry_free);
+                                                                  archive_entry_free);
   unsigned ino = 1;
   for (const auto& ent : entries_) {
     archive_entry_clear(e.get());

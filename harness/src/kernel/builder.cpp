@@ -174,8 +174,8 @@ std::string KernelBuilder::cache_key(const KernelSpec& spec, const ArchInfo& arc
   return resolve(spec, arch, job_dir).key;
 }
 
-Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch,
-                              const fs::path& job_dir, std::chrono::seconds timeout) {
+Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, const fs::path& job_dir,
+                              std::chrono::seconds timeout) {
   const std::string subject = fmt::format("{}/{}", spec.name, arch.name);
   status_.step(subject, "kernel");
   Inputs in = resolve(spec, arch, job_dir);
@@ -218,7 +218,8 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch,
     const char* nodepend = std::getenv("CCACHE_NODEPEND");
     if ((!depend || !*depend) && (!nodepend || !*nodepend)) env.emplace_back("CCACHE_DEPEND", "1");
     const char* basedir = std::getenv("CCACHE_BASEDIR");
-    if (!basedir || !*basedir) env.emplace_back("CCACHE_BASEDIR", (paths_.cache / "trees").string());
+    if (!basedir || !*basedir)
+      env.emplace_back("CCACHE_BASEDIR", (paths_.cache / "trees").string());
     env.emplace_back("CCACHE_NOHASHDIR", "1");
   } else if (!warned_no_ccache_) {
     warned_no_ccache_ = true;
@@ -295,8 +296,8 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch,
   ProcessResult r = runner_.run(make);
   if (r.interrupted) throw Interrupted(fmt::format("build of {}", subject));
   if (r.timed_out)
-    throw InfraError(fmt::format("build of {} took longer than timeouts.build ({} s); full log: {}", subject,
-                                 timeout.count(), log.string()));
+    throw InfraError(fmt::format("build of {} took longer than timeouts.build ({} s); full log: {}",
+                                 subject, timeout.count(), log.string()));
   if (!r.ok())
     throw InfraError(fmt::format("build of {} failed (make exit {}); last error: {}; full log: {}",
                                  subject, r.exit_code, first_error(log), log.string()));

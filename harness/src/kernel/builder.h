@@ -36,8 +36,7 @@ class KernelBuilder {
   // (listing them); InfraError for a failed make (naming the log) or a full
   // disk; Interrupted on Ctrl-C (the partial build folder stays for reuse).
   // `timeout` bounds make (0: none); exceeding it is an InfraError.
-  Artifact build(const KernelSpec& spec, const ArchInfo& arch,
-                 const std::filesystem::path& job_dir,
+  Artifact build(const KernelSpec& spec, const ArchInfo& arch, const std::filesystem::path& job_dir,
                  std::chrono::seconds timeout = std::chrono::seconds(0));
 
   // The content key without building: source identity, series contents,

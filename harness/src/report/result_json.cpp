@@ -12,7 +12,6 @@ using nlohmann::json;
 
 constexpr int kSchema = 1;
 
-
 // Reading: every field is optional (an older writer may lack one), but a
 // field that is there must have the right type.
 class Reader {

@@ -1,7 +1,5 @@
 #include "report/summary.h"
 
-#include "report/result_json.h"
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -10,11 +8,12 @@
 #include <set>
 #include <tuple>
 
+#include "report/result_json.h"
+
 namespace kh {
 namespace {
 
 using nlohmann::json;
-
 
 std::string format_number(double v) {
   if (!std::isfinite(v)) return fmt::format("{}", v);

@@ -16,7 +16,8 @@ namespace kh {
 
 std::string read_file(const std::filesystem::path& path) {
   std::string out;
-  if (!read_file_if_exists(path, out)) throw InfraError(fmt::format("{}: cannot read", path.string()));
+  if (!read_file_if_exists(path, out))
+    throw InfraError(fmt::format("{}: cannot read", path.string()));
   return out;
 }
 
@@ -34,7 +35,8 @@ void write_file(const std::filesystem::path& path, const std::string& content) {
   std::filesystem::path tmp = path;
   tmp += fmt::format(".tmp{}", ::getpid());
   FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw InfraError(fmt::format("{}: cannot write: {}", path.string(), std::strerror(errno)));
+  if (!f)
+    throw InfraError(fmt::format("{}: cannot write: {}", path.string(), std::strerror(errno)));
   bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
   int err = errno;
   ok = (std::fflush(f) == 0) && ok;
@@ -56,7 +58,8 @@ void make_executable(const std::filesystem::path& path) {
 void ensure_dir(const std::filesystem::path& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
-  if (ec) throw InfraError(fmt::format("{}: cannot create directory: {}", path.string(), ec.message()));
+  if (ec)
+    throw InfraError(fmt::format("{}: cannot create directory: {}", path.string(), ec.message()));
 }
 
 std::uint64_t free_bytes(const std::filesystem::path& path) {

@@ -8,7 +8,9 @@
 namespace kh {
 namespace {
 volatile std::sig_atomic_t g_interrupted = 0;
-extern "C" void on_signal(int) { g_interrupted = 1; }
+extern "C" void on_signal(int) {
+  g_interrupted = 1;
+}
 }  // namespace
 
 void install_interrupt_handlers() {
@@ -20,12 +22,16 @@ void install_interrupt_handlers() {
   sigaction(SIGHUP, &sa, nullptr);
 }
 
-bool interrupted() { return g_interrupted != 0; }
+bool interrupted() {
+  return g_interrupted != 0;
+}
 
 void check_interrupted(const char* step) {
   if (interrupted()) throw Interrupted(step);
 }
 
-void set_interrupted_for_test(bool value) { g_interrupted = value ? 1 : 0; }
+void set_interrupted_for_test(bool value) {
+  g_interrupted = value ? 1 : 0;
+}
 
 }  // namespace kh

@@ -59,7 +59,7 @@ class RealChild : public Child {
       capture_ = true;
     }
     bp::child child(bp::exe = exe.string(), bp::args = args, bp::env = env, bp::start_dir = cwd,
-                    bp::std_in < bp::null, (bp::std_out & bp::std_err) > out_.string(),
+                    bp::std_in<bp::null, (bp::std_out & bp::std_err)> out_.string(),
                     OwnGroupDieWithParent{});
     pid_ = child.id();
     // From here on the pid is ours: waitpid and killpg below, so Boost's

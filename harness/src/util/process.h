@@ -18,7 +18,7 @@ namespace kh {
 
 struct Command {
   std::vector<std::string> argv;
-  std::filesystem::path cwd;  // empty: the current directory
+  std::filesystem::path cwd;                             // empty: the current directory
   std::vector<std::pair<std::string, std::string>> env;  // set on top of ours
   // stdout and stderr both go here (truncated first). Empty: captured into
   // ProcessResult::output.
@@ -28,10 +28,10 @@ struct Command {
 };
 
 struct ProcessResult {
-  int exit_code = -1;   // -1 when killed (timeout or interrupt)
+  int exit_code = -1;  // -1 when killed (timeout or interrupt)
   bool timed_out = false;
   bool interrupted = false;
-  std::string output;   // only when Command::output was empty
+  std::string output;  // only when Command::output was empty
   bool ok() const { return exit_code == 0 && !timed_out && !interrupted; }
 };
 

@@ -26,8 +26,8 @@ struct MachineSpec {
 
 struct BootRequest {
   const ArchInfo* arch = nullptr;
-  std::filesystem::path kernel;   // absolute
-  std::filesystem::path initrd;   // absolute
+  std::filesystem::path kernel;  // absolute
+  std::filesystem::path initrd;  // absolute
   MachineSpec machine;
   // console.log and records.jsonl are written here; QEMU runs with this as
   // its working directory and relative paths, so reproduce.sh can replay the
@@ -49,13 +49,13 @@ std::string_view to_string(VmExitKind k);
 
 struct VmExit {
   VmExitKind kind = VmExitKind::vm_failed;
-  int exit_code = -1;          // QEMU's
-  double boot_seconds = -1;    // start -> ready record; -1 if never
+  int exit_code = -1;        // QEMU's
+  double boot_seconds = -1;  // start -> ready record; -1 if never
   double total_seconds = 0;
   Accel accel = Accel::tcg;
-  std::string accel_note;      // how the accelerator was chosen
+  std::string accel_note;         // how the accelerator was chosen
   std::vector<std::string> argv;  // the exact command line of the final attempt
-  std::string vm_output;       // QEMU's own stderr (tail), for vm_failed
+  std::string vm_output;          // QEMU's own stderr (tail), for vm_failed
 };
 
 // Receives each complete line the agent wrote, as it arrives.

@@ -56,9 +56,10 @@ std::string tail_of(const std::filesystem::path& p, std::size_t n) {
   return s;
 }
 
-const bool kRegistered = register_backend("qemu", [](const BackendDeps& d) -> std::unique_ptr<Backend> {
-  return std::make_unique<QemuBackend>(*d.runner, *d.probe, d.cache_dir, d.accel);
-});
+const bool kRegistered =
+    register_backend("qemu", [](const BackendDeps& d) -> std::unique_ptr<Backend> {
+      return std::make_unique<QemuBackend>(*d.runner, *d.probe, d.cache_dir, d.accel);
+    });
 
 }  // namespace
 
@@ -76,37 +77,44 @@ std::string base_cmdline(const ArchInfo& arch) {
 std::vector<std::string> qemu_argv(const BootRequest& req, Accel accel) {
   const ArchInfo& a = *req.arch;
   std::string bus(a.virtio_bus);
-  std::vector<std::string> v = {std::string(a.qemu_binary), "-machine", std::string(a.qemu_machine)};
+  std::vector<std::string> v = {std::string(a.qemu_binary), "-machine",
+                                std::string(a.qemu_machine)};
   if (accel == Accel::kvm) {
     v.insert(v.end(), {"-accel", "kvm", "-cpu", "host"});
   } else {
     // Multi-threaded TCG: one host thread per vCPU.
     v.insert(v.end(), {"-accel", "tcg,thread=multi", "-cpu", std::string(a.tcg_cpu)});
   }
-  v.insert(v.end(), {"-smp", std::to_string(req.machine.cpus), "-m", std::to_string(req.machine.memory_mb),
-                     "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-                     "-kernel", req.kernel.string(), "-initrd", run_relative(req.initrd, req.run_dir)});
+  v.insert(v.end(),
+           {"-smp", std::to_string(req.machine.cpus), "-m", std::to_string(req.machine.memory_mb),
+            "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-kernel",
+            req.kernel.string(), "-initrd", run_relative(req.initrd, req.run_dir)});
   std::string cmdline = base_cmdline(a);
   if (!req.machine.cmdline.empty()) cmdline += " " + req.machine.cmdline;
   v.insert(v.end(), {"-append", cmdline});
   v.insert(v.end(), {"-chardev", "file,id=console,path=console.log", "-serial", "chardev:console"});
-  v.insert(v.end(), {"-device", "virtio-serial-" + bus, "-chardev", "file,id=records,path=records.jsonl",
-                     "-device", "virtconsole,chardev=records"});
+  v.insert(v.end(),
+           {"-device", "virtio-serial-" + bus, "-chardev", "file,id=records,path=records.jsonl",
+            "-device", "virtconsole,chardev=records"});
   for (std::size_t i = 0; i < req.machine.disks.size(); ++i) {
     const auto& d = req.machine.disks[i];
-    v.insert(v.end(), {"-drive",
-                       fmt::format("file={},if=none,id=disk{},format=raw", run_relative(d, req.run_dir), i),
-                       "-device",
-                       fmt::format("virtio-blk-{},drive=disk{}", bus, i)});
+    v.insert(v.end(),
+             {"-drive",
+              fmt::format("file={},if=none,id=disk{},format=raw", run_relative(d, req.run_dir), i),
+              "-device", fmt::format("virtio-blk-{},drive=disk{}", bus, i)});
   }
   return v;
 }
 
 QemuBackend::QemuBackend(ProcessRunner& runner, HostProbe& probe, std::filesystem::path cache_dir,
                          std::string accel_mode)
-    : runner_(runner), probe_(probe), verdicts_(cache_dir / "accel.json"), accel_mode_(std::move(accel_mode)) {}
+    : runner_(runner),
+      probe_(probe),
+      verdicts_(cache_dir / "accel.json"),
+      accel_mode_(std::move(accel_mode)) {}
 
-VmExit QemuBackend::attempt(const BootRequest& req, Accel accel, std::chrono::milliseconds boot_deadline,
+VmExit QemuBackend::attempt(const BootRequest& req, Accel accel,
+                            std::chrono::milliseconds boot_deadline,
                             std::chrono::milliseconds run_deadline, const RecordSink& on_record) {
   VmExit out;
   out.accel = accel;
@@ -169,13 +177,15 @@ VmExit QemuBackend::run(const BootRequest& req, const RecordSink& on_record) {
   const ArchInfo& a = *req.arch;
   if (find_program(std::string(a.qemu_binary)).empty())
     throw InfraError(fmt::format("{}: not installed (Debian package {}; run harness/setup.sh)",
-                                 a.qemu_binary, a.name == "x86_64" ? "qemu-system-x86" : "qemu-system-arm"));
+                                 a.qemu_binary,
+                                 a.name == "x86_64" ? "qemu-system-x86" : "qemu-system-arm"));
   using std::chrono::milliseconds;
   auto scaled = [&](std::chrono::seconds s) {
     return milliseconds(static_cast<long>(static_cast<double>(s.count()) * 1000 * a.tcg_slowdown));
   };
   auto tcg = [&](std::string note) {
-    VmExit e = attempt(req, Accel::tcg, scaled(req.boot_timeout), scaled(req.run_timeout), on_record);
+    VmExit e =
+        attempt(req, Accel::tcg, scaled(req.boot_timeout), scaled(req.run_timeout), on_record);
     e.accel_note = std::move(note);
     return e;
   };
@@ -192,8 +202,9 @@ VmExit QemuBackend::run(const BootRequest& req, const RecordSink& on_record) {
 
   std::string identity = probe_.host_identity(std::string(a.qemu_binary));
   if (verdicts_.get(identity) == "broken")
-    return tcg("TCG: KVM guests did not reach the agent on this host before (cached verdict; "
-               "`kharness doctor --probe-kvm` re-tests)");
+    return tcg(
+        "TCG: KVM guests did not reach the agent on this host before (cached verdict; "
+        "`kharness doctor --probe-kvm` re-tests)");
 
   auto kvm_deadline = std::min<milliseconds>(kKvmProbeDeadline, req.boot_timeout);
   VmExit k = attempt(req, Accel::kvm, kvm_deadline, req.run_timeout, on_record);
@@ -203,9 +214,10 @@ VmExit QemuBackend::run(const BootRequest& req, const RecordSink& on_record) {
     k.accel_note = "KVM: /dev/kvm usable and the guest reached the agent";
     return k;
   }
-  std::string why = k.kind == VmExitKind::vm_failed
-                        ? fmt::format("QEMU exited {} under KVM: {}", k.exit_code, k.vm_output.substr(0, 160))
-                        : fmt::format("no agent within {} s under KVM", kvm_deadline.count() / 1000);
+  std::string why =
+      k.kind == VmExitKind::vm_failed
+          ? fmt::format("QEMU exited {} under KVM: {}", k.exit_code, k.vm_output.substr(0, 160))
+          : fmt::format("no agent within {} s under KVM", kvm_deadline.count() / 1000);
   VmExit t = tcg(fmt::format("TCG: KVM fell back ({})", why));
   // Only blame KVM when the same kernel does reach the agent under TCG.
   if (t.boot_seconds >= 0) verdicts_.put(identity, "broken", why);

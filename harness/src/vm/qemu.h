@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "util/process.h"
 #include "vm/accel.h"
 #include "vm/backend.h"
-#include "util/process.h"
 
 namespace kh {
 

@@ -35,15 +35,22 @@ std::vector<std::string> backend_names() {
   return out;
 }
 
-std::string_view to_string(Accel a) { return a == Accel::kvm ? "kvm" : "tcg"; }
+std::string_view to_string(Accel a) {
+  return a == Accel::kvm ? "kvm" : "tcg";
+}
 
 std::string_view to_string(VmExitKind k) {
   switch (k) {
-    case VmExitKind::powered_off: return "powered_off";
-    case VmExitKind::boot_timeout: return "boot_timeout";
-    case VmExitKind::run_timeout: return "run_timeout";
-    case VmExitKind::vm_failed: return "vm_failed";
-    case VmExitKind::interrupted: return "interrupted";
+    case VmExitKind::powered_off:
+      return "powered_off";
+    case VmExitKind::boot_timeout:
+      return "boot_timeout";
+    case VmExitKind::run_timeout:
+      return "run_timeout";
+    case VmExitKind::vm_failed:
+      return "vm_failed";
+    case VmExitKind::interrupted:
+      return "interrupted";
   }
   return "?";
 }

@@ -81,7 +81,8 @@ TEST(JudgeTest, TimeoutsAndVmFailuresAreInfra) {
 TEST(JudgeTest, HungTaskDuringATimeoutIsTheKernelsFault) {
   Case c;
   c.vm.kind = VmExitKind::run_timeout;
-  c.console.findings = {{"hung task", "INFO: task kworker/u4:1 blocked for more than 120 seconds", 99, false}};
+  c.console.findings = {
+      {"hung task", "INFO: task kworker/u4:1 blocked for more than 120 seconds", 99, false}};
   EXPECT_EQ(c.judge().outcome, Outcome::fail);
 }
 
@@ -98,9 +99,8 @@ TEST(JudgeTest, AgentErrorsSplitIntoSetupAndWorkload) {
 }
 
 TEST(ReproduceTest, ReplaysTheExactArgvInAFreshFolder) {
-  std::string s = reproduce_script({"qemu-system-x86_64", "-append", "console=ttyS0 panic=-1", "-initrd",
-                                    "initramfs.cpio"},
-                                   64);
+  std::string s = reproduce_script(
+      {"qemu-system-x86_64", "-append", "console=ttyS0 panic=-1", "-initrd", "initramfs.cpio"}, 64);
   EXPECT_EQ(s.rfind("#!/bin/sh\n", 0), 0u);
   EXPECT_NE(s.find("qemu-system-x86_64 -append 'console=ttyS0 panic=-1' -initrd initramfs.cpio\n"),
             std::string::npos);

@@ -59,7 +59,8 @@ workloads:
 repeats: 3
 timeouts: {build: 100, boot: 20, workload: 30}
 output: /tmp/out
-)", "job.yaml", "/jobs");
+)",
+                    "job.yaml", "/jobs");
   EXPECT_EQ(j.kernels[0].source.kind, SourceSpec::Kind::git);
   EXPECT_EQ(j.kernels[0].source.ref, "v6.1");
   EXPECT_EQ(j.kernels[0].fragments, std::vector<std::string>{"debug"});
@@ -102,15 +103,18 @@ TEST(JobTest, UnknownArchIsAnErrorListingKnownOnes) {
 }
 
 TEST(JobTest, WrongTypesAndMissingPieces) {
-  EXPECT_NE(error_of(std::string(kMinimal) + "repeats: many\n").find("repeats as a whole number"), std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal) + "repeats: many\n").find("repeats as a whole number"),
+            std::string::npos);
   EXPECT_NE(error_of("name: t\nworkloads: [w]\n").find("needs kernels:"), std::string::npos);
-  EXPECT_NE(error_of("name: t\nkernels:\n  - name: a\nworkloads: [w]\n").find("needs source:"), std::string::npos);
+  EXPECT_NE(error_of("name: t\nkernels:\n  - name: a\nworkloads: [w]\n").find("needs source:"),
+            std::string::npos);
   EXPECT_NE(error_of("name: t\nkernels:\n  - name: a\n    source: {git: x}\nworkloads: [w]\n")
                 .find("needs ref:"),
             std::string::npos);
-  EXPECT_NE(error_of("name: t\nkernels:\n  - name: a\n    source: {tarball: x, git: y}\nworkloads: [w]\n")
-                .find("not both"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("name: t\nkernels:\n  - name: a\n    source: {tarball: x, git: y}\nworkloads: [w]\n")
+          .find("not both"),
+      std::string::npos);
   EXPECT_NE(error_of("- a\n- b\n").find("the job as a mapping"), std::string::npos);
 }
 
@@ -120,15 +124,17 @@ kernels:
   - {name: a, source: {tarball: x}}
   - {name: a, source: {tarball: y}}
 workloads: [w]
-)").find("duplicate kernel name 'a'"),
+)")
+                .find("duplicate kernel name 'a'"),
             std::string::npos);
   EXPECT_NE(error_of("name: t\nkernels: [{name: a, source: {tarball: x}}]\nworkloads: [w, w]\n")
                 .find("duplicate workload id 'w'"),
             std::string::npos);
-  EXPECT_NE(error_of("name: t\nkernels: [{name: a, source: {tarball: x}, expect: {other: [x > 1]}}]\n"
-                     "workloads: [w]\n")
-                .find("workload 'other', which the job does not run"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("name: t\nkernels: [{name: a, source: {tarball: x}, expect: {other: [x > 1]}}]\n"
+               "workloads: [w]\n")
+          .find("workload 'other', which the job does not run"),
+      std::string::npos);
 }
 
 TEST(JobTest, NamesMustBeSafeForFolders) {
@@ -165,7 +171,8 @@ TEST(ShippedJobsTest, EveryJobInConfigsJobsIsValid) {
     SCOPED_TRACE(e.path().string());
     Job j = load_job_file(e.path());
     for (const auto& w : j.workloads)
-      EXPECT_TRUE(std::filesystem::exists(root / "workloads" / w.workload / "workload.yaml")) << w.workload;
+      EXPECT_TRUE(std::filesystem::exists(root / "workloads" / w.workload / "workload.yaml"))
+          << w.workload;
     ++n;
   }
   EXPECT_GE(n, 3);

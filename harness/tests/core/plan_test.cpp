@@ -24,14 +24,16 @@ workloads:
     workload: dying-cgroup
     params: {pin: kmem}
 repeats: 2
-)", "job.yaml", "/");
+)",
+                   "job.yaml", "/");
 }
 
 WorkloadSpec spec(const std::string& name) {
-  return parse_workload("name: " + name +
-                            "\nparams: {iterations: 100, pin: {default: pagecache, choices: [pagecache, kmem]}}\n"
-                            "assertions: [default_assertion]\n",
-                        "w.yaml", "/w");
+  return parse_workload(
+      "name: " + name +
+          "\nparams: {iterations: 100, pin: {default: pagecache, choices: [pagecache, kmem]}}\n"
+          "assertions: [default_assertion]\n",
+      "w.yaml", "/w");
 }
 
 TEST(PlanTest, ExpandsKernelsArchesWorkloadsRepeats) {
@@ -78,7 +80,8 @@ kernels: [{name: k, source: {tarball: x}}]
 workloads:
   - dying-cgroup
   - {id: dying-cgroup-kmem, workload: dying-cgroup, params: {pin: kmem}}
-)", "job.yaml", "/");
+)",
+                    "job.yaml", "/");
   PlanFilters f;
   f.workloads = {"dying-cgroup"};
   f.sets = {"dying-cgroup.iterations=7"};

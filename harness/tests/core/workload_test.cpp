@@ -40,10 +40,12 @@ TEST(WorkloadTest, UnknownKeyAndBadDefault) {
     parse_workload("name: w\nparms: {}\n", "workload.yaml", "/w");
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()).rfind("workload.yaml:2:1: unknown key 'parms'", 0), 0u) << e.what();
+    EXPECT_EQ(std::string(e.what()).rfind("workload.yaml:2:1: unknown key 'parms'", 0), 0u)
+        << e.what();
   }
-  EXPECT_THROW(parse_workload("name: w\nparams: {c: {default: v3, choices: [v1, v2]}}\n", "y", "/w"),
-               InputError);
+  EXPECT_THROW(
+      parse_workload("name: w\nparams: {c: {default: v3, choices: [v1, v2]}}\n", "y", "/w"),
+      InputError);
 }
 
 TEST(WorkloadTest, ParamsLayerDefaultsJobAndSet) {

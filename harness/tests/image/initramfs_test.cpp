@@ -16,7 +16,8 @@ namespace kh {
 namespace {
 
 const InitramfsEntry* find(const std::vector<InitramfsEntry>& v, const std::string& path) {
-  auto it = std::find_if(v.begin(), v.end(), [&](const InitramfsEntry& e) { return e.path == path; });
+  auto it =
+      std::find_if(v.begin(), v.end(), [&](const InitramfsEntry& e) { return e.path == path; });
   return it == v.end() ? nullptr : &*it;
 }
 
@@ -55,7 +56,9 @@ TEST(InitramfsTest, UnwritablePathIsAnInfraErrorNamingIt) {
 TEST(GuestImageTest, HoldsAgentBusyboxBashConfigAndWorkloadFiles) {
   Paths paths = Paths::from_environment();
   ScopedTempDir tmp;
-  write_file(tmp.path() / "agent", "\x7f" "ELFagent");
+  write_file(tmp.path() / "agent",
+             "\x7f"
+             "ELFagent");
   write_file(tmp.path() / "wl/files/run.sh", "echo hi\n");
   make_executable(tmp.path() / "wl/files/run.sh");
   GuestImageRequest req;
@@ -69,7 +72,9 @@ TEST(GuestImageTest, HoldsAgentBusyboxBashConfigAndWorkloadFiles) {
   img.write(tmp.path() / "i.cpio");
   auto back = read_initramfs(tmp.path() / "i.cpio");
   ASSERT_NE(find(back, "/init"), nullptr);
-  EXPECT_EQ(find(back, "/init")->content, "\x7f" "ELFagent");
+  EXPECT_EQ(find(back, "/init")->content,
+            "\x7f"
+            "ELFagent");
   ASSERT_NE(find(back, "/bin/busybox"), nullptr);
   EXPECT_EQ(find(back, "/bin/busybox")->content.substr(1, 3), "ELF");
   EXPECT_GT(find(back, "/bin/busybox")->content.size(), 500000u);
@@ -96,7 +101,8 @@ TEST(GuestImageTest, MissingAgentOrPackageSaysHowToGetIt) {
   }
   write_file(tmp.path() / "agent", "x");
   req.agent = tmp.path() / "agent";
-  req.recipe = parse_image_recipe("packages: [{package: busybox-static, files: {./bin/busybox: /bin/busybox}}]", "r");
+  req.recipe = parse_image_recipe(
+      "packages: [{package: busybox-static, files: {./bin/busybox: /bin/busybox}}]", "r");
   try {
     compose_guest_image(req);
     FAIL();
@@ -112,9 +118,11 @@ TEST(ImageRecipeTest, ParsesAndRejectsRelativeGuestPaths) {
     files: {./bin/busybox: /bin/busybox}
     symlinks: {/bin/sh: busybox}
 dirs: [/proc]
-)", "guest.yaml");
+)",
+                              "guest.yaml");
   ASSERT_EQ(r.packages.size(), 1u);
-  EXPECT_EQ(r.packages[0].files[0], (std::pair<std::string, std::string>{"./bin/busybox", "/bin/busybox"}));
+  EXPECT_EQ(r.packages[0].files[0],
+            (std::pair<std::string, std::string>{"./bin/busybox", "/bin/busybox"}));
   EXPECT_EQ(r.packages[0].symlinks[0], (std::pair<std::string, std::string>{"/bin/sh", "busybox"}));
   EXPECT_EQ(r.dirs, std::vector<std::string>{"/proc"});
   try {

@@ -14,12 +14,15 @@
 namespace kh::it {
 namespace {
 
-std::string error_line(const CliResult& r) { return line_with(r.output, "kharness: "); }
+std::string error_line(const CliResult& r) {
+  return line_with(r.output, "kharness: ");
+}
 
 TEST(BadInput, UnknownKeyNamesFileLineAndColumn) {
   auto r = run_kharness({"run", job("unknown-key.yaml")});
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(error_line(r).find("unknown-key.yaml:6:1: unknown key 'repeat'"), std::string::npos) << r.output;
+  EXPECT_NE(error_line(r).find("unknown-key.yaml:6:1: unknown key 'repeat'"), std::string::npos)
+      << r.output;
 }
 
 TEST(BadInput, MalformedYaml) {
@@ -45,7 +48,8 @@ TEST(BadInput, MissingSourceNamesIt) {
   auto r = run_kharness({"run", job("missing-source.yaml"), "--out", out.path().string()});
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(error_line(r).find("/nonexistent/linux-9.9.tar.xz"), std::string::npos) << r.output;
-  EXPECT_TRUE(std::filesystem::exists(out.path() / "summary.json")) << "the summary is written even so";
+  EXPECT_TRUE(std::filesystem::exists(out.path() / "summary.json"))
+      << "the summary is written even so";
 }
 
 TEST(BadInput, SeriesThatDoesNotApplyNamesThePatchAndHunk) {
@@ -81,15 +85,17 @@ TEST(BadInput, GuestThatNeverReachesTheAgentIsInfra) {
   EXPECT_EQ(r.exit_code, 3) << r.output;
   auto res = read_json(out.path() / "linux-6.1/x86_64/dying-cgroup/result.json");
   EXPECT_EQ(res["outcome"], "infra");
-  EXPECT_NE(res["reason"].get<std::string>().find("boot timeout"), std::string::npos) << res["reason"];
+  EXPECT_NE(res["reason"].get<std::string>().find("boot timeout"), std::string::npos)
+      << res["reason"];
   EXPECT_TRUE(processes_under(out.path()).empty()) << "QEMU left behind after a boot timeout";
 }
 
 TEST(BadInput, FullDiskIsOneLineAndNoQemu) {
   ScopedTempDir mnt("kharness-full");
-  if (::mount("tmpfs", mnt.path().c_str(), "tmpfs", 0, "size=2m") != 0) GTEST_SKIP() << "cannot mount a tmpfs here";
-  auto r = run_kharness({"run", "--set", "dying-cgroup.iterations=10", "--workload", "dying-cgroup", "--out",
-                         (mnt.path() / "out").string()});
+  if (::mount("tmpfs", mnt.path().c_str(), "tmpfs", 0, "size=2m") != 0)
+    GTEST_SKIP() << "cannot mount a tmpfs here";
+  auto r = run_kharness({"run", "--set", "dying-cgroup.iterations=10", "--workload", "dying-cgroup",
+                         "--out", (mnt.path() / "out").string()});
   EXPECT_TRUE(processes_under(mnt.path()).empty());
   ::umount2(mnt.path().c_str(), MNT_DETACH);
   EXPECT_EQ(r.exit_code, 3) << r.output;
@@ -111,7 +117,8 @@ int interrupt_when(const std::vector<std::string>& args, const std::function<boo
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   if (!child->running()) return -2;  // ended before the step began
   ::kill(child->pid(), SIGINT);
-  for (int i = 0; i < 600 && child->running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int i = 0; i < 600 && child->running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   return child->running() ? -1 : child->exit_code();
 }
 
@@ -119,13 +126,13 @@ TEST(BadInput, CtrlCDuringABootKillsQemuAndKeepsResults) {
   ScopedTempDir out("kharness-it");
   auto dir = out.path() / "linux-6.1/x86_64/dying-cgroup";
   int code = interrupt_when(
-      {"run", "--workload", "dying-cgroup", "--set", "dying-cgroup.iterations=2000", "--out", out.path().string()},
+      {"run", "--workload", "dying-cgroup", "--set", "dying-cgroup.iterations=2000", "--out",
+       out.path().string()},
       [&] {  // the kernel is printing: mid-boot
         std::error_code ec;
         return std::filesystem::file_size(dir / "console.log", ec) > 0 && !ec;
       },
-      out.path() / "kharness.log",
-      std::chrono::seconds(900));
+      out.path() / "kharness.log", std::chrono::seconds(900));
   EXPECT_EQ(code, 130) << read_file(out.path() / "kharness.log");
   EXPECT_TRUE(processes_under(out.path()).empty()) << "QEMU outlived Ctrl-C";
   auto res = read_json(dir / "result.json");
@@ -141,13 +148,14 @@ TEST(BadInput, CtrlCDuringABuildStopsMake) {
   auto make_running = [&] {
     for (int pid : processes_under(cache)) {
       std::string comm;
-      if (read_file_if_exists("/proc/" + std::to_string(pid) + "/comm", comm) && comm.rfind("make", 0) == 0)
+      if (read_file_if_exists("/proc/" + std::to_string(pid) + "/comm", comm) &&
+          comm.rfind("make", 0) == 0)
         return true;
     }
     return false;
   };
-  int code = interrupt_when({"build", job("interrupt-build.yaml")}, make_running, out.path() / "kharness.log",
-                            std::chrono::seconds(900));
+  int code = interrupt_when({"build", job("interrupt-build.yaml")}, make_running,
+                            out.path() / "kharness.log", std::chrono::seconds(900));
   EXPECT_EQ(code, 130) << read_file(out.path() / "kharness.log");
   EXPECT_NE(read_file(out.path() / "kharness.log").find("interrupted"), std::string::npos);
   EXPECT_TRUE(processes_under(cache).empty()) << "make or the compiler outlived Ctrl-C";

@@ -15,14 +15,16 @@ class DyingCgroupX86 : public ::testing::Test {
   static void SetUpTestSuite() {
     out_ = new ScopedTempDir("kharness-it");
     // --jobs 2: both runs boot at once, through the parallel path.
-    result_ = new CliResult(
-        run_kharness({"run", job("dying-cgroup-x86_64.yaml"), "--jobs", "2", "--out", out_->path().string()}));
+    result_ = new CliResult(run_kharness(
+        {"run", job("dying-cgroup-x86_64.yaml"), "--jobs", "2", "--out", out_->path().string()}));
   }
   static void TearDownTestSuite() {
     delete result_;
     delete out_;
   }
-  static std::filesystem::path run_dir(const std::string& id) { return out_->path() / "linux-6.1/x86_64" / id; }
+  static std::filesystem::path run_dir(const std::string& id) {
+    return out_->path() / "linux-6.1/x86_64" / id;
+  }
   static ScopedTempDir* out_;
   static CliResult* result_;
 };
@@ -31,7 +33,8 @@ CliResult* DyingCgroupX86::result_ = nullptr;
 
 TEST_F(DyingCgroupX86, BothRunsPassTheirExpectations) {
   EXPECT_EQ(result_->exit_code, 0) << result_->output;
-  EXPECT_NE(line_with(result_->output, "pagecache").find("pass"), std::string::npos) << result_->output;
+  EXPECT_NE(line_with(result_->output, "pagecache").find("pass"), std::string::npos)
+      << result_->output;
 }
 
 TEST_F(DyingCgroupX86, PageCachePinnedMemcgsPileUpOn61) {
@@ -39,12 +42,14 @@ TEST_F(DyingCgroupX86, PageCachePinnedMemcgsPileUpOn61) {
   const auto& m = r["metrics"];
   double iterations = m["iterations"];
   ASSERT_EQ(iterations, 500);
-  double dying = m["after.nr_dying_descendants"].get<double>() - m["before.nr_dying_descendants"].get<double>();
+  double dying = m["after.nr_dying_descendants"].get<double>() -
+                 m["before.nr_dying_descendants"].get<double>();
   EXPECT_GE(dying, 0.9 * iterations) << r.dump(1).substr(0, 2000);
   EXPECT_EQ(m["dying_after_loop"].get<double>(), dying);
   // /proc/cgroups counts them too.
-  EXPECT_GE(m["after.memory_num_cgroups"].get<double>() - m["before.memory_num_cgroups"].get<double>(),
-            0.9 * iterations);
+  EXPECT_GE(
+      m["after.memory_num_cgroups"].get<double>() - m["before.memory_num_cgroups"].get<double>(),
+      0.9 * iterations);
   // sync + drop_caches frees the pages, and with them the memcgs.
   EXPECT_LE(m["dying_settled"].get<double>(), 0.1 * iterations);
   EXPECT_EQ(r["outcome"], "pass");
@@ -54,7 +59,8 @@ TEST_F(DyingCgroupX86, PageCachePinnedMemcgsPileUpOn61) {
 TEST_F(DyingCgroupX86, KernelStackPinnedMemcgsAreReparentedOn61) {
   auto r = read_json(run_dir("kmem") / "result.json");
   const auto& m = r["metrics"];
-  EXPECT_LE(m["dying_after_loop"].get<double>(), 0.1 * m["iterations"].get<double>()) << r.dump(1).substr(0, 2000);
+  EXPECT_LE(m["dying_after_loop"].get<double>(), 0.1 * m["iterations"].get<double>())
+      << r.dump(1).substr(0, 2000);
   EXPECT_EQ(r["outcome"], "pass");
   EXPECT_EQ(r["params"]["cgroup"], "v1");
 }
@@ -90,7 +96,8 @@ TEST_F(DyingCgroupX86, ResultJunitAndConsoleAgree) {
     struct stat st {};
     ASSERT_EQ(::stat((run_dir(id) / "reproduce.sh").c_str(), &st), 0);
     EXPECT_TRUE(st.st_mode & S_IXUSR);
-    EXPECT_NE(read_file(run_dir(id) / "reproduce.sh").find("qemu-system-x86_64"), std::string::npos);
+    EXPECT_NE(read_file(run_dir(id) / "reproduce.sh").find("qemu-system-x86_64"),
+              std::string::npos);
   }
   EXPECT_TRUE(processes_under(out_->path()).empty()) << "a QEMU outlived kharness";
 }
@@ -98,7 +105,8 @@ TEST_F(DyingCgroupX86, ResultJunitAndConsoleAgree) {
 TEST_F(DyingCgroupX86, ASecondBuildRunsNoMake) {
   auto again = run_kharness({"build", job("dying-cgroup-x86_64.yaml")});
   ASSERT_EQ(again.exit_code, 0) << again.output;
-  EXPECT_NE(line_with(again.output, "linux-6.1/x86_64").find("cached"), std::string::npos) << again.output;
+  EXPECT_NE(line_with(again.output, "linux-6.1/x86_64").find("cached"), std::string::npos)
+      << again.output;
 }
 
 }  // namespace

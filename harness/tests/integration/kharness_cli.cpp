@@ -18,9 +18,13 @@ CliResult run_kharness(const std::vector<std::string>& args) {
   return {r.exit_code, r.output};
 }
 
-std::string job(const std::string& name) { return test::data_path("jobs/" + name).string(); }
+std::string job(const std::string& name) {
+  return test::data_path("jobs/" + name).string();
+}
 
-nlohmann::json read_json(const std::filesystem::path& p) { return nlohmann::json::parse(read_file(p)); }
+nlohmann::json read_json(const std::filesystem::path& p) {
+  return nlohmann::json::parse(read_file(p));
+}
 
 std::vector<int> processes_under(const std::filesystem::path& dir) {
   std::vector<int> out;

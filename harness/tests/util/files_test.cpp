@@ -13,7 +13,8 @@ TEST(FilesTest, WriteReadAndNoTempLeftBehind) {
   write_file(tmp.path() / "a/b/c.txt", "hello");
   EXPECT_EQ(read_file(tmp.path() / "a/b/c.txt"), "hello");
   int n = 0;
-  for (const auto& e : std::filesystem::directory_iterator(tmp.path() / "a/b")) n += e.is_regular_file();
+  for (const auto& e : std::filesystem::directory_iterator(tmp.path() / "a/b"))
+    n += e.is_regular_file();
   EXPECT_EQ(n, 1);
 }
 

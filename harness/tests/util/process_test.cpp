@@ -61,7 +61,8 @@ TEST(ProcessTest, TimeoutKillsTheWholeGroup) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
   EXPECT_GE(ticks, 1);
   int pid = std::stoi(read_file(tmp.path() / "pid"));
-  for (int i = 0; i < 50 && alive(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (int i = 0; i < 50 && alive(pid); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_FALSE(alive(pid)) << "grandchild " << pid << " survived";
 }
 
@@ -101,7 +102,8 @@ TEST(ProcessTest, ShellQuoting) {
   EXPECT_EQ(shell_quote("a b"), "'a b'");
   EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
   EXPECT_EQ(shell_quote(""), "''");
-  EXPECT_EQ(shell_join({"qemu", "-append", "console=ttyS0 panic=-1"}), "qemu -append 'console=ttyS0 panic=-1'");
+  EXPECT_EQ(shell_join({"qemu", "-append", "console=ttyS0 panic=-1"}),
+            "qemu -append 'console=ttyS0 panic=-1'");
 }
 
 }  // namespace

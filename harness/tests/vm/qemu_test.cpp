@@ -24,7 +24,8 @@ BootRequest request(const char* arch, const std::filesystem::path& run_dir) {
 }
 
 // The value following `flag` (the first occurrence after `from`).
-std::string after(const std::vector<std::string>& v, const std::string& flag, std::size_t from = 0) {
+std::string after(const std::vector<std::string>& v, const std::string& flag,
+                  std::size_t from = 0) {
   auto it = std::find(v.begin() + static_cast<long>(from), v.end(), flag);
   return it == v.end() || it + 1 == v.end() ? "" : *(it + 1);
 }
@@ -92,7 +93,8 @@ class FakeChild : public Child {
     }
     if (!boots_) return true;  // hangs until killed
     write_file(dir_ / "records.jsonl",
-               "{\"type\":\"ready\",\"release\":\"6.1\",\"uptime\":0.5}\n{\"type\":\"done\",\"status\":\"ok\"}\n");
+               "{\"type\":\"ready\",\"release\":\"6.1\",\"uptime\":0.5}\n{\"type\":\"done\","
+               "\"status\":\"ok\"}\n");
     code_ = 0;
     return false;
   }
