@@ -3,12 +3,19 @@
 // Mounts the pseudo filesystems, opens the records channel (/dev/hvc0),
 // emits "ready", reads /kharness/config.json, mounts the scratch disk, runs
 // the workload named there, emits "done", syncs and powers the guest off.
+// For `kharness boot` the config asks for a shell on the console instead of
+// (or after) the workload; the guest powers off when the shell exits.
 // PID 1 must never exit (the kernel panics), so every path ends in power-off.
+//
+// The same binary is the shell's `poweroff` (a symlink to /init): busybox's
+// would only halt an x86 guest without ACPI, and the VM would sit there.
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -26,6 +33,7 @@ namespace {
 constexpr const char* kRecordsDevice = "/dev/hvc0";
 constexpr const char* kConfigPath = "/kharness/config.json";
 constexpr const char* kScratch = "/mnt/scratch";
+constexpr const char* kSelf = "/init";  // where the image puts the agent
 constexpr int kDeviceWaitMs = 5000;
 
 // To the serial console (fd 2), for when there is no records channel.
@@ -153,6 +161,15 @@ kh::Config load_config() {
       kh::fail_setup(std::string(kConfigPath) + ": \"disk\" must be a string");
     cfg.disk = disk->get<std::string>();
   }
+  if (const auto shell = j.find("shell"); shell != j.end() && !shell->is_null()) {
+    if (*shell == "instead") {
+      cfg.shell = kh::Shell::instead;
+    } else if (*shell == "after") {
+      cfg.shell = kh::Shell::after;
+    } else {
+      kh::fail_setup(std::string(kConfigPath) + ": \"shell\" must be \"instead\" or \"after\"");
+    }
+  }
   return cfg;
 }
 
@@ -166,18 +183,25 @@ void mount_scratch(const std::string& disk) {
   }
 }
 
-// Everything after "ready". Returns true when the workload completed.
-bool run(kh::Records& records, const std::string& early_error) {
+// Everything after "ready" up to "done". Fills `cfg` as soon as the config
+// is read (the caller needs its shell mode even when a later step fails).
+// Returns true when the workload completed, or was skipped for the shell.
+bool run(kh::Records& records, const std::string& early_error, kh::Config& cfg) {
   try {
     if (!early_error.empty()) kh::fail_setup(early_error);
-    const kh::Config cfg = load_config();
-    const kh::Workload* workload = kh::find_workload(cfg.workload);
-    if (!workload) kh::fail_setup("unknown workload '" + cfg.workload + "'");
-    kh::Context ctx{records, cfg, ""};
+    cfg = load_config();
+    std::string scratch;
     if (!cfg.disk.empty()) {
       mount_scratch(cfg.disk);
-      ctx.scratch = kScratch;
+      scratch = kScratch;
     }
+    if (cfg.shell == kh::Shell::instead) {
+      records.log("a shell on the console instead of the workload");
+      return true;
+    }
+    const kh::Workload* workload = kh::find_workload(cfg.workload);
+    if (!workload) kh::fail_setup("unknown workload '" + cfg.workload + "'");
+    kh::Context ctx{records, cfg, scratch};
     workload->run(ctx);
     return true;
   } catch (const kh::AgentError& e) {
@@ -188,9 +212,99 @@ bool run(kh::Records& records, const std::string& early_error) {
   return false;
 }
 
+// Runs `argv` and waits for it. Returns its wait status, or -1.
+int run_and_wait(const char* const argv[]) {
+  const pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    ::execv(argv[0], const_cast<char* const*>(argv));
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  return status;
+}
+
+// The tty behind /dev/console ("/dev/ttyS0"): a shell needs a real tty to be
+// its controlling terminal (job control, Ctrl-C); /dev/console will not do.
+std::string console_tty() {
+  std::string active;
+  if (kh::read_file("/sys/class/tty/console/active", active) == 0) {
+    // Space-separated; the last is the one /dev/console writes to.
+    while (!active.empty() && (active.back() == '\n' || active.back() == ' ')) active.pop_back();
+    const std::string name = active.substr(active.rfind(' ') + 1);
+    if (!name.empty() && kh::path_exists("/dev/" + name)) return "/dev/" + name;
+  }
+  return "/dev/console";
+}
+
+// busybox's applets on PATH, and our own `poweroff` in place of busybox's.
+// Debian's busybox sh runs its applets before looking at PATH, so the login
+// shell also gets an alias to the file.
+void prepare_shell_tools() {
+  static const char* const kInstall[] = {"/bin/busybox", "--install", "-s", "/bin", nullptr};
+  if (run_and_wait(kInstall) != 0) console("kharness-agent: busybox --install failed");
+  ::unlink("/bin/poweroff");
+  if (::symlink(kSelf, "/bin/poweroff") != 0)
+    console(kh::errno_message("kharness-agent: symlink /bin/poweroff", errno));
+  const int fd = ::open("/etc/profile", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int err = fd < 0 ? errno
+                         : kh::write_fd(fd,
+                                        "# Written by the kharness agent: its poweroff ends the "
+                                        "VM,\n# busybox's only halts an x86 guest without ACPI.\n"
+                                        "alias poweroff=/bin/poweroff\n");
+  if (fd >= 0) ::close(fd);
+  if (err) console(kh::errno_message("kharness-agent: write /etc/profile", err));
+}
+
+// A login shell on the console tty as a session leader with that tty as its
+// controlling terminal. Returns when it exits (reaping orphans meanwhile:
+// PID 1 inherits them).
+void run_shell() {
+  prepare_shell_tools();
+  const std::string tty = console_tty();
+  console("");
+  console(
+      "kharness: a shell in the guest. Leave with `poweroff -f` or `exit` (the guest powers "
+      "off), or Ctrl-A X (quits QEMU); Ctrl-A C: QEMU monitor.");
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    console(kh::errno_message("kharness-agent: fork", errno));
+    return;
+  }
+  if (pid == 0) {
+    ::setsid();
+    // A session leader without a controlling tty acquires the first tty it
+    // opens; TIOCSCTTY says so explicitly.
+    const int fd = ::open(tty.c_str(), O_RDWR);
+    if (fd >= 0) {
+      ::ioctl(fd, TIOCSCTTY, 0);
+      for (int target = 0; target <= 2; ++target) ::dup2(fd, target);
+      if (fd > 2) ::close(fd);
+    }
+    if (::chdir("/root") != 0 && ::chdir("/") != 0) console("kharness-agent: chdir / failed");
+    static const char* const kArgv[] = {"/bin/sh", "-l", nullptr};
+    static const char* const kEnv[] = {"PATH=/bin:/sbin:/usr/bin:/usr/sbin", "HOME=/root",
+                                       "TERM=vt100", "PS1=guest:\\w# ", nullptr};
+    ::execve(kArgv[0], const_cast<char* const*>(kArgv), const_cast<char* const*>(kEnv));
+    console(kh::errno_message("kharness-agent: exec /bin/sh", errno));
+    ::_exit(127);
+  }
+  for (;;) {
+    int status = 0;
+    const pid_t done = ::waitpid(-1, &status, 0);
+    if (done == pid || (done < 0 && errno == ECHILD)) return;
+  }
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  // Called as the shell's `poweroff` (any options ignored).
+  if (argc > 0 && ::getpid() != 1 && std::string_view(argv[0]).ends_with("poweroff")) power_off();
+
   std::set_terminate([] {
     console("kharness-agent: terminate called; powering off");
     power_off();
@@ -208,8 +322,10 @@ int main() {
   kh::Records records(fd);
   records.ready(kernel_release(), read_uptime());
 
-  const bool ok = run(records, early_error);
+  kh::Config cfg;
+  const bool ok = run(records, early_error, cfg);
   records.done(ok);
   ::close(fd);
+  if (cfg.shell != kh::Shell::none) run_shell();
   power_off();
 }

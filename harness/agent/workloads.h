@@ -29,11 +29,19 @@ class Records {
   int fd_;
 };
 
+// Whether the agent leaves a shell on the console (kharness boot).
+enum class Shell {
+  none,     // run the workload, power off
+  instead,  // no workload: a shell, power off when it exits
+  after,    // the workload, then a shell
+};
+
 // /kharness/config.json, as written by the host.
 struct Config {
   std::string workload;
   std::map<std::string, std::string> params;  // every value is a string
   std::string disk;                           // empty: no scratch disk
+  Shell shell = Shell::none;
 };
 
 struct Context {

@@ -6,6 +6,7 @@ const std::vector<CommandEntry>& commands() {
   static const std::vector<CommandEntry> table = {
       {"run", add_run},
       {"build", add_build},
+      {"boot", add_boot},
       {"doctor", add_doctor},
   };
   return table;

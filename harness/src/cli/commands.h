@@ -23,6 +23,7 @@ const std::vector<CommandEntry>& commands();
 
 void add_run(CLI::App& app, Action& action);
 void add_build(CLI::App& app, Action& action);
+void add_boot(CLI::App& app, Action& action);
 void add_doctor(CLI::App& app, Action& action);
 
 }  // namespace kh::cli

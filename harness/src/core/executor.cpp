@@ -27,12 +27,52 @@ Executor::Executor(KernelBuilder& builder, Backend& backend, ProcessRunner& runn
       status_(status),
       paths_(std::move(paths)) {}
 
-std::string agent_config_json(const PlannedRun& run, bool has_disk) {
+std::string agent_config_json(const PlannedRun& run, bool has_disk, AgentShell shell) {
   nlohmann::json j;
   j["workload"] = run.spec.name;
   j["params"] = run.params;
   if (has_disk) j["disk"] = "/dev/vda";
+  switch (shell) {
+    case AgentShell::none:
+      break;
+    case AgentShell::instead_of_workload:
+      j["shell"] = "instead";
+      break;
+    case AgentShell::after_workload:
+      j["shell"] = "after";
+      break;
+  }
   return j.dump(2) + "\n";
+}
+
+BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kernel_image,
+                        const std::filesystem::path& dir, AgentShell shell,
+                        const ImageRecipe& recipe, const Paths& paths, ProcessRunner& runner) {
+  const int disk_mb = run.spec.machine.disk_mb;
+  GuestImageRequest img;
+  img.arch = run.arch;
+  img.recipe = recipe;
+  img.agent = paths.agent(std::string(run.arch->name));
+  img.debs_dir = paths.debs();
+  img.config_json = agent_config_json(run, disk_mb > 0, shell);
+  img.workload_dir = run.spec.dir;
+  compose_guest_image(img).write(dir / "initramfs.cpio");
+
+  BootRequest req;
+  req.arch = run.arch;
+  req.kernel = kernel_image;
+  req.initrd = dir / "initramfs.cpio";
+  req.run_dir = dir;
+  req.machine.cpus = run.spec.machine.cpus;
+  req.machine.memory_mb = run.spec.machine.memory_mb;
+  req.machine.cmdline = run.spec.cmdline;
+  if (!run.kernel->cmdline.empty())
+    req.machine.cmdline += (req.machine.cmdline.empty() ? "" : " ") + run.kernel->cmdline;
+  if (disk_mb > 0) {
+    make_scratch_disk(runner, dir / "scratch.img", disk_mb);
+    req.machine.disks.push_back(dir / "scratch.img");
+  }
+  return req;
 }
 
 Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRecords& records,
@@ -135,29 +175,8 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
 
   status_.step(subject, "writing the guest image");
   const int disk_mb = run.spec.machine.disk_mb;
-  GuestImageRequest img;
-  img.arch = run.arch;
-  img.recipe = recipe_;
-  img.agent = paths_.agent(std::string(run.arch->name));
-  img.debs_dir = paths_.debs();
-  img.config_json = agent_config_json(run, disk_mb > 0);
-  img.workload_dir = run.spec.dir;
-  compose_guest_image(img).write(dir / "initramfs.cpio");
-
-  BootRequest req;
-  req.arch = run.arch;
-  req.kernel = artifact.image;
-  req.initrd = dir / "initramfs.cpio";
-  req.run_dir = dir;
-  req.machine.cpus = run.spec.machine.cpus;
-  req.machine.memory_mb = run.spec.machine.memory_mb;
-  req.machine.cmdline = run.spec.cmdline;
-  if (!run.kernel->cmdline.empty())
-    req.machine.cmdline += (req.machine.cmdline.empty() ? "" : " ") + run.kernel->cmdline;
-  if (disk_mb > 0) {
-    make_scratch_disk(runner_, dir / "scratch.img", disk_mb);
-    req.machine.disks.push_back(dir / "scratch.img");
-  }
+  BootRequest req =
+      write_guest(run, artifact.image, dir, AgentShell::none, recipe_, paths_, runner_);
   req.boot_timeout = job.timeouts.boot;
   req.run_timeout = job.timeouts.workload;
 
@@ -174,6 +193,8 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   r.accel_note = vm.accel_note;
   r.timings["boot"] = vm.boot_seconds;
   r.timings["vm_total"] = vm.total_seconds;
+  r.timings["boot_limit"] = vm.boot_limit_seconds;
+  r.timings["workload_limit"] = vm.run_limit_seconds;
   if (vm.boot_seconds >= 0) r.timings["workload"] = vm.total_seconds - vm.boot_seconds;
   r.timings["total"] = artifact.build_seconds + vm.total_seconds;
   write_file(dir / "reproduce.sh", reproduce_script(vm.argv, disk_mb));

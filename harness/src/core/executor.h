@@ -49,8 +49,26 @@ class Executor {
   ImageRecipe recipe_;  // images/guest.yaml, read once per job
 };
 
+// Whether the agent leaves a shell on the console (kharness boot) and when.
+enum class AgentShell {
+  none,                 // run the workload and power off (every run)
+  instead_of_workload,  // skip the workload; the shell; power off when it exits
+  after_workload,       // the workload (records as usual), then the shell
+};
+
 // The agent's /kharness/config.json for a run.
-std::string agent_config_json(const PlannedRun& run, bool has_disk);
+std::string agent_config_json(const PlannedRun& run, bool has_disk,
+                              AgentShell shell = AgentShell::none);
+
+// Writes a run's guest into `dir`, the same for `kharness run` and `kharness
+// boot`: initramfs.cpio (the recipe's packages, the agent as /init,
+// config.json, the workload's files) and, when the workload asks for a disk,
+// a fresh scratch.img. Returns the request to boot `kernel_image` with it;
+// the timeouts are left at their defaults for the caller to set. Throws
+// InfraError when the agent, a package or mkfs is missing.
+BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kernel_image,
+                        const std::filesystem::path& dir, AgentShell shell,
+                        const ImageRecipe& recipe, const Paths& paths, ProcessRunner& runner);
 
 // Pure: outcome and one-line reason from everything a run produced.
 // Order: interrupted/VM failure, kernel splats and panics (fail, even when a

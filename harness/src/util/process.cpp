@@ -4,12 +4,14 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>
 #include <cerrno>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -23,13 +25,57 @@ namespace {
 
 // Runs in the child between fork and exec: a process group of its own
 // (the terminal's Ctrl-C reaches only us; we kill the whole group), and
-// death with its parent.
+// death with its parent. With `take_terminal` the new group also becomes
+// the terminal's foreground before exec, so the child never reads or sets
+// modes as a background group (SIGTTIN/SIGTTOU would stop it); the parent
+// does the same after fork, whichever runs first.
 struct OwnGroupDieWithParent : bp::extend::handler {
+  bool take_terminal = false;
   template <class Executor>
   void on_exec_setup(Executor&) const {
     ::setpgid(0, 0);
+    if (take_terminal) {
+      ::signal(SIGTTOU, SIG_IGN);
+      ::tcsetpgrp(STDIN_FILENO, ::getpid());
+      ::signal(SIGTTOU, SIG_DFL);
+    }
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   }
+};
+
+// The terminal lent to a Stdio::terminal child: who had the foreground and
+// in what modes, to give both back however the child ends (QEMU killed in
+// raw mode would leave the shell unusable).
+class TerminalLease {
+ public:
+  // Holds nothing unless stdin is a terminal whose foreground is us.
+  TerminalLease() {
+    held_ = ::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp() &&
+            ::tcgetattr(STDIN_FILENO, &modes_) == 0;
+  }
+  TerminalLease(const TerminalLease&) = delete;
+  TerminalLease& operator=(const TerminalLease&) = delete;
+  ~TerminalLease() { give_back(); }
+  bool held() const { return held_; }
+  void lend_to(pid_t group) const {
+    // Setting the foreground from what is about to be a background group
+    // raises SIGTTOU unless it is ignored.
+    auto old = ::signal(SIGTTOU, SIG_IGN);
+    ::tcsetpgrp(STDIN_FILENO, group);
+    ::signal(SIGTTOU, old);
+  }
+  void give_back() {
+    if (!held_) return;
+    held_ = false;
+    auto old = ::signal(SIGTTOU, SIG_IGN);
+    ::tcsetpgrp(STDIN_FILENO, ::getpgrp());
+    ::tcsetattr(STDIN_FILENO, TCSADRAIN, &modes_);
+    ::signal(SIGTTOU, old);
+  }
+
+ private:
+  bool held_ = false;
+  termios modes_{};
 };
 
 int decode_status(int status) {
@@ -50,7 +96,7 @@ class RealChild : public Child {
     for (const auto& [k, v] : cmd.env) env[k] = v;
     std::string cwd = cmd.cwd.empty() ? std::filesystem::current_path().string() : cmd.cwd.string();
     out_ = cmd.output;
-    if (out_.empty()) {
+    if (out_.empty() && cmd.stdio == Stdio::redirected) {
       char tmpl[] = "/tmp/kharness-out-XXXXXX";
       int fd = ::mkstemp(tmpl);
       if (fd < 0) throw InfraError("cannot create a temporary file in /tmp");
@@ -58,9 +104,19 @@ class RealChild : public Child {
       out_ = tmpl;
       capture_ = true;
     }
-    bp::child child(bp::exe = exe.string(), bp::args = args, bp::env = env, bp::start_dir = cwd,
-                    bp::std_in<bp::null, (bp::std_out & bp::std_err)> out_.string(),
-                    OwnGroupDieWithParent{});
+    bp::child child;
+    if (cmd.stdio == Stdio::terminal) {
+      lease_.emplace();
+      OwnGroupDieWithParent setup;
+      setup.take_terminal = lease_->held();
+      child = bp::child(bp::exe = exe.string(), bp::args = args, bp::env = env, bp::start_dir = cwd,
+                        setup);
+      if (lease_->held()) lease_->lend_to(static_cast<pid_t>(child.id()));
+    } else {
+      child = bp::child(bp::exe = exe.string(), bp::args = args, bp::env = env, bp::start_dir = cwd,
+                        bp::std_in<bp::null, (bp::std_out & bp::std_err)> out_.string(),
+                        OwnGroupDieWithParent{});
+    }
     pid_ = child.id();
     // From here on the pid is ours: waitpid and killpg below, so Boost's
     // bookkeeping never races us for the exit status.
@@ -80,6 +136,7 @@ class RealChild : public Child {
     code_ = r == pid_ ? decode_status(status) : -1;
     // Whatever the child left running in its group goes with it.
     ::killpg(pid_, SIGKILL);
+    if (lease_) lease_->give_back();
     return false;
   }
   int exit_code() const override { return code_; }
@@ -92,6 +149,7 @@ class RealChild : public Child {
     }
     done_ = true;
     code_ = -1;
+    if (lease_) lease_->give_back();
   }
   std::string captured() const {
     if (!capture_) return {};
@@ -103,6 +161,7 @@ class RealChild : public Child {
 
  private:
   std::filesystem::path out_;
+  std::optional<TerminalLease> lease_;  // Stdio::terminal only
   bool capture_ = false;
   bool done_ = false;
   int code_ = -1;

@@ -16,12 +16,24 @@
 
 namespace kh {
 
+// Where a child's stdin, stdout and stderr go.
+enum class Stdio {
+  // stdin from /dev/null; stdout and stderr to Command::output (or captured).
+  redirected,
+  // kharness's own (for `kharness boot` only). When stdin is a terminal whose
+  // foreground is kharness, the child's group becomes the foreground
+  // (tcsetpgrp) so the keys reach it; the foreground and the terminal's
+  // modes are given back when the child ends or is killed.
+  terminal,
+};
+
 struct Command {
   std::vector<std::string> argv;
+  Stdio stdio = Stdio::redirected;
   std::filesystem::path cwd;                             // empty: the current directory
   std::vector<std::pair<std::string, std::string>> env;  // set on top of ours
   // stdout and stderr both go here (truncated first). Empty: captured into
-  // ProcessResult::output.
+  // ProcessResult::output. Unused with Stdio::terminal.
   std::filesystem::path output;
   std::chrono::milliseconds timeout{0};  // 0: no limit
   std::function<void()> on_tick;         // called about 5 times a second

@@ -24,6 +24,12 @@ struct MachineSpec {
   std::string cmdline;                       // appended to the base command line
 };
 
+// Where the guest's serial console goes.
+enum class Console {
+  file,      // console.log in the run folder (every run)
+  terminal,  // kharness's stdin/stdout, shared with the VM's monitor (kharness boot)
+};
+
 struct BootRequest {
   const ArchInfo* arch = nullptr;
   std::filesystem::path kernel;  // absolute
@@ -33,6 +39,7 @@ struct BootRequest {
   // its working directory and relative paths, so reproduce.sh can replay the
   // same argv in a fresh folder.
   std::filesystem::path run_dir;
+  Console console = Console::file;
   // Before TCG scaling (ArchInfo::tcg_slowdown).
   std::chrono::seconds boot_timeout{60};  // start -> agent ready
   std::chrono::seconds run_timeout{600};  // agent ready -> poweroff
@@ -52,6 +59,9 @@ struct VmExit {
   int exit_code = -1;        // QEMU's
   double boot_seconds = -1;  // start -> ready record; -1 if never
   double total_seconds = 0;
+  // The limits this boot ran under, after scaling for emulation.
+  double boot_limit_seconds = 0;
+  double run_limit_seconds = 0;
   Accel accel = Accel::tcg;
   std::string accel_note;         // how the accelerator was chosen
   std::vector<std::string> argv;  // the exact command line of the final attempt
@@ -69,6 +79,12 @@ class Backend {
   // or throws. Throws InfraError when the backend cannot work at all (no
   // QEMU binary for the arch), Interrupted on Ctrl-C.
   virtual VmExit run(const BootRequest& req, const RecordSink& on_record) = 0;
+  // Boots with the guest's console on this terminal (whatever req.console
+  // says) and waits, with no timeouts, until the guest powers off or the
+  // user quits the VM; on SIGINT/SIGTERM/SIGHUP it kills the VM and returns
+  // `interrupted`. Records still go to records.jsonl. Never leaves a VM
+  // running; throws like run().
+  virtual VmExit attach(const BootRequest& req) = 0;
 };
 
 }  // namespace kh

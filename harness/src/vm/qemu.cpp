@@ -56,6 +56,16 @@ std::string tail_of(const std::filesystem::path& p, std::size_t n) {
   return s;
 }
 
+void require_qemu(const ArchInfo& a) {
+  if (find_program(std::string(a.qemu_binary)).empty())
+    throw InfraError(fmt::format("{}: not installed (Debian package {}; run harness/setup.sh)",
+                                 a.qemu_binary,
+                                 a.name == "x86_64" ? "qemu-system-x86" : "qemu-system-arm"));
+}
+
+// An attached boot ends when the user ends it.
+constexpr std::chrono::milliseconds kNoLimit = std::chrono::hours(24 * 365);
+
 const bool kRegistered =
     register_backend("qemu", [](const BackendDeps& d) -> std::unique_ptr<Backend> {
       return std::make_unique<QemuBackend>(*d.runner, *d.probe, d.cache_dir, d.accel);
@@ -92,7 +102,16 @@ std::vector<std::string> qemu_argv(const BootRequest& req, Accel accel) {
   std::string cmdline = base_cmdline(a);
   if (!req.machine.cmdline.empty()) cmdline += " " + req.machine.cmdline;
   v.insert(v.end(), {"-append", cmdline});
-  v.insert(v.end(), {"-chardev", "file,id=console,path=console.log", "-serial", "chardev:console"});
+  if (req.console == Console::file) {
+    v.insert(v.end(),
+             {"-chardev", "file,id=console,path=console.log", "-serial", "chardev:console"});
+  } else {
+    // mux=on shares stdio between the serial port and the monitor (-nodefaults
+    // dropped the default one): Ctrl-A X quits, Ctrl-A C toggles. signal=off
+    // hands Ctrl-C to the guest's shell instead of killing QEMU.
+    v.insert(v.end(), {"-chardev", "stdio,id=console,mux=on,signal=off,logfile=console.log",
+                       "-serial", "chardev:console", "-mon", "chardev=console,mode=readline"});
+  }
   v.insert(v.end(),
            {"-device", "virtio-serial-" + bus, "-chardev", "file,id=records,path=records.jsonl",
             "-device", "virtconsole,chardev=records"});
@@ -118,13 +137,18 @@ VmExit QemuBackend::attempt(const BootRequest& req, Accel accel,
                             std::chrono::milliseconds run_deadline, const RecordSink& on_record) {
   VmExit out;
   out.accel = accel;
+  out.boot_limit_seconds = static_cast<double>(boot_deadline.count()) / 1000;
+  out.run_limit_seconds = static_cast<double>(run_deadline.count()) / 1000;
   out.argv = qemu_argv(req, accel);
   for (const char* f : {"console.log", "records.jsonl"}) write_file(req.run_dir / f, "");
 
   Command cmd;
   cmd.argv = out.argv;
   cmd.cwd = req.run_dir;
-  cmd.output = req.run_dir / "qemu.log";
+  if (req.console == Console::terminal)
+    cmd.stdio = Stdio::terminal;  // QEMU's own messages go to the terminal too
+  else
+    cmd.output = req.run_dir / "qemu.log";
   auto start = Clock::now();
   std::unique_ptr<Child> child = runner_.spawn(cmd);
 
@@ -175,10 +199,7 @@ VmExit QemuBackend::attempt(const BootRequest& req, Accel accel,
 
 VmExit QemuBackend::run(const BootRequest& req, const RecordSink& on_record) {
   const ArchInfo& a = *req.arch;
-  if (find_program(std::string(a.qemu_binary)).empty())
-    throw InfraError(fmt::format("{}: not installed (Debian package {}; run harness/setup.sh)",
-                                 a.qemu_binary,
-                                 a.name == "x86_64" ? "qemu-system-x86" : "qemu-system-arm"));
+  require_qemu(a);
   using std::chrono::milliseconds;
   auto scaled = [&](std::chrono::seconds s) {
     return milliseconds(static_cast<long>(static_cast<double>(s.count()) * 1000 * a.tcg_slowdown));
@@ -222,6 +243,32 @@ VmExit QemuBackend::run(const BootRequest& req, const RecordSink& on_record) {
   // Only blame KVM when the same kernel does reach the agent under TCG.
   if (t.boot_seconds >= 0) verdicts_.put(identity, "broken", why);
   return t;
+}
+
+AccelChoice attached_accel(std::string_view mode, const ArchInfo& arch, HostProbe& probe,
+                           const AccelVerdictStore& verdicts) {
+  if (mode == "tcg") return {Accel::tcg, "TCG requested (--accel tcg)"};
+  if (mode == "kvm") return {Accel::kvm, "KVM requested (--accel kvm)"};
+  if (arch.name != host_arch())
+    return {Accel::tcg, fmt::format("TCG: {} guest on a {} host", arch.name, host_arch())};
+  if (!probe.kvm_device_usable()) return {Accel::tcg, "TCG: /dev/kvm is absent or not usable"};
+  std::string verdict = verdicts.get(probe.host_identity(std::string(arch.qemu_binary)));
+  if (verdict == "works") return {Accel::kvm, "KVM: KVM guests reached the agent here before"};
+  if (verdict == "broken")
+    return {Accel::tcg,
+            "TCG: KVM guests did not reach the agent on this host before (cached verdict)"};
+  return {Accel::tcg,
+          "TCG: KVM is untested on this host (`kharness run` tests it; --accel kvm forces it)"};
+}
+
+VmExit QemuBackend::attach(const BootRequest& req) {
+  require_qemu(*req.arch);
+  AccelChoice choice = attached_accel(accel_mode_, *req.arch, probe_, verdicts_);
+  BootRequest attached = req;
+  attached.console = Console::terminal;
+  VmExit e = attempt(attached, choice.accel, kNoLimit, kNoLimit, nullptr);
+  e.accel_note = std::move(choice.note);
+  return e;
 }
 
 }  // namespace kh

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/process.h"
@@ -19,8 +20,24 @@ namespace kh {
 std::string base_cmdline(const ArchInfo& arch);
 
 // Pure: the exact argv for a request under an accelerator. Paths inside
-// run_dir are relative (QEMU runs there).
+// run_dir are relative (QEMU runs there). With Console::terminal the serial
+// port is on stdio, multiplexed with the QEMU monitor (Ctrl-A X quits,
+// Ctrl-A C switches to the monitor and back, Ctrl-C goes to the guest), and
+// a copy of the console still goes to console.log.
 std::vector<std::string> qemu_argv(const BootRequest& req, Accel accel);
+
+struct AccelChoice {
+  Accel accel = Accel::tcg;
+  std::string note;  // why, for the user
+};
+
+// The accelerator for an attached boot (kharness boot), decided without a
+// trial boot: a hung KVM guest on the terminal looks just like a slow boot,
+// and falling back would boot twice in front of the user. So under "auto"
+// KVM only when the cached verdict says KVM guests reach the agent on this
+// host (`kharness run` learns it), TCG otherwise.
+AccelChoice attached_accel(std::string_view mode, const ArchInfo& arch, HostProbe& probe,
+                           const AccelVerdictStore& verdicts);
 
 class QemuBackend : public Backend {
  public:
@@ -29,6 +46,7 @@ class QemuBackend : public Backend {
               std::string accel_mode);
   std::string name() const override { return "qemu"; }
   VmExit run(const BootRequest& req, const RecordSink& on_record) override;
+  VmExit attach(const BootRequest& req) override;
 
  private:
   // One boot. `boot_deadline` bounds start -> ready.

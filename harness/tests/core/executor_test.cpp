@@ -118,6 +118,20 @@ TEST(AgentConfigTest, CarriesWorkloadParamsAndDisk) {
   EXPECT_EQ(j["params"]["iterations"], "500");
   EXPECT_EQ(j["disk"], "/dev/vda");
   EXPECT_FALSE(nlohmann::json::parse(agent_config_json(run, false)).contains("disk"));
+  EXPECT_FALSE(nlohmann::json::parse(agent_config_json(run, true)).contains("shell"))
+      << "a run never asks for a shell";
+}
+
+TEST(AgentConfigTest, ShellForKharnessBoot) {
+  PlannedRun run;
+  run.spec.name = "dying-cgroup";
+  auto instead =
+      nlohmann::json::parse(agent_config_json(run, true, AgentShell::instead_of_workload));
+  EXPECT_EQ(instead["shell"], "instead");
+  EXPECT_EQ(instead["workload"], "dying-cgroup") << "the guest still knows its workload";
+  EXPECT_EQ(instead["disk"], "/dev/vda");
+  auto after = nlohmann::json::parse(agent_config_json(run, false, AgentShell::after_workload));
+  EXPECT_EQ(after["shell"], "after");
 }
 
 TEST(CollectMetricsTest, ParamsAgentMetricsAndDerivedOnes) {

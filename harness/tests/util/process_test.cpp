@@ -21,6 +21,23 @@ bool alive(int pid) {
   return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
 }
 
+TEST(ProcessTest, TerminalStdioIsInheritedNotRedirected) {
+  ScopedTempDir tmp("process-test");
+  RealProcessRunner r;
+  Command c;
+  c.stdio = Stdio::terminal;
+  // A pipeline: its commands run in children, the shell keeps its own fds.
+  c.argv = {"sh", "-c",
+            "readlink /proc/$$/fd/0 /proc/$$/fd/1 | cat > " + (tmp.path() / "fds").string()};
+  auto child = r.spawn(c);
+  while (child->running()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(child->exit_code(), 0);
+  std::error_code ec;
+  std::string ours = std::filesystem::read_symlink("/proc/self/fd/0", ec).string() + "\n" +
+                     std::filesystem::read_symlink("/proc/self/fd/1", ec).string() + "\n";
+  EXPECT_EQ(read_file(tmp.path() / "fds"), ours) << "the child has our stdin and stdout";
+}
+
 TEST(ProcessTest, CapturesOutputAndExitCode) {
   RealProcessRunner r;
   Command c;

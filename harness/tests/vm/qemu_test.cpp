@@ -71,6 +71,36 @@ TEST(QemuArgvTest, Arm64UsesVirtMachinePl011AndMmioVirtio) {
   EXPECT_TRUE(contains(v, "virtio-blk-device,drive=disk0"));
 }
 
+// kharness boot: the serial console on the terminal, shared with the monitor.
+void expect_console_on_terminal(const std::vector<std::string>& v) {
+  EXPECT_EQ(after(v, "-chardev"), "stdio,id=console,mux=on,signal=off,logfile=console.log")
+      << "the console on stdio, muxed with the monitor, Ctrl-C to the guest, a copy on disk";
+  EXPECT_EQ(after(v, "-serial"), "chardev:console");
+  EXPECT_EQ(after(v, "-mon"), "chardev=console,mode=readline") << "Ctrl-A C reaches the monitor";
+  EXPECT_FALSE(contains(v, "file,id=console,path=console.log"));
+  EXPECT_TRUE(contains(v, "file,id=records,path=records.jsonl")) << "records stay in the file";
+  EXPECT_TRUE(contains(v, "virtconsole,chardev=records"));
+  EXPECT_TRUE(contains(v, "-no-reboot")) << "the guest's reboot must end QEMU";
+}
+
+TEST(QemuArgvTest, X86ConsoleOnTheTerminal) {
+  auto r = request("x86_64", "/r");
+  r.console = Console::terminal;
+  auto v = qemu_argv(r, Accel::tcg);
+  expect_console_on_terminal(v);
+  EXPECT_EQ(after(v, "-append"), "console=ttyS0 panic=-1 rdinit=/init cgroup.memory=nokmem");
+  EXPECT_TRUE(contains(v, "virtio-serial-pci"));
+}
+
+TEST(QemuArgvTest, Arm64ConsoleOnTheTerminal) {
+  auto r = request("arm64", "/r");
+  r.console = Console::terminal;
+  auto v = qemu_argv(r, Accel::tcg);
+  expect_console_on_terminal(v);
+  EXPECT_EQ(after(v, "-append").rfind("console=ttyAMA0 ", 0), 0u);
+  EXPECT_TRUE(contains(v, "virtio-serial-device"));
+}
+
 TEST(QemuArgvTest, PathsOutsideTheRunFolderStayAbsolute) {
   auto r = request("x86_64", "/r");
   r.initrd = "/elsewhere/i.cpio";
@@ -112,9 +142,11 @@ class FakeRunner : public ProcessRunner {
  public:
   bool kvm_aborts = false;
   std::vector<std::vector<std::string>> spawned;
+  std::vector<Stdio> stdio;
   ProcessResult run(const Command&) override { return {}; }
   std::unique_ptr<Child> spawn(const Command& cmd) override {
     spawned.push_back(cmd.argv);
+    stdio.push_back(cmd.stdio);
     bool kvm = std::find(cmd.argv.begin(), cmd.argv.end(), "kvm") != cmd.argv.end();
     return std::make_unique<FakeChild>(!kvm, kvm && kvm_aborts, cmd.cwd);
   }
@@ -168,6 +200,18 @@ TEST_F(QemuBackendTest, AbortingKvmFallsBackAtOnce) {
   EXPECT_NE(e.accel_note.find("QEMU exited 134"), std::string::npos) << e.accel_note;
 }
 
+TEST_F(QemuBackendTest, TcgLimitsAreScaledForTheArchAndRecorded) {
+  probe.kvm = false;
+  QemuBackend b(runner, probe, tmp.path(), "auto");
+  auto r = req();
+  r.arch = find_arch("arm64");  // tcg_slowdown 2 in the table
+  r.boot_timeout = std::chrono::seconds(30);
+  r.run_timeout = std::chrono::seconds(100);
+  VmExit e = b.run(r, nullptr);
+  EXPECT_DOUBLE_EQ(e.boot_limit_seconds, 30 * find_arch("arm64")->tcg_slowdown);
+  EXPECT_DOUBLE_EQ(e.run_limit_seconds, 100 * find_arch("arm64")->tcg_slowdown);
+}
+
 TEST_F(QemuBackendTest, NoKvmDeviceMeansTcgWithoutTrying) {
   probe.kvm = false;
   QemuBackend b(runner, probe, tmp.path(), "auto");
@@ -184,6 +228,64 @@ TEST_F(QemuBackendTest, BootTimeoutKillsTheGuest) {
   VmExit e = b.run(r, nullptr);
   EXPECT_EQ(e.kind, VmExitKind::boot_timeout);
   EXPECT_LT(e.total_seconds, 3);
+  EXPECT_DOUBLE_EQ(e.boot_limit_seconds, 1);
+}
+
+TEST_F(QemuBackendTest, AttachPutsTheConsoleOnTheTerminalWithoutTimeouts) {
+  probe.kvm = false;
+  QemuBackend b(runner, probe, tmp.path(), "auto");
+  auto r = req();
+  r.boot_timeout = std::chrono::seconds(0);  // attach ignores them
+  r.run_timeout = std::chrono::seconds(0);
+  VmExit e = b.attach(r);
+  EXPECT_EQ(e.kind, VmExitKind::powered_off);
+  ASSERT_EQ(runner.spawned.size(), 1u);
+  EXPECT_EQ(runner.stdio[0], Stdio::terminal);
+  EXPECT_EQ(after(runner.spawned[0], "-serial"), "chardev:console");
+  EXPECT_EQ(after(runner.spawned[0], "-mon"), "chardev=console,mode=readline");
+}
+
+TEST_F(QemuBackendTest, AttachNeverTriesKvmWhenItIsUntested) {
+  QemuBackend b(runner, probe, tmp.path(), "auto");  // KVM hangs in the fake
+  VmExit e = b.attach(req());
+  EXPECT_EQ(e.accel, Accel::tcg);
+  EXPECT_EQ(runner.spawned.size(), 1u) << "no trial boot in front of the user";
+  EXPECT_NE(e.accel_note.find("untested"), std::string::npos) << e.accel_note;
+}
+
+TEST_F(QemuBackendTest, RunsStillRedirectTheirOutput) {
+  probe.kvm = false;
+  QemuBackend b(runner, probe, tmp.path(), "auto");
+  b.run(req(), nullptr);
+  ASSERT_EQ(runner.stdio.size(), 1u);
+  EXPECT_EQ(runner.stdio[0], Stdio::redirected);
+}
+
+class AttachedAccelTest : public ::testing::Test {
+ protected:
+  ScopedTempDir tmp{"accel-test"};
+  FakeProbe probe;
+  AccelVerdictStore verdicts{tmp.path() / "accel.json"};
+  const ArchInfo& native = *find_arch(host_arch());
+  const ArchInfo& foreign = *find_arch(host_arch() == "arm64" ? "x86_64" : "arm64");
+};
+
+TEST_F(AttachedAccelTest, KvmOnlyWhenKnownToWork) {
+  EXPECT_EQ(attached_accel("auto", native, probe, verdicts).accel, Accel::tcg) << "untested";
+  verdicts.put("fakehost", "broken", "hung");
+  EXPECT_EQ(attached_accel("auto", native, probe, verdicts).accel, Accel::tcg);
+  verdicts.put("fakehost", "works", "reached the agent");
+  EXPECT_EQ(attached_accel("auto", native, probe, verdicts).accel, Accel::kvm);
+  probe.kvm = false;
+  EXPECT_EQ(attached_accel("auto", native, probe, verdicts).accel, Accel::tcg);
+}
+
+TEST_F(AttachedAccelTest, ForeignArchIsTcgAndModesAreObeyed) {
+  verdicts.put("fakehost", "works", "reached the agent");
+  EXPECT_EQ(attached_accel("auto", foreign, probe, verdicts).accel, Accel::tcg);
+  EXPECT_EQ(attached_accel("tcg", native, probe, verdicts).accel, Accel::tcg);
+  verdicts.put("fakehost", "broken", "hung");
+  EXPECT_EQ(attached_accel("kvm", native, probe, verdicts).accel, Accel::kvm);
 }
 
 TEST(RegistryTest, QemuIsRegisteredAndUnknownNamesAreErrors) {
