@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "test_util.h"
@@ -18,18 +19,23 @@ namespace {
 class FakeRunner : public ProcessRunner {
  public:
   std::vector<std::vector<std::string>> calls;
+  std::vector<std::vector<std::pair<std::string, std::string>>> envs;  // per call
+  std::string cross_gcc_version = "aarch64-linux-gnu-gcc (Debian 12.2.0-14) 12.2.0";
   std::set<std::string> drop_in_merge;  // symbols the fake merge "loses"
   bool make_fails = false;
   RealProcessRunner real;
 
   ProcessResult run(const Command& cmd) override {
     calls.push_back(cmd.argv);
+    envs.push_back(cmd.env);
     ProcessResult r;
     r.exit_code = 0;
     const auto& a = cmd.argv;
     std::string out;
     if (a[0] == "gcc" && a.at(1) == "--version") {
       out = "gcc (Debian 12.2.0-14) 12.2.0\nCopyright\n";
+    } else if (a[0] == "aarch64-linux-gnu-gcc" && a.at(1) == "--version") {
+      out = cross_gcc_version + "\nCopyright\n";
     } else if (a[0] == "git") {
       return real.run(cmd);  // git apply on the fake tree is cheap and real
     } else if (a[0] == "tar") {
@@ -62,7 +68,9 @@ class FakeRunner : public ProcessRunner {
       } else {
         out = "  CC      init/main.o\n  CC      mm/memcontrol.o\n";
         if (cmd.on_tick) cmd.on_tick();
-        write_file(fs::path(o) / "arch/x86/boot/bzImage", "fake kernel image");
+        bool arm64 = std::find(a.begin(), a.end(), "ARCH=arm64") != a.end();
+        write_file(fs::path(o) / (arm64 ? "arch/arm64/boot/Image" : "arch/x86/boot/bzImage"),
+                   "fake kernel image");
         write_file(fs::path(o) / "vmlinux", "elf");
       }
     }
@@ -73,6 +81,13 @@ class FakeRunner : public ProcessRunner {
     return r;
   }
   std::unique_ptr<Child> spawn(const Command&) override { return nullptr; }
+
+  // The first call whose argv[0] is `program` (empty when none).
+  std::vector<std::string> first(const std::string& program) const {
+    for (const auto& c : calls)
+      if (c[0] == program) return c;
+    return {};
+  }
 
   int count(const std::string& program) const {
     int n = 0;
@@ -101,19 +116,20 @@ class BuilderTest : public ::testing::Test {
     paths.cache = tmp.path() / "cache";
     write_file(paths.kernel_configs() / "base.config", "CONFIG_PRINTK=y\nCONFIG_BLK_DEV=y\n");
     write_file(paths.kernel_configs() / "x86_64.config", "CONFIG_PCI=y\n");
+    write_file(paths.kernel_configs() / "arm64.config", "CONFIG_VIRTIO_MMIO=y\n");
     write_file(paths.kernel_configs() / "memcg.config", "# memcg\nCONFIG_MEMCG=y\n");
     write_file(paths.kernel_configs() / "debug.config", "CONFIG_DEBUG_VM=y\nCONFIG_VIRTIO_BLK=y\n");
     write_file(tmp.path() / "job/linux.tar.xz", "not really a tarball");
     spec.name = "linux-6.1";
     spec.source.path = "linux.tar.xz";  // relative to the job folder
   }
-  Artifact build() {
+  Artifact build(std::string_view arch = "x86_64") {
     KernelBuilder b(runner, status, paths, 2);
-    return b.build(spec, *find_arch("x86_64"), tmp.path() / "job");
+    return b.build(spec, *find_arch(arch), tmp.path() / "job");
   }
-  std::string key() {
+  std::string key(std::string_view arch = "x86_64") {
     KernelBuilder b(runner, status, paths, 2);
-    return b.cache_key(spec, *find_arch("x86_64"), tmp.path() / "job");
+    return b.cache_key(spec, *find_arch(arch), tmp.path() / "job");
   }
 
   ScopedTempDir tmp{"kh-builder"};
@@ -163,6 +179,58 @@ TEST_F(BuilderTest, KeyFollowsFragmentsAndSeries) {
   spec.series = (test::data_path("kernel/good-series")).string();
   EXPECT_NE(key(), with_debug);
   EXPECT_EQ(runner.count("make"), 0);
+}
+
+TEST_F(BuilderTest, EachArchKeysOnItsOwnCompilerVersion) {
+  std::string x86 = key("x86_64");
+  std::string arm = key("arm64");
+  EXPECT_NE(x86, arm);
+  // arm64 asks the cross compiler kbuild will use, not the host's gcc.
+  EXPECT_EQ(runner.first("aarch64-linux-gnu-gcc"),
+            (std::vector<std::string>{"aarch64-linux-gnu-gcc", "--version"}));
+  EXPECT_EQ(runner.first("gcc"), (std::vector<std::string>{"gcc", "--version"}));
+
+  // A new cross compiler rebuilds arm64 kernels and leaves x86_64 ones alone.
+  runner.cross_gcc_version = "aarch64-linux-gnu-gcc (Debian 12.2.0-15) 12.2.0";
+  EXPECT_NE(key("arm64"), arm);
+  EXPECT_EQ(key("x86_64"), x86);
+  EXPECT_EQ(runner.count("make"), 0);
+}
+
+TEST_F(BuilderTest, Arm64IsCrossCompiledIntoAnImage) {
+  Artifact a = build("arm64");
+  EXPECT_EQ(a.arch, "arm64");
+  EXPECT_EQ(a.image.filename(), "Image");
+  EXPECT_EQ(read_file(a.image), "fake kernel image");
+
+  // The merge sees the same ARCH and CROSS_COMPILE as make, and the arm64
+  // fragment comes between base and memcg.
+  std::vector<std::string> merge = runner.first("bash");
+  ASSERT_EQ(merge.size(), 8u);
+  EXPECT_EQ(fs::path(merge[5]).filename(), "base.config");
+  EXPECT_EQ(fs::path(merge[6]).filename(), "arm64.config");
+  EXPECT_EQ(fs::path(merge[7]).filename(), "memcg.config");
+  std::size_t merge_call = 0;
+  while (runner.calls[merge_call][0] != "bash") ++merge_call;
+  const auto& env = runner.envs[merge_call];
+  EXPECT_NE(std::find(env.begin(), env.end(), std::pair<std::string, std::string>{"ARCH", "arm64"}),
+            env.end());
+  EXPECT_NE(std::find(env.begin(), env.end(),
+                      std::pair<std::string, std::string>{"CROSS_COMPILE", "aarch64-linux-gnu-"}),
+            env.end());
+
+  std::vector<std::string> make = runner.first("make");
+  auto has = [&](const std::string& word) {
+    return std::find(make.begin(), make.end(), word) != make.end();
+  };
+  EXPECT_TRUE(has("ARCH=arm64"));
+  EXPECT_TRUE(has("CROSS_COMPILE=aarch64-linux-gnu-"));
+  EXPECT_TRUE(has("CC=aarch64-linux-gnu-gcc") || has("CC=ccache aarch64-linux-gnu-gcc"));
+  EXPECT_EQ(make.back(), "Image");
+  EXPECT_TRUE(fs::exists(paths.cache / "trees"));
+  // The build folder is per arch, beside the shared source.
+  fs::path tree = fs::directory_iterator(paths.cache / "trees")->path();
+  EXPECT_TRUE(fs::exists(tree / "build-arm64/arch/arm64/boot/Image"));
 }
 
 TEST_F(BuilderTest, MissingSourceIsAnInputError) {
