@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <unistd.h>
 
+#include <ctime>
 #include <thread>
 
 #include "core/paths.h"
@@ -145,16 +147,39 @@ TEST(BadInput, CtrlCDuringABootKillsQemuAndKeepsResults) {
 TEST(BadInput, CtrlCDuringABuildStopsMake) {
   ScopedTempDir out("kharness-it");
   auto cache = Paths::from_environment().cache;
-  auto make_running = [&] {
+  // Mid-compile: cc1 at work in the build folder. Not make (the config
+  // merge runs make too) nor gcc (the cache key asks gcc --version); the
+  // config below is new, so ccache cannot answer without cc1.
+  // Mid-compile: cc1 at work on a file of the tree. Not make (the config
+  // merge runs make too), not gcc (the cache key asks gcc --version), not a
+  // cc1 reading stdin (kbuild's compiler probes); the config below is new,
+  // so ccache cannot answer without compiling.
+  auto compiling = [&] {
     for (int pid : processes_under(cache)) {
-      std::string comm;
-      if (read_file_if_exists("/proc/" + std::to_string(pid) + "/comm", comm) &&
-          comm.rfind("make", 0) == 0)
+      std::string comm, cmdline;
+      if (!read_file_if_exists("/proc/" + std::to_string(pid) + "/comm", comm) ||
+          comm.rfind("cc1", 0) != 0)
+        continue;
+      read_file_if_exists("/proc/" + std::to_string(pid) + "/cmdline", cmdline);
+      if (cmdline.find("src/") != std::string::npos && cmdline.find(".c") != std::string::npos)
         return true;
     }
     return false;
   };
-  int code = interrupt_when({"build", job("interrupt-build.yaml")}, make_running,
+  // A config no earlier run has built (each interrupted attempt leaves
+  // objects behind; a fixed config would end up complete and cached).
+  write_file(out.path() / "unique.config", "CONFIG_LOCALVERSION=\"-it" +
+                                               std::to_string(::getpid()) + "-" +
+                                               std::to_string(::time(nullptr)) + "\"\n");
+  write_file(out.path() / "job.yaml", R"(name: it-interrupt-build
+kernels:
+  - name: interrupted
+    source: {tarball: /usr/src/linux-source-6.1.tar.xz}
+    series: boot-marker
+    fragments: [unique.config]
+workloads: [dying-cgroup]
+)");
+  int code = interrupt_when({"build", (out.path() / "job.yaml").string()}, compiling,
                             out.path() / "kharness.log", std::chrono::seconds(900));
   EXPECT_EQ(code, 130) << read_file(out.path() / "kharness.log");
   EXPECT_NE(read_file(out.path() / "kharness.log").find("interrupted"), std::string::npos);
