@@ -23,6 +23,8 @@ class FakeRunner : public ProcessRunner {
   std::string cross_gcc_version = "aarch64-linux-gnu-gcc (Debian 12.2.0-14) 12.2.0";
   std::set<std::string> drop_in_merge;  // symbols the fake merge "loses"
   bool make_fails = false;
+  bool make_writes_no_image = false;  // make "succeeds" but leaves no kernel image
+  bool no_cross_compiler = false;     // as the real runner says when it is not installed
   RealProcessRunner real;
 
   ProcessResult run(const Command& cmd) override {
@@ -35,6 +37,8 @@ class FakeRunner : public ProcessRunner {
     if (a[0] == "gcc" && a.at(1) == "--version") {
       out = "gcc (Debian 12.2.0-14) 12.2.0\nCopyright\n";
     } else if (a[0] == "aarch64-linux-gnu-gcc" && a.at(1) == "--version") {
+      if (no_cross_compiler)
+        throw InfraError("aarch64-linux-gnu-gcc: command not found (run harness/setup.sh)");
       out = cross_gcc_version + "\nCopyright\n";
     } else if (a[0] == "git") {
       return real.run(cmd);  // git apply on the fake tree is cheap and real
@@ -69,8 +73,9 @@ class FakeRunner : public ProcessRunner {
         out = "  CC      init/main.o\n  CC      mm/memcontrol.o\n";
         if (cmd.on_tick) cmd.on_tick();
         bool arm64 = std::find(a.begin(), a.end(), "ARCH=arm64") != a.end();
-        write_file(fs::path(o) / (arm64 ? "arch/arm64/boot/Image" : "arch/x86/boot/bzImage"),
-                   "fake kernel image");
+        if (!make_writes_no_image)
+          write_file(fs::path(o) / (arm64 ? "arch/arm64/boot/Image" : "arch/x86/boot/bzImage"),
+                     "fake kernel image");
         write_file(fs::path(o) / "vmlinux", "elf");
       }
     }
@@ -231,6 +236,33 @@ TEST_F(BuilderTest, Arm64IsCrossCompiledIntoAnImage) {
   // The build folder is per arch, beside the shared source.
   fs::path tree = fs::directory_iterator(paths.cache / "trees")->path();
   EXPECT_TRUE(fs::exists(tree / "build-arm64/arch/arm64/boot/Image"));
+}
+
+TEST_F(BuilderTest, MissingCrossCompilerIsOneClearLineBeforeAnyWork) {
+  runner.no_cross_compiler = true;
+  try {
+    build("arm64");
+    FAIL() << "built without a cross compiler";
+  } catch (const InfraError& e) {
+    EXPECT_NE(std::string(e.what()).find("aarch64-linux-gnu-gcc: command not found"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(runner.count("tar"), 0) << "nothing extracted for a build that cannot happen";
+  EXPECT_EQ(runner.count("make"), 0);
+}
+
+TEST_F(BuilderTest, Arm64ImageMissingAfterMakeNamesIt) {
+  runner.make_writes_no_image = true;
+  try {
+    build("arm64");
+    FAIL() << "an artifact without an image";
+  } catch (const InfraError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("arch/arm64/boot/Image is missing"), std::string::npos) << m;
+    EXPECT_NE(m.find("build.log"), std::string::npos) << m;
+  }
+  EXPECT_FALSE(fs::exists(paths.cache / "artifacts") && !fs::is_empty(paths.cache / "artifacts"))
+      << "nothing cached for a failed build";
 }
 
 TEST_F(BuilderTest, MissingSourceIsAnInputError) {
