@@ -71,6 +71,31 @@ TEST(BadInput, FragmentSymbolLostInTheMergeIsListed) {
   EXPECT_NE(line.find("lost-symbol.config"), std::string::npos) << r.output;
 }
 
+TEST(BadInput, NoCrossCompilerIsOneLineAndTheRunIsInfra) {
+  // A PATH with everything in /usr/bin and /usr/sbin but the arm64 cross tools.
+  ScopedTempDir bin("kharness-path");
+  for (const char* dir : {"/usr/bin", "/usr/sbin"})
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      std::string name = e.path().filename().string();
+      if (name.rfind("aarch64-linux-gnu-", 0) == 0 || std::filesystem::exists(bin.path() / name))
+        continue;
+      std::filesystem::create_symlink(e.path(), bin.path() / name);
+    }
+  ScopedTempDir out("kharness-it");
+  auto r = run_kharness(
+      {"run", "--arch", "arm64", "--workload", "dying-cgroup", "--out", out.path().string()},
+      {{"PATH", bin.path().string()}});
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(line_with(r.output, "aarch64-linux-gnu-gcc").find("command not found"),
+            std::string::npos)
+      << r.output;
+  auto res = read_json(out.path() / "linux-6.1/arm64/dying-cgroup/result.json");
+  EXPECT_EQ(res["outcome"], "infra");
+  EXPECT_NE(res["reason"].get<std::string>().find("aarch64-linux-gnu-gcc"), std::string::npos);
+  EXPECT_EQ(read_json(out.path() / "summary.json")["runs"].size(), 1u);
+  EXPECT_TRUE(processes_under(out.path()).empty());
+}
+
 TEST(BadInput, GuestThatPanicsIsAFailWithThePanicLine) {
   ScopedTempDir out("kharness-it");
   auto r = run_kharness({"run", job("panic.yaml"), "--out", out.path().string()});

@@ -8,12 +8,14 @@
 
 namespace kh::it {
 
-CliResult run_kharness(const std::vector<std::string>& args) {
+CliResult run_kharness(const std::vector<std::string>& args,
+                       const std::vector<std::pair<std::string, std::string>>& env) {
   RealProcessRunner runner;
   Command c;
   c.argv = {KHARNESS_BINARY};
   c.argv.insert(c.argv.end(), args.begin(), args.end());
   c.timeout = std::chrono::minutes(30);
+  c.env = env;
   ProcessResult r = runner.run(c);
   return {r.exit_code, r.output};
 }

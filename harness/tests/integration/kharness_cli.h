@@ -13,8 +13,10 @@ struct CliResult {
   std::string output;  // stdout and stderr
 };
 
-// Runs `kharness args...` to completion (30 min limit).
-CliResult run_kharness(const std::vector<std::string>& args);
+// Runs `kharness args...` to completion (30 min limit), with `env` set on
+// top of ours.
+CliResult run_kharness(const std::vector<std::string>& args,
+                       const std::vector<std::pair<std::string, std::string>>& env = {});
 
 // tests/data/jobs/<name>
 std::string job(const std::string& name);

@@ -16,8 +16,10 @@ TEST(TwoArchIntegration, OneSummaryWithBothArchesAndTheArm64Baseline) {
   auto r = run_kharness({"run", job("two-arch.yaml"), "--out", out.path().string()});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   // The table has a row per arch.
-  EXPECT_NE(line_with(r.output, "x86_64  dying-cgroup").find("pass"), std::string::npos) << r.output;
-  EXPECT_NE(line_with(r.output, "arm64   dying-cgroup").find("pass"), std::string::npos) << r.output;
+  EXPECT_NE(line_with(r.output, "x86_64  dying-cgroup").find("pass"), std::string::npos)
+      << r.output;
+  EXPECT_NE(line_with(r.output, "arm64   dying-cgroup").find("pass"), std::string::npos)
+      << r.output;
 
   auto summary = read_json(out.path() / "summary.json");
   ASSERT_EQ(summary["runs"].size(), 2u);
@@ -27,13 +29,16 @@ TEST(TwoArchIntegration, OneSummaryWithBothArchesAndTheArm64Baseline) {
 
   auto arm = read_json(out.path() / "linux-6.1/arm64/dying-cgroup/result.json");
   const auto& m = arm["metrics"];
-  EXPECT_GE(m["after.nr_dying_descendants"].get<double>() - m["before.nr_dying_descendants"].get<double>(),
+  EXPECT_GE(m["after.nr_dying_descendants"].get<double>() -
+                m["before.nr_dying_descendants"].get<double>(),
             0.9 * 500)
       << arm.dump(1).substr(0, 2000);
   EXPECT_EQ(arm["arch"], "arm64");
   std::string console = read_file(out.path() / "linux-6.1/arm64/dying-cgroup/console.log");
-  EXPECT_NE(console.find("Machine model: linux,dummy-virt"), std::string::npos) << console.substr(0, 1500);
-  EXPECT_NE(read_file(out.path() / "linux-6.1/arm64/dying-cgroup/reproduce.sh").find("qemu-system-aarch64"),
+  EXPECT_NE(console.find("Machine model: linux,dummy-virt"), std::string::npos)
+      << console.substr(0, 1500);
+  EXPECT_NE(read_file(out.path() / "linux-6.1/arm64/dying-cgroup/reproduce.sh")
+                .find("qemu-system-aarch64"),
             std::string::npos);
 
   pugi::xml_document doc;

@@ -244,7 +244,8 @@ TEST_F(BuilderTest, MissingCrossCompilerIsOneClearLineBeforeAnyWork) {
     build("arm64");
     FAIL() << "built without a cross compiler";
   } catch (const InfraError& e) {
-    EXPECT_NE(std::string(e.what()).find("aarch64-linux-gnu-gcc: command not found"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("aarch64-linux-gnu-gcc: command not found"),
+              std::string::npos)
         << e.what();
   }
   EXPECT_EQ(runner.count("tar"), 0) << "nothing extracted for a build that cannot happen";
