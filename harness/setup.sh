@@ -10,7 +10,7 @@ set -euo pipefail
 
 PACKAGES=(
   # building kharness
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git python3
   libyaml-cpp-dev libpugixml-dev libvirt-dev libboost-dev libboost-filesystem-dev
   libgtest-dev libgmock-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libarchive-dev libmuparser-dev libsqlite3-dev libssl-dev gnuplot-nox
