@@ -205,8 +205,13 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
   ensure_dir(build_dir);
 
   // Environment shared by merge_config.sh and make.
+  // TMPDIR inside the build folder: a compiler killed by Ctrl-C leaves its
+  // temporaries there, not in the host's /tmp.
+  ensure_dir(build_dir / "tmp");
   std::vector<std::pair<std::string, std::string>> env = {
-      {"ARCH", std::string(arch.kernel_arch)}, {"CROSS_COMPILE", std::string(arch.cross_compile)}};
+      {"ARCH", std::string(arch.kernel_arch)},
+      {"CROSS_COMPILE", std::string(arch.cross_compile)},
+      {"TMPDIR", (build_dir / "tmp").string()}};
   bool use_ccache = !find_program("ccache").empty();
   if (use_ccache) {
     const char* user_dir = std::getenv("CCACHE_DIR");
