@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "analysis/assertions.h"
@@ -75,17 +77,37 @@ BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kern
   return req;
 }
 
+std::optional<std::pair<unsigned long, unsigned long>> taint_appeared(const AgentRecords& records) {
+  std::vector<unsigned long> seen;
+  for (const auto& snap : records.snapshots) {
+    auto it = snap.files.find("/proc/sys/kernel/tainted");
+    if (it != snap.files.end()) seen.push_back(std::strtoul(it->second.c_str(), nullptr, 10));
+  }
+  if (seen.size() < 2 || (seen.back() & ~seen.front()) == 0) return std::nullopt;
+  return std::make_pair(seen.front(), seen.back());
+}
+
 Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRecords& records,
-                  const std::vector<AssertionResult>& assertions) {
+                  const std::vector<AssertionResult>& assertions,
+                  const std::vector<std::string>& tolerated) {
   if (vm.kind == VmExitKind::interrupted) return {Outcome::infra, "interrupted"};
+  std::vector<const ConsoleFinding*> findings;
   for (const auto& f : console.findings)
-    if (f.kind == "panic") return {Outcome::fail, f.title};
-  if (!console.findings.empty()) {
-    const auto& f = console.findings.front();
-    std::string more =
-        console.findings.size() > 1 ? fmt::format(" (+{} more)", console.findings.size() - 1) : "";
+    if (std::find(tolerated.begin(), tolerated.end(), f.title) == tolerated.end())
+      findings.push_back(&f);
+  for (const auto* f : findings)
+    if (f->kind == "panic") return {Outcome::fail, f->title};
+  if (!findings.empty()) {
+    const auto& f = *findings.front();
+    std::string more = findings.size() > 1 ? fmt::format(" (+{} more)", findings.size() - 1) : "";
     return {Outcome::fail, fmt::format("kernel {}: {}{}", f.kind, f.title, more)};
   }
+  // A taint the run added fails it even when the console lost the message.
+  // When a tolerated report is there, it explains the taint (a WARNING
+  // taints W), so the taint alone does not fail the run.
+  if (auto taint = taint_appeared(records); taint && findings.size() == console.findings.size())
+    return {Outcome::fail,
+            fmt::format("kernel tainted during the run: {} (was {})", taint->second, taint->first)};
   switch (vm.kind) {
     case VmExitKind::vm_failed:
       return {Outcome::infra, fmt::format("QEMU failed (exit {}): {}", vm.exit_code, vm.vm_output)};
@@ -210,7 +232,7 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   std::vector<std::string> metric_errors;
   r.metrics = collect_metrics(run, records, metric_errors);
   if (records.done) r.assertions = evaluate_assertions(run.assertions, r.metrics);
-  Verdict v = judge_run(vm, console, records, r.assertions);
+  Verdict v = judge_run(vm, console, records, r.assertions, run.kernel->tolerate);
   r.outcome = v.outcome;
   r.reason = v.reason;
   write_result_json(dir / "result.json", r);

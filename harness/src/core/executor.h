@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,8 +78,15 @@ struct Verdict {
   Outcome outcome;
   std::string reason;
 };
+// Console findings whose title is in `tolerated` (the kernel's tolerate:
+// list) do not fail the run; they stay in result.json.
 Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRecords& records,
-                  const std::vector<AssertionResult>& assertions);
+                  const std::vector<AssertionResult>& assertions,
+                  const std::vector<std::string>& tolerated = {});
+
+// The taint bits the run added, comparing the first and the last snapshot
+// of /proc/sys/kernel/tainted: (before, after), or nullopt when none.
+std::optional<std::pair<unsigned long, unsigned long>> taint_appeared(const AgentRecords& records);
 
 // The metrics of a run: each snapshot's, the agent's own, the numeric
 // parameters, then the workload's derived metrics. Derivation errors are

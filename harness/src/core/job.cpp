@@ -46,7 +46,8 @@ SourceSpec parse_source(const std::string& o, const YAML::Node& n) {
 
 KernelSpec parse_kernel(const std::string& o, const YAML::Node& n) {
   yaml::expect_map(o, n, "a kernel");
-  yaml::check_keys(o, n, {"name", "source", "series", "fragments", "cmdline", "expect"});
+  yaml::check_keys(o, n,
+                   {"name", "source", "series", "fragments", "cmdline", "expect", "tolerate"});
   KernelSpec k;
   if (!n["name"]) yaml::fail(o, n, "a kernel needs name:");
   k.name = yaml::scalar(o, n["name"], "kernel name");
@@ -56,6 +57,8 @@ KernelSpec parse_kernel(const std::string& o, const YAML::Node& n) {
   if (n["series"]) k.series = yaml::scalar(o, n["series"], "series");
   if (n["fragments"]) k.fragments = yaml::string_list(o, n["fragments"], "fragments");
   if (n["cmdline"]) k.cmdline = yaml::scalar(o, n["cmdline"], "cmdline");
+  if (n["tolerate"])
+    k.tolerate = yaml::string_list(o, n["tolerate"], "tolerate (console report titles)");
   if (n["expect"]) {
     yaml::expect_map(o, n["expect"], "expect (workload id: [assertions])");
     for (const auto& kv : n["expect"])

@@ -30,6 +30,9 @@ struct KernelSpec {
   // Workload id -> assertions that replace the workload's defaults for this
   // kernel (a known-bad baseline is *expected* to leak).
   std::map<std::string, std::vector<std::string>> expect;
+  // Console report titles this kernel is known to produce ("WARNING in
+  // foo"): they are reported but do not fail its runs.
+  std::vector<std::string> tolerate;
 };
 
 struct WorkloadRef {

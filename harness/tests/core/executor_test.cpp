@@ -19,7 +19,8 @@ struct Case {
     records.ready = true;
     records.done = true;
   }
-  Verdict judge() const { return judge_run(vm, console, records, assertions); }
+  std::vector<std::string> tolerated;
+  Verdict judge() const { return judge_run(vm, console, records, assertions, tolerated); }
 };
 
 TEST(JudgeTest, CleanRunWithHoldingAssertionsPasses) {
@@ -51,6 +52,42 @@ TEST(JudgeTest, KernelWarningFailsEvenWhenAssertionsHold) {
   Verdict v = c.judge();
   EXPECT_EQ(v.outcome, Outcome::fail);
   EXPECT_EQ(v.reason, "kernel WARNING: WARNING in lru_gen_reparent_memcg");
+}
+
+TEST(JudgeTest, ToleratedTitlesDoNotFailButOthersStill) {
+  Case c;
+  c.console.findings = {{"WARNING", "WARNING in lru_gen_reparent_memcg", 12, false}};
+  c.tolerated = {"WARNING in lru_gen_reparent_memcg"};
+  EXPECT_EQ(c.judge().outcome, Outcome::pass);
+  c.console.findings.push_back({"BUG", "BUG: Bad page state", 40, false});
+  Verdict v = c.judge();
+  EXPECT_EQ(v.outcome, Outcome::fail);
+  EXPECT_EQ(v.reason, "kernel BUG: BUG: Bad page state");
+}
+
+Snapshot taint_snapshot(const std::string& name, const std::string& value) {
+  Snapshot s;
+  s.name = name;
+  s.files["/proc/sys/kernel/tainted"] = value + "\n";
+  return s;
+}
+
+TEST(JudgeTest, ATaintTheRunAddedFailsItEvenWithASilentConsole) {
+  Case c;
+  c.records.snapshots = {taint_snapshot("before", "0"), taint_snapshot("after", "512")};
+  Verdict v = c.judge();
+  EXPECT_EQ(v.outcome, Outcome::fail);
+  EXPECT_EQ(v.reason, "kernel tainted during the run: 512 (was 0)");
+  auto t = taint_appeared(c.records);
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->second, 512u);
+}
+
+TEST(JudgeTest, ATaintPresentBeforeTheRunDoesNotFailIt) {
+  Case c;
+  c.records.snapshots = {taint_snapshot("before", "4096"), taint_snapshot("settled", "4096")};
+  EXPECT_EQ(c.judge().outcome, Outcome::pass);
+  EXPECT_FALSE(taint_appeared(c.records).has_value());
 }
 
 TEST(JudgeTest, PanicBeforeTheAgentIsAFailNotInfra) {

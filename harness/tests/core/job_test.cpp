@@ -46,6 +46,7 @@ kernels:
     source: {git: ../linux, ref: v6.1}
     fragments: [debug]
     cmdline: cgroup.memory=nokmem
+    tolerate: ["WARNING in lru_gen_reparent_memcg"]
     expect:
       leak: [dying_after_loop >= 450]
   - name: patched
@@ -65,6 +66,7 @@ output: /tmp/out
   EXPECT_EQ(j.kernels[0].source.ref, "v6.1");
   EXPECT_EQ(j.kernels[0].fragments, std::vector<std::string>{"debug"});
   EXPECT_EQ(j.kernels[0].cmdline, "cgroup.memory=nokmem");
+  EXPECT_EQ(j.kernels[0].tolerate, std::vector<std::string>{"WARNING in lru_gen_reparent_memcg"});
   EXPECT_EQ(j.kernels[0].expect.at("leak"), std::vector<std::string>{"dying_after_loop >= 450"});
   EXPECT_EQ(j.kernels[1].series, "dying-memcg-v4");
   EXPECT_EQ(j.arches, (std::vector<std::string>{"x86_64", "arm64"}));
