@@ -22,6 +22,8 @@ bool RealHostProbe::kvm_device_usable() {
 }
 
 std::string RealHostProbe::host_identity(const std::string& qemu_binary) {
+  std::lock_guard lock(mu_);
+  if (auto it = identities_.find(qemu_binary); it != identities_.end()) return it->second;
   struct utsname u {};
   ::uname(&u);
   std::string id = std::string(u.release) + " " + u.machine;
@@ -35,6 +37,7 @@ std::string RealHostProbe::host_identity(const std::string& qemu_binary) {
   } catch (const std::exception&) {
     id += " (no " + qemu_binary + ")";
   }
+  identities_[qemu_binary] = id;
   return id;
 }
 

@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <string>
 
 namespace kh {
@@ -24,7 +26,13 @@ class HostProbe {
 class RealHostProbe : public HostProbe {
  public:
   bool kvm_device_usable() override;
+  // Asks `<qemu_binary> --version` once per binary; later calls (every boot
+  // of a job) reuse the answer.
   std::string host_identity(const std::string& qemu_binary) override;
+
+ private:
+  std::mutex mu_;  // runs boot from several threads
+  std::map<std::string, std::string> identities_;
 };
 
 // The remembered verdict: "broken" (KVM guests did not reach the agent),

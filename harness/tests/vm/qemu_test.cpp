@@ -296,3 +296,18 @@ TEST(RegistryTest, QemuIsRegisteredAndUnknownNamesAreErrors) {
 
 }  // namespace
 }  // namespace kh
+
+namespace kh {
+namespace {
+
+TEST(HostProbeTest, IdentityNamesTheHostAndQemuAndIsAskedOnce) {
+  RealHostProbe probe;
+  std::string first = probe.host_identity("qemu-system-x86_64");
+  EXPECT_NE(first.find("QEMU emulator version"), std::string::npos) << first;
+  EXPECT_EQ(probe.host_identity("qemu-system-x86_64"), first);
+  EXPECT_NE(probe.host_identity("kharness-no-such-qemu").find("(no kharness-no-such-qemu)"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace kh
