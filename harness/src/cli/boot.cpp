@@ -73,8 +73,7 @@ int do_boot(const BootArgs& a) {
   RealProcessRunner runner;
   std::string kernel_name = a.image.empty() ? run.kernel->name : image.filename().string();
   if (image.empty()) {
-    KernelBuilder builder(runner, status, paths,
-                          static_cast<int>(std::thread::hardware_concurrency()));
+    KernelBuilder builder(runner, status, paths, host_cores());
     image = builder.build(*run.kernel, *run.arch, job.base_dir, job.timeouts.build).image;
   }
   std::filesystem::path dir = a.out.empty() ? make_temp_dir() : std::filesystem::absolute(a.out);

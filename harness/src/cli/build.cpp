@@ -25,8 +25,7 @@ int do_build(const BuildArgs& a) {
   Paths paths = Paths::from_environment();
   TerminalStatus status;
   RealProcessRunner runner;
-  KernelBuilder builder(runner, status, paths,
-                        static_cast<int>(std::thread::hardware_concurrency()));
+  KernelBuilder builder(runner, status, paths, host_cores());
   std::vector<std::string> arches = a.arches.empty() ? job.arches : a.arches;
   int built = 0;
   for (const auto& k : job.kernels) {

@@ -14,9 +14,12 @@ Job load_job_or_default(const std::string& path) {
                    Paths::from_environment().root / "configs/jobs");
 }
 
+int host_cores() {
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 int default_parallel_vms(int vcpus_per_guest) {
-  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return std::max(1, cores / std::max(1, vcpus_per_guest));
+  return std::max(1, host_cores() / std::max(1, vcpus_per_guest));
 }
 
 }  // namespace kh::cli

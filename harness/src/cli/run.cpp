@@ -61,8 +61,7 @@ int do_run(const RunArgs& a) {
   RealHostProbe probe;
   BackendDeps deps{&runner, &probe, paths.cache, a.accel};
   auto backend = create_backend(a.backend, deps);
-  KernelBuilder builder(runner, *status, paths,
-                        static_cast<int>(std::thread::hardware_concurrency()));
+  KernelBuilder builder(runner, *status, paths, host_cores());
   Executor executor(builder, *backend, runner, *status, paths);
 
   int vcpus = 1;
