@@ -186,6 +186,26 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
     return *hit;
   }
 
+  // One build at a time per tree: two kharness processes (two nightly jobs,
+  // two test runs) share the cache, and a source tree or build folder
+  // written by two makes at once is garbage. The second waits, then usually
+  // finds the first one's artifact.
+  bool said_waiting = false;
+  FileLock lock(paths_.cache / "trees" / (in.tree_id + ".lock"), [&] {
+    check_interrupted("waiting for the kernel tree lock");
+    if (!said_waiting) {
+      said_waiting = true;
+      status_.step(subject, "waiting: another kharness is building this tree");
+    }
+  });
+  if (said_waiting) {
+    if (auto hit = cache.lookup(in.key)) {
+      status_.step(subject, fmt::format("kernel {} from the cache ({})", hit->release,
+                                        in.key.substr(0, 12)));
+      return *hit;
+    }
+  }
+
   auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

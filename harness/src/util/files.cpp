@@ -1,6 +1,8 @@
 #include "util/files.h"
 
 #include <fmt/format.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -8,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <thread>
 #include <sstream>
 
 #include "util/error.h"
@@ -77,6 +80,31 @@ void require_free_space(const std::filesystem::path& path, std::uint64_t need_by
   if (have < need_bytes)
     throw InfraError(fmt::format("{}: only {} MiB free under {}, need {} MiB", step, have >> 20,
                                  path.string(), need_bytes >> 20));
+}
+
+FileLock::FileLock(const std::filesystem::path& path, const std::function<void()>& wait) {
+  ensure_dir(path.parent_path());
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0)
+    throw InfraError(fmt::format("{}: cannot open lock file: {}", path.string(), std::strerror(errno)));
+  while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      const int err = errno;
+      ::close(fd_);
+      throw InfraError(fmt::format("{}: flock: {}", path.string(), std::strerror(err)));
+    }
+    try {
+      if (wait) wait();
+    } catch (...) {
+      ::close(fd_);
+      throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 ScopedTempDir::ScopedTempDir(const std::string& prefix) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 namespace kh {
@@ -20,6 +21,20 @@ std::uint64_t free_bytes(const std::filesystem::path& path);
 // Throws InfraError "<step>: only N MiB free on <fs>, need M MiB" when short.
 void require_free_space(const std::filesystem::path& path, std::uint64_t need_bytes,
                         const std::string& step);
+
+// An exclusive flock(2) on a lock file, released on destruction (and by the
+// kernel if the process dies). `wait` is called every 200 ms while another
+// process holds it; it may throw (Ctrl-C) to give up.
+class FileLock {
+ public:
+  FileLock(const std::filesystem::path& path, const std::function<void()>& wait);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 
 // A temporary directory removed with its contents on destruction.
 class ScopedTempDir {

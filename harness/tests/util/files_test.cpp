@@ -42,6 +42,24 @@ TEST(FilesTest, RequireFreeSpace) {
   }
 }
 
+TEST(FilesTest, FileLockExcludesASecondHolderUntilReleased) {
+  ScopedTempDir tmp;
+  const auto path = tmp.path() / "locks/tree.lock";
+  int waits = 0;
+  {
+    FileLock first(path, [] { FAIL() << "the first holder must not wait"; });
+    // flock(2) locks belong to the open file, so a second open in this
+    // process contends like another process would.
+    EXPECT_THROW(FileLock(path,
+                          [&] {
+                            if (++waits == 2) throw Interrupted("waiting");
+                          }),
+                 Interrupted);
+    EXPECT_EQ(waits, 2);
+  }
+  FileLock again(path, [] { FAIL() << "released with the first holder"; });
+}
+
 TEST(HashTest, Sha256AndLengthPrefixedParts) {
   EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_NE(Hasher().feed("ab").feed("c").hex(), Hasher().feed("a").feed("bc").hex());
