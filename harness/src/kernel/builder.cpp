@@ -208,7 +208,7 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
   // written by two makes at once is garbage. The second waits, then usually
   // finds the first one's artifact.
   bool said_waiting = false;
-  FileLock lock(paths_.cache / "trees" / (in.tree_id + ".lock"), [&] {
+  FileLock lock(paths_.cache / "locks" / (in.tree_id + ".lock"), [&] {
     check_interrupted("waiting for the kernel tree lock");
     if (!said_waiting) {
       said_waiting = true;
