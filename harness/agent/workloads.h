@@ -73,6 +73,10 @@ struct Workload {
   std::string_view summary;
 };
 
+// Workloads defined in their own files (workload_<name>.cpp).
+void run_script(Context& ctx);     // workload_programs.cpp
+void run_kselftest(Context& ctx);  // workload_programs.cpp
+
 std::span<const Workload> workloads();
 const Workload* find_workload(std::string_view name);
 
