@@ -170,8 +170,10 @@ Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRec
   std::vector<std::string> failed;
   for (const auto& a : assertions)
     if (!a.passed)
-      failed.push_back(a.error.empty() ? fmt::format("{} (was {:g})", a.expression, a.value)
-                                       : fmt::format("{} ({})", a.expression, a.error));
+      failed.push_back(!a.error.empty() ? fmt::format("{} ({})", a.expression, a.error)
+                       : !a.left.empty()
+                           ? fmt::format("{} ({} was {:g})", a.expression, a.left, a.left_value)
+                           : fmt::format("{} (was {:g})", a.expression, a.value));
   if (!failed.empty()) {
     std::string more = failed.size() > 1 ? fmt::format(" (+{} more)", failed.size() - 1) : "";
     return {Outcome::fail, "assertion failed: " + failed.front() + more};

@@ -37,6 +37,9 @@ TEST(JudgeTest, FailedAssertionFailsAndSaysWhichAndTheValue) {
   Verdict v = c.judge();
   EXPECT_EQ(v.outcome, Outcome::fail);
   EXPECT_EQ(v.reason, "assertion failed: dying_after_loop <= 200 (was 0)");
+  c.assertions[1].left = "dying_after_loop";
+  c.assertions[1].left_value = 2000;
+  EXPECT_EQ(c.judge().reason, "assertion failed: dying_after_loop <= 200 (dying_after_loop was 2000)");
 }
 
 TEST(JudgeTest, AssertionThatCannotBeEvaluatedFails) {
