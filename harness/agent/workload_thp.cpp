@@ -189,9 +189,9 @@ struct ThpRun {
 
 void run_thp_shrinker(Context& ctx) {
   const long thps = ctx.param_int("thps", 32, 1, 4096);
-  const Order order =
-      ctx.param_choice("order", "a-first", {"a-first", "b-first"}) == "a-first" ? Order::a_first
-                                                                                 : Order::b_first;
+  const Order order = ctx.param_choice("order", "a-first", {"a-first", "b-first"}) == "a-first"
+                          ? Order::a_first
+                          : Order::b_first;
   const std::string placement_text =
       ctx.param_choice("placement", "interleave", {"interleave", "split", "local"});
   const Placement placement = placement_text == "interleave" ? Placement::interleave

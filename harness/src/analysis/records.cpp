@@ -243,7 +243,8 @@ Metrics snapshot_metrics(const Snapshot& snap) {
       if (!path.starts_with(prefix)) continue;
       const std::string rest = path.substr(prefix.size());
       const std::size_t slash = rest.find('/');
-      if (slash == std::string::npos || slash == 0 || rest.find('/', slash + 1) != std::string::npos)
+      if (slash == std::string::npos || slash == 0 ||
+          rest.find('/', slash + 1) != std::string::npos)
         continue;
       const std::string child = p + rest.substr(0, slash) + ".";
       const std::string name = rest.substr(slash + 1);

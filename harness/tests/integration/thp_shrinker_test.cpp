@@ -15,8 +15,8 @@ class ThpShrinkerX86 : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     out_ = new ScopedTempDir("kharness-it");
-    result_ = new CliResult(run_kharness({"run", job("thp-shrinker-x86_64.yaml"), "--jobs", "2",
-                                          "--out", out_->path().string()}));
+    result_ = new CliResult(run_kharness(
+        {"run", job("thp-shrinker-x86_64.yaml"), "--jobs", "2", "--out", out_->path().string()}));
   }
   static void TearDownTestSuite() {
     delete result_;
