@@ -305,6 +305,12 @@ constexpr Workload kWorkloads[] = {
     {"thp-shrinker", run_thp_shrinker,
      "underused THPs on the deferred split queues of memcgs A and B; reclaim B, remove A (params: "
      "thps, order a-first|b-first, placement interleave|split|local, min_nodes, offline_wait_ms)"},
+    {"script", run_script,
+     "run a reproducer script unchanged under bash in the scratch folder, snapshots before and "
+     "after (params: script, cgroup v1|v2, args, timeout_seconds)"},
+    {"kselftest-cgroup", run_kselftest,
+     "run the tree's own selftests, KTAP back to the host (params: target, tests, "
+     "timeout_seconds)"},
 };
 
 }  // namespace

@@ -63,9 +63,6 @@ struct Context {
 // and meta (cgroup_version, cgroup_root, parent). Reusable by any workload.
 void emit_cgroup_snapshot(Records& records, std::string_view name, const cgroup::Hierarchy& h);
 
-// The workloads that live in files of their own (workload_<name>.cpp).
-void run_thp_shrinker(Context& ctx);
-
 // A workload runs to completion or throws AgentError. It emits its own
 // snapshots, metrics and logs; the agent emits ready, error and done.
 using WorkloadFn = void (*)(Context& ctx);
@@ -75,6 +72,11 @@ struct Workload {
   WorkloadFn run;
   std::string_view summary;
 };
+
+// Workloads defined in their own files (workload_<name>.cpp).
+void run_script(Context& ctx);        // workload_programs.cpp
+void run_kselftest(Context& ctx);     // workload_programs.cpp
+void run_thp_shrinker(Context& ctx);  // workload_thp.cpp
 
 std::span<const Workload> workloads();
 const Workload* find_workload(std::string_view name);
