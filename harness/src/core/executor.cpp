@@ -101,10 +101,12 @@ BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kern
   return req;
 }
 
-std::string missing_workload_config(const WorkloadSpec& spec, const std::string& final_config) {
-  if (spec.config.empty()) return "";
+std::string missing_workload_config(const WorkloadSpec& spec, const std::string& final_config,
+                                    const std::string& arch) {
+  const auto fragments = spec.config_for(arch);
+  if (fragments.empty()) return "";
   std::vector<ConfigSetting> requested;
-  for (const auto& path : spec.config) {
+  for (const auto& path : fragments) {
     std::string origin = spec.dir.empty() ? path.filename().string()
                                           : spec.dir.filename().string() + "/" +
                                                 path.lexically_relative(spec.dir).string();
@@ -268,7 +270,7 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   {
     std::string final_config;
     read_file_if_exists(artifact.config, final_config);
-    if (std::string why = missing_workload_config(run.spec, final_config); !why.empty()) {
+    if (std::string why = missing_workload_config(run.spec, final_config, std::string(run.arch->name)); !why.empty()) {
       r.outcome = Outcome::skip;
       r.reason = why;
       write_result_json(dir / "result.json", r);

@@ -16,7 +16,8 @@ class ThpShrinkerX86 : public ::testing::Test {
   static void SetUpTestSuite() {
     out_ = new ScopedTempDir("kharness-it");
     result_ = new CliResult(run_kharness(
-        {"run", job("thp-shrinker-x86_64.yaml"), "--jobs", "2", "--out", out_->path().string()}));
+        {"run", job("workloads-x86_64.yaml"), "--workload", "thp-shrinker", "--workload",
+         "thp-nokmem", "--jobs", "2", "--out", out_->path().string()}));
   }
   static void TearDownTestSuite() {
     delete result_;
