@@ -260,6 +260,7 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   r.arch = std::string(run.arch->name);
   r.workload = run.ref->id;
   r.workload_name = run.spec.name;
+  r.key_metric = run.spec.key_metric;
   r.repeat = run.repeat;
   r.params = run.params;
   r.run_dir = run.run_dir;

@@ -54,6 +54,7 @@ struct RunResult {
   std::string arch;
   std::string workload;       // the job's workload id
   std::string workload_name;  // the folder under workloads/
+  std::string key_metric;     // the workload's headline metric (workload.yaml)
   int repeat = 0;
   std::map<std::string, std::string> params;
   Outcome outcome = Outcome::infra;

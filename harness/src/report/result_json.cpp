@@ -110,6 +110,7 @@ RunResult parse(const json& j, const std::string& source) {
   }
   rd.get(j, "arch", r.arch);
   rd.get(j, "workload", r.workload);
+  rd.get(j, "key_metric", r.key_metric);
   rd.get(j, "workload_name", r.workload_name);
   rd.get(j, "repeat", r.repeat);
   rd.get(j, "params", r.params);
@@ -195,6 +196,7 @@ nlohmann::json to_json(const RunResult& r) {
                  {"source", r.kernel.source}};
   j["arch"] = r.arch;
   j["workload"] = r.workload;
+  if (!r.key_metric.empty()) j["key_metric"] = r.key_metric;
   j["workload_name"] = r.workload_name;
   j["repeat"] = r.repeat;
   j["params"] = r.params;

@@ -34,6 +34,7 @@ nlohmann::json summary_json(const std::string& job_name, const std::vector<RunRe
                     {"release", r.kernel.release},
                     {"arch", r.arch},
                     {"workload", r.workload},
+                    {"key_metric", r.key_metric},
                     {"repeat", r.repeat},
                     {"outcome", outcome},
                     {"reason", r.reason},
