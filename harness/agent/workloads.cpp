@@ -302,6 +302,9 @@ constexpr Workload kWorkloads[] = {
      "create, charge and remove memory cgroups; count the dying ones (params: iterations, cgroup "
      "v1|v2, "
      "pin pagecache|kmem, settle_seconds)"},
+    {"lkdtm", run_lkdtm,
+     "provoke a kernel report through LKDTM or the kharness selftest series (params: crash, "
+     "detect_seconds, wait_seconds, cgroup)"},
 };
 
 }  // namespace

@@ -73,6 +73,9 @@ struct Workload {
   std::string_view summary;
 };
 
+// Workloads with a file of their own (workload_<name>.cpp).
+void run_lkdtm(Context& ctx);
+
 std::span<const Workload> workloads();
 const Workload* find_workload(std::string_view name);
 

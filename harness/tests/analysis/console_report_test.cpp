@@ -176,7 +176,7 @@ TEST(ConsoleReportTest, BugWithoutOopsIsNotCorruptedAtEnd) {
       "Call Trace:\n <TASK>\n dump_stack_lvl+0x33/0x42\n </TASK>\n");
   ASSERT_EQ(r.findings.size(), 1u);
   EXPECT_EQ(describe(r.findings[0]),
-            "BUG|BUG: sleeping function called from invalid context at mm/slab.h:723|false");
+            "BUG|BUG: sleeping function called from invalid context at mm/slab.h|false");
 }
 
 TEST(ConsoleReportTest, OopsCutOffBeforeEndTraceIsCorrupted) {

@@ -48,7 +48,7 @@ TEST(JudgeTest, AssertionThatCannotBeEvaluatedFails) {
 TEST(JudgeTest, KernelWarningFailsEvenWhenAssertionsHold) {
   Case c;
   c.assertions = {{"x", 1, true, ""}};
-  c.console.findings = {{"WARNING", "WARNING in lru_gen_reparent_memcg", 12, false}};
+  c.console.findings = {{"WARNING", "WARNING in lru_gen_reparent_memcg", 12, false, false, ""}};
   Verdict v = c.judge();
   EXPECT_EQ(v.outcome, Outcome::fail);
   EXPECT_EQ(v.reason, "kernel WARNING: WARNING in lru_gen_reparent_memcg");
@@ -56,10 +56,10 @@ TEST(JudgeTest, KernelWarningFailsEvenWhenAssertionsHold) {
 
 TEST(JudgeTest, ToleratedTitlesDoNotFailButOthersStill) {
   Case c;
-  c.console.findings = {{"WARNING", "WARNING in lru_gen_reparent_memcg", 12, false}};
+  c.console.findings = {{"WARNING", "WARNING in lru_gen_reparent_memcg", 12, false, false, ""}};
   c.tolerated = {"WARNING in lru_gen_reparent_memcg"};
   EXPECT_EQ(c.judge().outcome, Outcome::pass);
-  c.console.findings.push_back({"BUG", "BUG: Bad page state", 40, false});
+  c.console.findings.push_back({"BUG", "BUG: Bad page state", 40, false, false, ""});
   Verdict v = c.judge();
   EXPECT_EQ(v.outcome, Outcome::fail);
   EXPECT_EQ(v.reason, "kernel BUG: BUG: Bad page state");
@@ -94,7 +94,7 @@ TEST(JudgeTest, PanicBeforeTheAgentIsAFailNotInfra) {
   Case c;
   c.records = {};
   c.console.panicked = true;
-  c.console.findings = {{"panic", "kernel panic: Attempted to kill init!", 40, false}};
+  c.console.findings = {{"panic", "kernel panic: Attempted to kill init!", 40, false, false, ""}};
   Verdict v = c.judge();
   EXPECT_EQ(v.outcome, Outcome::fail);
   EXPECT_EQ(v.reason, "kernel panic: Attempted to kill init!");
@@ -119,7 +119,7 @@ TEST(JudgeTest, HungTaskDuringATimeoutIsTheKernelsFault) {
   Case c;
   c.vm.kind = VmExitKind::run_timeout;
   c.console.findings = {
-      {"hung task", "INFO: task kworker/u4:1 blocked for more than 120 seconds", 99, false}};
+      {"hung task", "INFO: task kworker/u4:1 blocked for more than 120 seconds", 99, false, false, ""}};
   EXPECT_EQ(c.judge().outcome, Outcome::fail);
 }
 

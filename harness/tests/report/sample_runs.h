@@ -31,7 +31,7 @@ inline RunResult sample_run(Outcome outcome, int repeat = 0) {
       r.assertions = {{"settled.nr_dying_descendants == 0", 0, false, ""},
                       {"settled.nr_dying <= 1", 0, false, "unknown name 'settled.nr_dying'"},
                       {"after.tainted == 0", 1, true, ""}};
-      r.console = {{"WARNING", "WARNING in iterate_mm_list", 152, false}};
+      r.console = {{"WARNING", "WARNING in iterate_mm_list", 152, false, false, ""}};
       break;
     case Outcome::infra:
       r.reason = "boot timed out after 120 s";
