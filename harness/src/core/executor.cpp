@@ -95,12 +95,12 @@ Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRec
   for (const auto& f : console.findings)
     if (std::find(tolerated.begin(), tolerated.end(), f.title) == tolerated.end())
       findings.push_back(&f);
-  for (const auto* f : findings)
-    if (f->kind == "panic") return {Outcome::fail, f->title};
+  // The first report is the cause (an oops comes before the panic it
+  // leads to); its title is the reason, whatever the VM did after it.
   if (!findings.empty()) {
     const auto& f = *findings.front();
     std::string more = findings.size() > 1 ? fmt::format(" (+{} more)", findings.size() - 1) : "";
-    return {Outcome::fail, fmt::format("kernel {}: {}{}", f.kind, f.title, more)};
+    return {Outcome::fail, f.title + more};
   }
   // A taint the run added fails it even when the console lost the message.
   // When a tolerated report is there, it explains the taint (a WARNING
@@ -228,6 +228,9 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   ConsoleReport console = parse_console(console_text);
   AgentRecords records = parse_records(records_text);
   r.console = console.findings;
+  for (auto& f : r.console)
+    f.tolerated = std::find(run.kernel->tolerate.begin(), run.kernel->tolerate.end(), f.title) !=
+                  run.kernel->tolerate.end();
 
   std::vector<std::string> metric_errors;
   r.metrics = collect_metrics(run, records, metric_errors);
