@@ -7,6 +7,7 @@
 // (a dead init would turn every oops into a panic). The detectors that need
 // time (hung task, soft lockup, RCU stall) get short thresholds first, and
 // the workload waits long enough for them to fire before its last snapshot.
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -45,6 +46,15 @@ bool selftest_offers(const std::string& name) {
     pos = nl + 1;
   }
   return false;
+}
+
+// Pins the calling process to one CPU (best effort: a one-CPU guest has no
+// choice to make).
+void pin_to_cpu(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  ::sched_setaffinity(0, sizeof(set), &set);
 }
 
 void set_knob(Context& ctx, const std::string& path, long value) {
@@ -86,6 +96,10 @@ void run_lkdtm(Context& ctx) {
   } else if (crash == "SOFTLOCKUP" || crash == "SPINLOCKUP") {
     // The soft-lockup detector fires after twice watchdog_thresh.
     set_knob(ctx, "/proc/sys/kernel/watchdog_thresh", detect);
+    // The stuck CPU never comes back: on a one-CPU guest nothing else runs,
+    // not even this agent. Panicking on the lockup ends the VM at once,
+    // with the report on the console, instead of at the workload timeout.
+    set_knob(ctx, "/proc/sys/kernel/softlockup_panic", 1);
     auto_wait = 2 * detect + 6;
   } else if (crash == "RCU_STALL") {
     // 3 is the least RCU accepts; the selftest holds its CPU for 10 s.
@@ -97,10 +111,16 @@ void run_lkdtm(Context& ctx) {
   emit_cgroup_snapshot(ctx.records, "before", h);
   ctx.records.log("provoking " + crash + " via " + target);
 
+  // The writer may never leave the kernel with preemption off (SOFTLOCKUP,
+  // RCU_STALL): it gets the last CPU, the agent keeps CPU 0, so the agent's
+  // timers and wakeups are never queued behind a CPU that does not schedule.
+  const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus > 1) pin_to_cpu(0);
   const double start = monotonic_seconds();
   const pid_t child = ::fork();
   if (child < 0) fail_setup(errno_message("fork", errno));
   if (child == 0) {
+    if (cpus > 1) pin_to_cpu(static_cast<int>(cpus - 1));
     // One write of the bare name; LKDTM strips the newline itself.
     const int err = write_file(target, crash);
     ::_exit(err == 0 ? 0 : (err == EINVAL ? 100 : 101));

@@ -4,6 +4,9 @@
 //
 //   kharness_console_bench [--mb N] [FILE]
 // Prints one line: size, findings, best-of-5 milliseconds, MB/s.
+//   kharness_console_bench --findings FILE
+// Prints FILE's findings as the golden .expected files hold them
+// (kind|title|corrupted), for tests/data/console/regenerate.sh.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -19,12 +22,20 @@ int main(int argc, char** argv) {
   namespace fs = std::filesystem;
   double mb = 10;
   std::string file;
+  bool list = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--mb" && i + 1 < argc)
       mb = std::atof(argv[++i]);
+    else if (a == "--findings")
+      list = true;
     else
       file = a;
+  }
+  if (list) {
+    for (const auto& f : kh::parse_console(kh::read_file(file)).findings)
+      std::printf("%s|%s|%s\n", f.kind.c_str(), f.title.c_str(), f.corrupted ? "true" : "false");
+    return 0;
   }
   std::string log;
   if (!file.empty()) {

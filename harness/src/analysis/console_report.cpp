@@ -145,6 +145,24 @@ std::string strip_line_numbers(std::string_view s) {
   return out;
 }
 
+// "/root/.cache/kharness/trees/x/src/drivers/misc/lkdtm/bugs.c" ->
+// "drivers/misc/lkdtm/bugs.c": UBSAN prints __FILE__, which is absolute in
+// an O= build; the part from the kernel's top-level folder on is stable.
+std::string kernel_relative(std::string_view path) {
+  if (path.empty() || path.front() != '/') return std::string(path);
+  // kharness's own trees are <cache>/trees/<id>/src: everything after it.
+  if (std::size_t src = path.rfind("/src/"); src != std::string_view::npos)
+    return std::string(path.substr(src + 5));
+  std::size_t best = std::string_view::npos;
+  for (std::string_view top : {"/arch/", "/block/", "/certs/", "/crypto/", "/drivers/", "/fs/",
+                               "/include/", "/init/", "/io_uring/", "/ipc/", "/kernel/", "/lib/",
+                               "/mm/", "/net/", "/security/", "/sound/", "/virt/"}) {
+    std::size_t p = path.rfind(top);
+    if (p != std::string_view::npos && (best == std::string_view::npos || p < best)) best = p;
+  }
+  return std::string(best == std::string_view::npos ? path : path.substr(best + 1));
+}
+
 // A "BUG: " line's title: the words before the per-run part. Bad page state
 // names the process and pfn, scheduling while atomic the task/pid/preempt
 // count, sleeping-in-atomic the file:line.
@@ -235,8 +253,13 @@ std::optional<Start> match_start(std::string_view text) {
                    EndMarker::rule};
     }
   }
-  if (starts_with(text, "UBSAN: "))
-    return Start{"UBSAN", strip_line_numbers(trim(text)), EndMarker::rule};
+  if (starts_with(text, "UBSAN: ")) {
+    // "UBSAN: array-index-out-of-bounds in /abs/drivers/misc/lkdtm/bugs.c:348:16"
+    std::string title = strip_line_numbers(trim(text));
+    if (std::size_t in = title.find(" in /"); in != std::string::npos)
+      title = title.substr(0, in + 4) + kernel_relative(std::string_view(title).substr(in + 4));
+    return Start{"UBSAN", title, EndMarker::rule};
+  }
   if (contains(text, "watchdog: BUG: soft lockup"))
     return Start{"soft lockup", "BUG: soft lockup", EndMarker::none, Refine::rip, Stack::required};
   if (starts_with(text, "WARNING: CPU: ")) {
@@ -254,13 +277,14 @@ std::optional<Start> match_start(std::string_view text) {
   }
   if (starts_with(text, "kernel BUG at "))
     return Start{"BUG", strip_line_numbers(trim(text.substr(0, text.find('!')))),
-                 EndMarker::trace, Refine::rip};
+                 EndMarker::trace, Refine::rip, Stack::required};
   // A BUG that oopses ("unable to handle page fault") gains an end marker
-  // when its Oops line arrives; one that only dumps a stack has none.
+  // when its Oops line arrives; one that only dumps a stack has none. Every
+  // BUG dumps a stack.
   if (starts_with(text, "BUG: "))
-    return Start{"BUG", bug_title(text), EndMarker::none, Refine::rip};
+    return Start{"BUG", bug_title(text), EndMarker::none, Refine::rip, Stack::required};
   if (starts_with(text, "Unable to handle kernel "))  // arm64's "BUG: unable to handle..."
-    return Start{"BUG", arm64_fault_title(text), EndMarker::none, Refine::rip};
+    return Start{"BUG", arm64_fault_title(text), EndMarker::none, Refine::rip, Stack::required};
   if (is_oops_line(text)) {
     std::string base = starts_with(text, "general protection fault") ? "general protection fault"
                        : starts_with(text, "invalid opcode")         ? "invalid opcode"
@@ -482,7 +506,11 @@ ConsoleReport parse_console(std::string_view log) {
     }
     if (!open->refined && open->refine == Refine::rip) {
       if (std::string func = rip_function(text); !func.empty()) {
-        finding.title = open->base_title + " in " + func;
+        // "kernel BUG at file.c" becomes "kernel BUG in func": the function
+        // says it, the file adds nothing.
+        std::string base =
+            starts_with(open->base_title, "kernel BUG at ") ? "kernel BUG" : open->base_title;
+        finding.title = base + " in " + func;
         open->refined = true;
       }
     } else if (!open->refined && open->refine == Refine::first_frame && open->in_trace) {

@@ -43,6 +43,57 @@ TEST(ConsoleReportTest, GoldenLogs) {
   EXPECT_GE(cases, 6);
 }
 
+// Every golden report, cut off two lines after it starts (mid-line, as a
+// VM killed at that moment leaves it), is marked corrupted. Panics, RCU
+// stalls and reboots have no fixed end to miss.
+TEST(ConsoleReportTest, TruncatedGoldenReportsAreCorrupted) {
+  int cut_cases = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(test::data_path("console"))) {
+    if (entry.path().extension() != ".log") continue;
+    std::string name = entry.path().stem().string();
+    std::string log = test::read_data("console/" + name + ".log");
+    for (const auto& f : parse_console(log).findings) {
+      if (f.kind == "panic" || f.kind == "RCU stall" || f.kind == "reboot" || f.corrupted) continue;
+      SCOPED_TRACE(name + ": " + f.title);
+      // The offset of line f.line + 2, then half of that line.
+      std::size_t pos = 0;
+      for (std::size_t n = 1; n < f.line + 2 && pos != std::string::npos; ++n)
+        pos = log.find('\n', pos) + 1;
+      ASSERT_NE(pos, std::string::npos);
+      std::size_t end = log.find('\n', pos);
+      std::string cut = log.substr(0, pos + (end - pos) / 2);
+      ConsoleReport r = parse_console(cut);
+      ASSERT_FALSE(r.findings.empty());
+      EXPECT_EQ(r.findings.back().line, f.line);
+      EXPECT_TRUE(r.findings.back().corrupted);
+      ++cut_cases;
+    }
+  }
+  EXPECT_GE(cut_cases, 10);
+}
+
+// The same report class gives the same title on x86_64 and arm64:
+// lkdtm_<id>_x86_64 and lkdtm_<id>_arm64 agree on their first finding.
+TEST(ConsoleReportTest, TitlesAreTheSameOnBothArches) {
+  int pairs = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(test::data_path("console"))) {
+    std::string name = entry.path().filename().string();
+    const std::string suffix = "_x86_64.log";
+    if (!name.starts_with("lkdtm_") || !name.ends_with(suffix)) continue;
+    std::string stem = name.substr(0, name.size() - suffix.size());
+    if (!std::filesystem::exists(test::data_path("console/" + stem + "_arm64.log"))) continue;
+    SCOPED_TRACE(stem);
+    auto x86 = parse_console(test::read_data("console/" + stem + "_x86_64.log")).findings;
+    auto arm = parse_console(test::read_data("console/" + stem + "_arm64.log")).findings;
+    ASSERT_FALSE(x86.empty());
+    ASSERT_FALSE(arm.empty());
+    EXPECT_EQ(x86.front().kind, arm.front().kind);
+    EXPECT_EQ(x86.front().title, arm.front().title);
+    ++pairs;
+  }
+  EXPECT_GE(pairs, 10);
+}
+
 TEST(ConsoleReportTest, CleanBootHasNoFindings) {
   ConsoleReport r = parse_console(test::read_data("console/clean_boot.log"));
   EXPECT_TRUE(r.booted);
