@@ -393,6 +393,11 @@ void append_line(std::string& excerpt, std::string_view text) {
 
 }  // namespace
 
+std::string report_start_title(std::string_view line) {
+  auto start = match_start(message_of(line));
+  return start ? start->title : std::string();
+}
+
 ConsoleReport parse_console(std::string_view log) {
   ConsoleReport report;
   std::optional<OpenReport> open;

@@ -3,6 +3,7 @@
 // x86_64 and arm64, recorded with configs/jobs/console-goldens.yaml).
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -54,5 +55,11 @@ struct ConsoleReport {
 ConsoleReport parse_console(std::string_view log);
 
 inline constexpr std::size_t kExcerptLines = 120;
+
+// The title a report gets from its first line alone, before its RIP or
+// stack refine it ("WARNING in F", "BUG: kernel NULL pointer dereference"),
+// or "" when `line` (one console line, timestamp and all) opens no report.
+// For live progress while the guest runs; parse_console is the verdict.
+std::string report_start_title(std::string_view line);
 
 }  // namespace kh

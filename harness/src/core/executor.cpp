@@ -202,6 +202,15 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   req.boot_timeout = job.timeouts.boot;
   req.run_timeout = job.timeouts.workload;
 
+  // A report is shown as soon as its first line reaches console.log (the
+  // backend tails it every 20 ms), not when the VM is over.
+  double first_report = -1;
+  req.on_console = [&](const std::string& line, double seconds) {
+    std::string title = report_start_title(line);
+    if (title.empty()) return;
+    if (first_report < 0) first_report = seconds;
+    status_.progress(subject, "console: " + title);
+  };
   status_.step(subject, "booting");
   VmExit vm = backend_.run(req, [&](const std::string& line) {
     auto j = nlohmann::json::parse(line, nullptr, false);
@@ -219,6 +228,9 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   r.timings["workload_limit"] = vm.run_limit_seconds;
   if (vm.boot_seconds >= 0) r.timings["workload"] = vm.total_seconds - vm.boot_seconds;
   r.timings["total"] = artifact.build_seconds + vm.total_seconds;
+  // Seconds from QEMU's start to the first report line on the console: with
+  // vm_total, how long a splat (a panic) kept the VM going.
+  if (first_report >= 0) r.timings["first_report"] = first_report;
   write_file(dir / "reproduce.sh", reproduce_script(vm.argv, disk_mb));
   make_executable(dir / "reproduce.sh");
 

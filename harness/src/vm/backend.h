@@ -30,6 +30,10 @@ enum class Console {
   terminal,  // kharness's stdin/stdout, shared with the VM's monitor (kharness boot)
 };
 
+// Each console line as QEMU writes it ("\r" dropped), with the seconds since
+// QEMU started; for live progress. Only for Console::file.
+using ConsoleSink = std::function<void(const std::string& line, double seconds)>;
+
 struct BootRequest {
   const ArchInfo* arch = nullptr;
   std::filesystem::path kernel;  // absolute
@@ -43,6 +47,7 @@ struct BootRequest {
   // Before TCG scaling (ArchInfo::tcg_slowdown).
   std::chrono::seconds boot_timeout{60};  // start -> agent ready
   std::chrono::seconds run_timeout{600};  // agent ready -> poweroff
+  ConsoleSink on_console;                 // may be empty
 };
 
 enum class VmExitKind {
