@@ -74,7 +74,10 @@ int do_boot(const BootArgs& a) {
   std::string kernel_name = a.image.empty() ? run.kernel->name : image.filename().string();
   if (image.empty()) {
     KernelBuilder builder(runner, status, paths, host_cores());
-    image = builder.build(*run.kernel, *run.arch, job.base_dir, job.timeouts.build).image;
+    image = builder
+                .build(*run.kernel, *run.arch, job.base_dir, job.timeouts.build,
+                       run.workload_config)
+                .image;
   }
   std::filesystem::path dir = a.out.empty() ? make_temp_dir() : std::filesystem::absolute(a.out);
   ensure_dir(dir);

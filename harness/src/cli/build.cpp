@@ -5,6 +5,8 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "core/plan.h"
+#include "core/workload.h"
 #include "cli/job_loading.h"
 #include "core/arch.h"
 #include "core/paths.h"
@@ -27,6 +29,10 @@ int do_build(const BuildArgs& a) {
   RealProcessRunner runner;
   KernelBuilder builder(runner, status, paths, host_cores());
   std::vector<std::string> arches = a.arches.empty() ? job.arches : a.arches;
+  // The same kernel `kharness run` would build: with the job's workloads'
+  // fragments, so a build here is a cache hit there.
+  const auto workload_config = job_workload_config(
+      job, [&](const std::string& name) { return load_workload(paths.workloads_root(), name); });
   int built = 0;
   for (const auto& k : job.kernels) {
     if (!a.kernels.empty() &&
@@ -39,9 +45,9 @@ int do_build(const BuildArgs& a) {
             fmt::format("--arch {}: unknown arch (known: {})", arch_name, known_arch_names()));
       if (a.key_only) {
         std::cout << fmt::format("{}/{} {}\n", k.name, arch_name,
-                                 builder.cache_key(k, *arch, job.base_dir));
+                                 builder.cache_key(k, *arch, job.base_dir, workload_config));
       } else {
-        Artifact art = builder.build(k, *arch, job.base_dir, job.timeouts.build);
+        Artifact art = builder.build(k, *arch, job.base_dir, job.timeouts.build, workload_config);
         std::cout << fmt::format(
             "{}/{} {} {} {}\n", k.name, arch_name, art.release,
             art.from_cache ? "cached" : fmt::format("built in {:.0f} s", art.build_seconds),

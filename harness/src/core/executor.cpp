@@ -12,6 +12,7 @@
 
 #include "analysis/assertions.h"
 #include "image/guest_image.h"
+#include "kernel/kconfig.h"
 #include "report/junit.h"
 #include "report/result_json.h"
 #include "report/summary.h"
@@ -67,14 +68,33 @@ BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kern
   req.run_dir = dir;
   req.machine.cpus = run.spec.machine.cpus;
   req.machine.memory_mb = run.spec.machine.memory_mb;
-  req.machine.cmdline = run.spec.cmdline;
-  if (!run.kernel->cmdline.empty())
-    req.machine.cmdline += (req.machine.cmdline.empty() ? "" : " ") + run.kernel->cmdline;
+  req.machine.numa_nodes = run.spec.machine.numa_nodes;
+  // Workload, then the job's entry (a variant), then the kernel's: later
+  // words win for parameters the kernel reads last-one-wins.
+  for (const std::string* part : {&run.spec.cmdline, &run.ref->cmdline, &run.kernel->cmdline})
+    if (!part->empty())
+      req.machine.cmdline += (req.machine.cmdline.empty() ? "" : " ") + *part;
   if (disk_mb > 0) {
     make_scratch_disk(runner, dir / "scratch.img", disk_mb);
     req.machine.disks.push_back(dir / "scratch.img");
   }
   return req;
+}
+
+std::string missing_workload_config(const WorkloadSpec& spec, const std::string& final_config) {
+  if (spec.config.empty()) return "";
+  std::vector<ConfigSetting> requested;
+  for (const auto& path : spec.config) {
+    std::string origin = spec.dir.empty() ? path.filename().string()
+                                          : spec.dir.filename().string() + "/" +
+                                                path.lexically_relative(spec.dir).string();
+    auto settings = parse_kconfig(read_file(path), origin);
+    requested.insert(requested.end(), settings.begin(), settings.end());
+  }
+  auto lost = lost_symbols(requested, config_values(parse_kconfig(final_config, ".config")));
+  if (lost.empty()) return "";
+  return fmt::format("the kernel lacks what workload '{}' needs: {}", spec.name,
+                     describe_lost(lost));
 }
 
 std::optional<std::pair<unsigned long, unsigned long>> taint_appeared(const AgentRecords& records) {
@@ -195,6 +215,20 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   r.run_dir = run.run_dir;
   r.timings["build"] = artifact.build_seconds;
 
+  // A workload whose fragment the kernel could not honour (a symbol this
+  // tree lacks, an unmet dependency) would run blind: say so instead.
+  {
+    std::string final_config;
+    read_file_if_exists(artifact.config, final_config);
+    if (std::string why = missing_workload_config(run.spec, final_config); !why.empty()) {
+      r.outcome = Outcome::skip;
+      r.reason = why;
+      write_result_json(dir / "result.json", r);
+      status_.step(subject, "skip: " + why);
+      return r;
+    }
+  }
+
   status_.step(subject, "writing the guest image");
   const int disk_mb = run.spec.machine.disk_mb;
   BootRequest req =
@@ -288,7 +322,8 @@ std::vector<RunResult> Executor::execute(const Job& job, const std::vector<Plann
     Artifact artifact;
     try {
       status_.step(subject, "kernel");
-      artifact = builder_.build(*kernel, *arch, job.base_dir, job.timeouts.build);
+      artifact =
+          builder_.build(*kernel, *arch, job.base_dir, job.timeouts.build, plan[i].workload_config);
       status_.step(subject, artifact.from_cache
                                 ? fmt::format("kernel {} from the cache ({})", artifact.release,
                                               artifact.key.substr(0, 12))

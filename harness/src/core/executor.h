@@ -84,6 +84,11 @@ Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRec
                   const std::vector<AssertionResult>& assertions,
                   const std::vector<std::string>& tolerated = {});
 
+// Why the built kernel cannot run `spec` ("the kernel lacks what workload
+// 'jbd2' needs: config: 1 symbol lost ..."), or "" when its `config:`
+// fragments all survived in `final_config` (the .config text).
+std::string missing_workload_config(const WorkloadSpec& spec, const std::string& final_config);
+
 // The taint bits the run added, comparing the first and the last snapshot
 // of /proc/sys/kernel/tainted: (before, after), or nullopt when none.
 std::optional<std::pair<unsigned long, unsigned long>> taint_appeared(const AgentRecords& records);

@@ -39,6 +39,7 @@ struct WorkloadRef {
   std::string id;                             // unique in the job; defaults to `workload`
   std::string workload;                       // folder under workloads/
   std::map<std::string, std::string> params;  // overrides workload.yaml defaults
+  std::string cmdline;  // appended after the workload's own (a variant: cgroup.memory=nokmem)
 };
 
 struct Timeouts {

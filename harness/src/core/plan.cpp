@@ -43,6 +43,18 @@ Set parse_set(const std::string& s) {
 
 }  // namespace
 
+std::vector<std::filesystem::path> job_workload_config(const Job& job, const WorkloadLoader& load) {
+  std::vector<std::filesystem::path> out;
+  std::vector<std::string> seen;
+  for (const auto& ref : job.workloads) {
+    if (std::find(seen.begin(), seen.end(), ref.workload) != seen.end()) continue;
+    seen.push_back(ref.workload);
+    for (const auto& f : load(ref.workload).config)
+      if (std::find(out.begin(), out.end(), f) == out.end()) out.push_back(f);
+  }
+  return out;
+}
+
 std::vector<PlannedRun> make_plan(const Job& job, const PlanFilters& f,
                                   const WorkloadLoader& load) {
   std::vector<std::string> arches = f.arches.empty() ? job.arches : f.arches;
@@ -74,14 +86,19 @@ std::vector<PlannedRun> make_plan(const Job& job, const PlanFilters& f,
   }
 
   std::map<std::string, WorkloadSpec> specs;
+  auto cached_load = [&](const std::string& name) -> const WorkloadSpec& {
+    if (!specs.count(name)) specs.emplace(name, load(name));
+    return specs.at(name);
+  };
+  const auto workload_config =
+      job_workload_config(job, [&](const std::string& name) { return cached_load(name); });
   std::vector<PlannedRun> plan;
   for (const auto& kernel : job.kernels) {
     if (!wanted(f.kernels, kernel.name)) continue;
     for (const auto& arch_name : arches) {
       for (const auto& ref : job.workloads) {
         if (!selected(job, f.workloads, ref)) continue;
-        if (!specs.count(ref.workload)) specs.emplace(ref.workload, load(ref.workload));
-        const WorkloadSpec& spec = specs.at(ref.workload);
+        const WorkloadSpec& spec = cached_load(ref.workload);
         std::map<std::string, std::string> overrides;
         for (const auto& s : sets)
           if (selects(job, s.workload, ref)) overrides[s.param] = s.value;
@@ -93,6 +110,7 @@ std::vector<PlannedRun> make_plan(const Job& job, const PlanFilters& f,
           run.ref = &ref;
           run.spec = spec;
           run.params = params;
+          run.workload_config = workload_config;
           auto it = kernel.expect.find(ref.id);
           run.assertions = it != kernel.expect.end() ? it->second : spec.assertions;
           run.repeat = r;

@@ -3,6 +3,7 @@
 // reading workload.yaml files through the loader it is given.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <string>
@@ -31,11 +32,19 @@ struct PlannedRun {
   WorkloadSpec spec;
   std::map<std::string, std::string> params;  // resolved
   std::vector<std::string> assertions;        // the kernel's expect:, else the workload's
+  // Fragments of every workload the job lists (not only the selected ones,
+  // so --workload never changes the kernel), in job order, deduplicated.
+  std::vector<std::filesystem::path> workload_config;
   int repeat = 0;                             // 0-based
   std::string run_dir;                        // relative: kernel/arch/workload[/rN]
 };
 
 using WorkloadLoader = std::function<WorkloadSpec(const std::string& name)>;
+
+// The union of the `config:` fragments of the job's workloads, in the order
+// the job lists them: what KernelBuilder::build merges after the base
+// fragments so one kernel per (kernel, arch) serves every workload.
+std::vector<std::filesystem::path> job_workload_config(const Job& job, const WorkloadLoader& load);
 
 // Throws InputError for a filter naming nothing in the job, a --set that is
 // malformed or names an unknown parameter, an arch the table lacks.

@@ -51,8 +51,8 @@ WorkloadSpec parse_workload(const std::string& text, const std::string& origin,
   YAML::Node root = yaml::load(text, o);
   yaml::expect_map(o, root, "the workload");
   yaml::check_keys(o, root,
-                   {"name", "description", "params", "machine", "cmdline", "metrics", "assertions",
-                    "key_metric"});
+                   {"name", "description", "params", "machine", "cmdline", "config", "metrics",
+                    "assertions", "key_metric"});
   WorkloadSpec w;
   w.dir = dir;
   if (!root["name"]) yaml::fail(o, root, "a workload needs name:");
@@ -65,15 +65,35 @@ WorkloadSpec parse_workload(const std::string& text, const std::string& origin,
   }
   if (root["machine"]) {
     const auto& m = root["machine"];
-    yaml::expect_map(o, m, "machine (cpus:, memory_mb:, disk_mb:)");
-    yaml::check_keys(o, m, {"cpus", "memory_mb", "disk_mb"});
+    yaml::expect_map(o, m, "machine (cpus:, memory_mb:, disk_mb:, numa_nodes:)");
+    yaml::check_keys(o, m, {"cpus", "memory_mb", "disk_mb", "numa_nodes"});
     if (m["cpus"]) w.machine.cpus = yaml::integer(o, m["cpus"], "machine.cpus", 1, 64);
     if (m["memory_mb"])
       w.machine.memory_mb = yaml::integer(o, m["memory_mb"], "machine.memory_mb", 64, 65536);
     if (m["disk_mb"])
       w.machine.disk_mb = yaml::integer(o, m["disk_mb"], "machine.disk_mb", 0, 65536);
+    if (m["numa_nodes"])
+      w.machine.numa_nodes = yaml::integer(o, m["numa_nodes"], "machine.numa_nodes", 0, 8);
+    if (w.machine.numa_nodes > 1 && w.machine.cpus % w.machine.numa_nodes != 0)
+      yaml::fail(o, m, fmt::format("machine: {} cpus do not split evenly over {} NUMA nodes",
+                                   w.machine.cpus, w.machine.numa_nodes));
+    if (w.machine.numa_nodes > 1 && w.machine.memory_mb % w.machine.numa_nodes != 0)
+      yaml::fail(o, m, fmt::format("machine: {} MB does not split evenly over {} NUMA nodes",
+                                   w.machine.memory_mb, w.machine.numa_nodes));
   }
   if (root["cmdline"]) w.cmdline = yaml::scalar(o, root["cmdline"], "cmdline");
+  if (root["config"]) {
+    // Checked here, not at build time: a typo should fail before any make.
+    const auto& c = root["config"];
+    for (const auto& name : yaml::string_list(o, c, "config (fragment files in this folder)")) {
+      std::filesystem::path path = (dir / name).lexically_normal();
+      if (name.empty() || name.find("..") != std::string::npos || name.front() == '/')
+        yaml::fail(o, c, fmt::format("config: '{}' must be a file in the workload's folder", name));
+      if (!std::filesystem::is_regular_file(path))
+        yaml::fail(o, c, fmt::format("config: {}: no such file", path.string()));
+      w.config.push_back(std::filesystem::absolute(path));
+    }
+  }
   if (root["metrics"]) {
     // A sequence of single-key maps keeps the order explicit in YAML.
     const auto& m = root["metrics"];

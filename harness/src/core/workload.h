@@ -24,6 +24,8 @@ struct MachineShape {
   int cpus = 2;
   int memory_mb = 512;
   int disk_mb = 0;  // 0: no scratch disk; else an ext4 disk of this size at /dev/vda
+  // 0 or 1: no NUMA topology; N: N nodes, memory and vCPUs split evenly.
+  int numa_nodes = 0;
 };
 
 struct WorkloadSpec {
@@ -33,6 +35,10 @@ struct WorkloadSpec {
   std::vector<ParamSpec> params;
   MachineShape machine;
   std::string cmdline;
+  // Kconfig fragments (absolute paths, in the workload's folder) merged into
+  // the kernel of every job that lists this workload. A run whose fragment
+  // symbols did not survive the merge is skipped, naming them.
+  std::vector<std::filesystem::path> config;
   // Ordered: a metric may use metrics defined above it. name -> expression.
   std::vector<std::pair<std::string, std::string>> metrics;
   std::vector<std::string> assertions;

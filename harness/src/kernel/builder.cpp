@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -30,6 +31,9 @@ struct Fragment {
   fs::path path;
   std::string origin;  // for messages
   std::string bytes;
+  // A workload's fragment: symbols it loses do not fail the build; the runs
+  // of that workload are skipped instead (core/executor.cpp).
+  bool from_workload = false;
 };
 
 std::string first_line(const std::string& s) {
@@ -137,7 +141,8 @@ const std::string& KernelBuilder::compiler_version(std::string_view compiler) {
 }
 
 KernelBuilder::Inputs KernelBuilder::resolve(const KernelSpec& spec, const ArchInfo& arch,
-                                             const fs::path& job_dir) {
+                                             const fs::path& job_dir,
+                                             const std::vector<fs::path>& workload_config) {
   Inputs in;
   in.source = resolve_source(spec, job_dir);
   if (!spec.series.empty()) {
@@ -148,6 +153,16 @@ KernelBuilder::Inputs KernelBuilder::resolve(const KernelSpec& spec, const ArchI
     std::string name = base;
     if (name.size() > 7 && name.substr(name.size() - 7) == ".config") name.resize(name.size() - 7);
     in.fragments.push_back(load_fragment(spec.name, name, paths_, job_dir));
+  }
+  for (const auto& path : workload_config) {
+    Fragment f;
+    f.path = path;
+    f.origin = path.lexically_relative(paths_.root).string();
+    if (f.origin.empty() || f.origin.rfind("..", 0) == 0) f.origin = path.string();
+    f.from_workload = true;
+    if (!read_file_if_exists(path, f.bytes))
+      throw InputError(fmt::format("workload config fragment {}: no such file", path.string()));
+    in.fragments.push_back(std::move(f));
   }
   for (const auto& f : spec.fragments)
     in.fragments.push_back(load_fragment(spec.name, f, paths_, job_dir));
@@ -170,15 +185,17 @@ KernelBuilder::Inputs KernelBuilder::resolve(const KernelSpec& spec, const ArchI
 }
 
 std::string KernelBuilder::cache_key(const KernelSpec& spec, const ArchInfo& arch,
-                                     const fs::path& job_dir) {
-  return resolve(spec, arch, job_dir).key;
+                                     const fs::path& job_dir,
+                                     const std::vector<fs::path>& workload_config) {
+  return resolve(spec, arch, job_dir, workload_config).key;
 }
 
 Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, const fs::path& job_dir,
-                              std::chrono::seconds timeout) {
+                              std::chrono::seconds timeout,
+                              const std::vector<fs::path>& workload_config) {
   const std::string subject = fmt::format("{}/{}", spec.name, arch.name);
   status_.step(subject, "kernel");
-  Inputs in = resolve(spec, arch, job_dir);
+  Inputs in = resolve(spec, arch, job_dir, workload_config);
   ArtifactCache cache(paths_.cache / "artifacts");
   if (auto hit = cache.lookup(in.key)) {
     status_.step(subject,
@@ -191,7 +208,7 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
   // written by two makes at once is garbage. The second waits, then usually
   // finds the first one's artifact.
   bool said_waiting = false;
-  FileLock lock(paths_.cache / "trees" / (in.tree_id + ".lock"), [&] {
+  FileLock lock(paths_.cache / "locks" / (in.tree_id + ".lock"), [&] {
     check_interrupted("waiting for the kernel tree lock");
     if (!said_waiting) {
       said_waiting = true;
@@ -278,6 +295,13 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
       throw InfraError(
           fmt::format("config merge of {} wrote no {}", subject, (build_dir / ".config").string()));
     auto lost = lost_symbols(requested, config_values(parse_kconfig(final_text, ".config")));
+    // A workload's own losses are that workload's problem: its runs are
+    // skipped with the list, the kernel still serves the others.
+    std::erase_if(lost, [&](const ConfigSetting& c) {
+      return std::any_of(in.fragments.begin(), in.fragments.end(), [&](const Fragment& f) {
+        return f.from_workload && f.origin == c.origin;
+      });
+    });
     if (!lost.empty()) throw InputError(describe_lost(lost));
   }
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "core/arch.h"
 #include "core/job.h"
@@ -36,18 +37,24 @@ class KernelBuilder {
   // (listing them); InfraError for a failed make (naming the log) or a full
   // disk; Interrupted on Ctrl-C (the partial build folder stays for reuse).
   // `timeout` bounds make (0: none); exceeding it is an InfraError.
+  // `workload_config`: the job's workload fragments (core/plan.h), merged
+  // after the base fragments and before the kernel's own; symbols they lose
+  // do not fail the build (the executor skips those workloads' runs).
   Artifact build(const KernelSpec& spec, const ArchInfo& arch, const std::filesystem::path& job_dir,
-                 std::chrono::seconds timeout = std::chrono::seconds(0));
+                 std::chrono::seconds timeout = std::chrono::seconds(0),
+                 const std::vector<std::filesystem::path>& workload_config = {});
 
   // The content key without building: source identity, series contents,
   // fragment contents in merge order, arch, compiler version, recipe version.
   std::string cache_key(const KernelSpec& spec, const ArchInfo& arch,
-                        const std::filesystem::path& job_dir);
+                        const std::filesystem::path& job_dir,
+                        const std::vector<std::filesystem::path>& workload_config = {});
 
  private:
   struct Inputs;  // everything the key depends on, resolved (builder.cpp)
   Inputs resolve(const KernelSpec& spec, const ArchInfo& arch,
-                 const std::filesystem::path& job_dir);
+                 const std::filesystem::path& job_dir,
+                 const std::vector<std::filesystem::path>& workload_config);
   const std::string& compiler_version(std::string_view compiler);
 
   ProcessRunner& runner_;

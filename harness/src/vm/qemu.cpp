@@ -99,6 +99,20 @@ std::vector<std::string> qemu_argv(const BootRequest& req, Accel accel) {
            {"-smp", std::to_string(req.machine.cpus), "-m", std::to_string(req.machine.memory_mb),
             "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-kernel",
             req.kernel.string(), "-initrd", run_relative(req.initrd, req.run_dir)});
+  if (int n = req.machine.numa_nodes; n > 1) {
+    // One RAM backend per node, vCPUs dealt out in contiguous ranges. The
+    // guest sees the topology through ACPI SRAT (x86) or the device tree
+    // (arm64); its kernel needs CONFIG_NUMA and the matching firmware table
+    // support (a workload's config: fragment).
+    int mem = req.machine.memory_mb / n, cpus = req.machine.cpus / n;
+    for (int i = 0; i < n; ++i) {
+      std::string node = fmt::format("node,nodeid={},memdev=ram{}", i, i);
+      if (cpus == 1) node += fmt::format(",cpus={}", i);
+      if (cpus > 1) node += fmt::format(",cpus={}-{}", i * cpus, (i + 1) * cpus - 1);
+      v.insert(v.end(), {"-object", fmt::format("memory-backend-ram,id=ram{},size={}M", i, mem),
+                         "-numa", node});
+    }
+  }
   std::string cmdline = base_cmdline(a);
   if (!req.machine.cmdline.empty()) cmdline += " " + req.machine.cmdline;
   v.insert(v.end(), {"-append", cmdline});

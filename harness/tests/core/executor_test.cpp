@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/files.h"
+
 namespace kh {
 namespace {
 
@@ -149,6 +151,22 @@ TEST(JudgeTest, AgentErrorsSplitIntoSetupAndWorkload) {
   c.records.workload_errors.clear();
   c.records.done = false;
   EXPECT_EQ(c.judge().outcome, Outcome::infra);
+}
+
+TEST(WorkloadConfigTest, ARunIsSkippedNamingWhatItsFragmentLost) {
+  ScopedTempDir tmp;
+  write_file(tmp.path() / "w/kernel.config", "CONFIG_PSI=y\n# comment\nCONFIG_NUMA=y\n");
+  WorkloadSpec w;
+  w.name = "w";
+  w.dir = tmp.path() / "w";
+  w.config = {tmp.path() / "w/kernel.config"};
+  EXPECT_EQ(missing_workload_config(w, "CONFIG_PSI=y\nCONFIG_NUMA=y\n"), "");
+  std::string why = missing_workload_config(w, "CONFIG_PSI=y\n# CONFIG_NUMA is not set\n");
+  EXPECT_NE(why.find("workload 'w'"), std::string::npos) << why;
+  EXPECT_NE(why.find("CONFIG_NUMA=y (w/kernel.config:3)"), std::string::npos) << why;
+  EXPECT_EQ(why.find("CONFIG_PSI"), std::string::npos) << why;
+  w.config.clear();
+  EXPECT_EQ(missing_workload_config(w, ""), "");
 }
 
 TEST(ReproduceTest, ReplaysTheExactArgvInAFreshFolder) {

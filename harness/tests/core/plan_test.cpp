@@ -45,6 +45,33 @@ TEST(PlanTest, ExpandsKernelsArchesWorkloadsRepeats) {
   EXPECT_EQ(plan[2].params.at("pin"), "kmem");
 }
 
+TEST(PlanTest, EveryRunGetsTheUnionOfTheJobsWorkloadFragmentsWhateverIsSelected) {
+  Job j = parse_job(R"(name: t
+kernels: [{name: k, source: {tarball: x}}]
+arches: [x86_64]
+workloads:
+  - a
+  - {id: a2, workload: a, cmdline: cgroup.memory=nokmem}
+  - b
+  - c
+)",
+                    "job.yaml", "/");
+  auto load = [](const std::string& name) {
+    WorkloadSpec w = spec(name);
+    if (name == "a") w.config = {"/w/a/kernel.config", "/w/shared.config"};
+    if (name == "b") w.config = {"/w/shared.config", "/w/b/kernel.config"};
+    return w;
+  };
+  PlanFilters only_c;
+  only_c.workloads = {"c"};
+  auto plan = make_plan(j, only_c, load);
+  ASSERT_EQ(plan.size(), 1u);
+  EXPECT_EQ(plan[0].workload_config,
+            (std::vector<std::filesystem::path>{"/w/a/kernel.config", "/w/shared.config",
+                                                "/w/b/kernel.config"}));
+  EXPECT_EQ(make_plan(j, {}, load)[1].ref->cmdline, "cgroup.memory=nokmem");
+}
+
 TEST(PlanTest, KernelExpectationsReplaceWorkloadDefaults) {
   auto plan = make_plan(two_by_two(), {}, spec);
   EXPECT_EQ(plan[0].assertions, std::vector<std::string>{"dying_after_loop > 10"});  // base/leak

@@ -4,6 +4,7 @@
 
 #include "core/paths.h"
 #include "util/error.h"
+#include "util/files.h"
 
 namespace kh {
 namespace {
@@ -33,6 +34,34 @@ TEST(WorkloadTest, ParsesEverything) {
   EXPECT_EQ(w.metrics[1].first, "b");  // order kept
   EXPECT_EQ(w.assertions, std::vector<std::string>{"b > 0"});
   EXPECT_EQ(w.key_metric, "b");
+}
+
+TEST(WorkloadTest, MachineShapeNumaAndConfigFragments) {
+  ScopedTempDir tmp;
+  write_file(tmp.path() / "kernel.config", "CONFIG_PSI=y\n");
+  WorkloadSpec w = parse_workload(
+      "name: w\nmachine: {cpus: 2, memory_mb: 512, numa_nodes: 2}\n"
+      "cmdline: hung_task_timeout_secs=5\nconfig: [kernel.config]\n",
+      "workload.yaml", tmp.path());
+  EXPECT_EQ(w.machine.numa_nodes, 2);
+  EXPECT_EQ(w.cmdline, "hung_task_timeout_secs=5");
+  ASSERT_EQ(w.config.size(), 1u);
+  EXPECT_EQ(w.config[0], tmp.path() / "kernel.config");
+
+  auto error = [&](const std::string& yaml) {
+    try {
+      parse_workload(yaml, "workload.yaml", tmp.path());
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error("name: w\nconfig: [psi.config]\n").find("psi.config: no such file"),
+            std::string::npos);
+  EXPECT_NE(error("name: w\nconfig: [../x.config]\n").find("must be a file in the workload's"),
+            std::string::npos);
+  EXPECT_NE(error("name: w\nmachine: {cpus: 3, numa_nodes: 2}\n").find("do not split evenly"),
+            std::string::npos);
 }
 
 TEST(WorkloadTest, UnknownKeyAndBadDefault) {

@@ -55,6 +55,21 @@ TEST(QemuArgvTest, X86UnderTcg) {
   EXPECT_TRUE(contains(v, "virtio-blk-pci,drive=disk0"));
 }
 
+TEST(QemuArgvTest, NumaNodesSplitMemoryAndCpus) {
+  BootRequest r = request("arm64", "/r");
+  r.machine.cpus = 4;
+  r.machine.memory_mb = 1024;
+  r.machine.numa_nodes = 2;
+  auto v = qemu_argv(r, Accel::tcg);
+  EXPECT_EQ(after(v, "-object"), "memory-backend-ram,id=ram0,size=512M");
+  EXPECT_TRUE(contains(v, "memory-backend-ram,id=ram1,size=512M"));
+  EXPECT_EQ(after(v, "-numa"), "node,nodeid=0,memdev=ram0,cpus=0-1");
+  EXPECT_TRUE(contains(v, "node,nodeid=1,memdev=ram1,cpus=2-3"));
+  EXPECT_EQ(after(v, "-m"), "1024");  // the total stays the machine's size
+  r.machine.numa_nodes = 1;
+  EXPECT_FALSE(contains(qemu_argv(r, Accel::tcg), "-numa"));
+}
+
 TEST(QemuArgvTest, X86UnderKvmUsesHostCpu) {
   auto v = qemu_argv(request("x86_64", "/r"), Accel::kvm);
   EXPECT_EQ(after(v, "-accel"), "kvm");
