@@ -5,6 +5,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <unordered_set>
 
 namespace kh {
 namespace {
@@ -539,11 +540,9 @@ ConsoleReport parse_console(std::string_view log) {
   // WARN_ON_ONCE site does not exist. Titles are final only now (refined
   // from RIP / frames), so duplicates go at the end.
   std::vector<ConsoleFinding> unique;
-  for (auto& f : report.findings) {
-    bool seen = false;
-    for (const auto& u : unique) seen |= u.title == f.title;
-    if (!seen) unique.push_back(std::move(f));
-  }
+  std::unordered_set<std::string> titles;
+  for (auto& f : report.findings)
+    if (titles.insert(f.title).second) unique.push_back(std::move(f));
   report.findings = std::move(unique);
   return report;
 }
