@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -69,12 +70,18 @@ TEST(ConsoleReportTest, TruncatedGoldenReportsAreCorrupted) {
       ++cut_cases;
     }
   }
-  EXPECT_GE(cut_cases, 10);
+  EXPECT_GE(cut_cases, 45);
 }
 
 // The same report class gives the same title on x86_64 and arm64:
 // lkdtm_<id>_x86_64 and lkdtm_<id>_arm64 agree on their first finding.
+// Except where the stacks themselves differ: x86's gcc makes
+// lkdtm_HUNG_TASK's schedule() a tail call, so the blocked task's first
+// frame of its own is direct_entry there and lkdtm_HUNG_TASK on arm64.
 TEST(ConsoleReportTest, TitlesAreTheSameOnBothArches) {
+  const std::map<std::string, std::pair<std::string, std::string>> differ = {
+      {"lkdtm_hung_task",
+       {"INFO: task hung in direct_entry", "INFO: task hung in lkdtm_HUNG_TASK"}}};
   int pairs = 0;
   for (const auto& entry : std::filesystem::directory_iterator(test::data_path("console"))) {
     std::string name = entry.path().filename().string();
@@ -88,10 +95,15 @@ TEST(ConsoleReportTest, TitlesAreTheSameOnBothArches) {
     ASSERT_FALSE(x86.empty());
     ASSERT_FALSE(arm.empty());
     EXPECT_EQ(x86.front().kind, arm.front().kind);
-    EXPECT_EQ(x86.front().title, arm.front().title);
+    if (auto it = differ.find(stem); it != differ.end()) {
+      EXPECT_EQ(x86.front().title, it->second.first);
+      EXPECT_EQ(arm.front().title, it->second.second);
+    } else {
+      EXPECT_EQ(x86.front().title, arm.front().title);
+    }
     ++pairs;
   }
-  EXPECT_GE(pairs, 10);
+  EXPECT_GE(pairs, 20);
 }
 
 TEST(ConsoleReportTest, StartTitleForLiveProgress) {
