@@ -118,6 +118,24 @@ TEST(ConsoleReportTest, StartTitleForLiveProgress) {
   EXPECT_EQ(report_start_title(""), "");
 }
 
+TEST(ConsoleReportTest, ASecondBannerIsAnUnexpectedReboot) {
+  // A real x86_64 guest that panicked with panic=1 and no -no-reboot.
+  std::string log = test::read_data("console/lkdtm_panic_reboot_x86_64.log");
+  ConsoleReport r = parse_console(log);
+  ASSERT_EQ(r.findings.size(), 2u);
+  EXPECT_EQ(r.findings[1].kind, "reboot");
+  // The line of the second "Linux version" banner.
+  std::istringstream in(log);
+  std::size_t n = 0, banners = 0, second = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++n;
+    if (line.starts_with("Linux version ") && ++banners == 2) second = n;
+  }
+  EXPECT_EQ(r.findings[1].line, second);
+  // One boot is no reboot.
+  EXPECT_TRUE(parse_console(log.substr(0, log.find("Linux version", 10))).findings.size() == 1);
+}
+
 TEST(ConsoleReportTest, CleanBootHasNoFindings) {
   ConsoleReport r = parse_console(test::read_data("console/clean_boot.log"));
   EXPECT_TRUE(r.booted);
