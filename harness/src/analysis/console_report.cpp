@@ -47,7 +47,7 @@ struct OpenReport {
   int frames = 0;             // frames seen in the current trace
   bool stack_closed = false;  // a whole stack dump was seen
   bool refined = false;
-  std::size_t lines = 0;   // excerpt lines so far
+  std::size_t lines = 0;  // excerpt lines so far
 };
 
 bool starts_with(std::string_view s, std::string_view prefix) {
@@ -169,8 +169,7 @@ std::string kernel_relative(std::string_view path) {
 // count, sleeping-in-atomic the file:line.
 std::string bug_title(std::string_view text) {
   text = trim(text);
-  for (std::string_view cut :
-       {" in process ", ": ", " at ", ", address", " for address", " - "}) {
+  for (std::string_view cut : {" in process ", ": ", " at ", ", address", " for address", " - "}) {
     // "BUG: " itself has a ": " at 3; look after it.
     if (std::size_t p = text.find(cut, 5); p != std::string_view::npos) {
       if (cut == " at ") return strip_line_numbers(text);  // the file is stable, the line is not
@@ -277,8 +276,8 @@ std::optional<Start> match_start(std::string_view text) {
     return std::nullopt;
   }
   if (starts_with(text, "kernel BUG at "))
-    return Start{"BUG", strip_line_numbers(trim(text.substr(0, text.find('!')))),
-                 EndMarker::trace, Refine::rip, Stack::required};
+    return Start{"BUG", strip_line_numbers(trim(text.substr(0, text.find('!')))), EndMarker::trace,
+                 Refine::rip, Stack::required};
   // A BUG that oopses ("unable to handle page fault") gains an end marker
   // when its Oops line arrives; one that only dumps a stack has none. Every
   // BUG dumps a stack.
@@ -370,8 +369,6 @@ bool is_wait_frame(std::string_view f) {
     if (f.starts_with(prefix)) return true;
   return f == "down";
 }
-
-
 
 // A stack frame line: " func+0x1c/0x40", " ? func+0x..", with an optional
 // " [module]" (x86 and arm64 print frames alike).

@@ -72,8 +72,7 @@ BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kern
   // Workload, then the job's entry (a variant), then the kernel's: later
   // words win for parameters the kernel reads last-one-wins.
   for (const std::string* part : {&run.spec.cmdline, &run.ref->cmdline, &run.kernel->cmdline})
-    if (!part->empty())
-      req.machine.cmdline += (req.machine.cmdline.empty() ? "" : " ") + *part;
+    if (!part->empty()) req.machine.cmdline += (req.machine.cmdline.empty() ? "" : " ") + *part;
   if (disk_mb > 0) {
     make_scratch_disk(runner, dir / "scratch.img", disk_mb);
     req.machine.disks.push_back(dir / "scratch.img");

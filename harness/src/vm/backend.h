@@ -22,7 +22,7 @@ struct MachineSpec {
   int memory_mb = 512;
   std::vector<std::filesystem::path> disks;  // raw images, become /dev/vda, /dev/vdb...
   std::string cmdline;                       // appended to the base command line
-  int numa_nodes = 0;  // >1: that many nodes, memory and vCPUs split evenly
+  int numa_nodes = 0;                        // >1: that many nodes, memory and vCPUs split evenly
 };
 
 // Where the guest's serial console goes.

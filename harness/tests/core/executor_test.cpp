@@ -136,8 +136,8 @@ TEST(JudgeTest, TimeoutsAndVmFailuresAreInfra) {
 TEST(JudgeTest, HungTaskDuringATimeoutIsTheKernelsFault) {
   Case c;
   c.vm.kind = VmExitKind::run_timeout;
-  c.console.findings = {
-      {"hung task", "INFO: task kworker/u4:1 blocked for more than 120 seconds", 99, false, false, ""}};
+  c.console.findings = {{"hung task", "INFO: task kworker/u4:1 blocked for more than 120 seconds",
+                         99, false, false, ""}};
   EXPECT_EQ(c.judge().outcome, Outcome::fail);
 }
 

@@ -30,7 +30,8 @@ TEST(HealthIntegration, LkdtmWarningFailsWithItsTitleUnlessTolerated) {
     // The excerpt is the cut-here block with its stack.
     std::string excerpt = report["excerpt"].get<std::string>();
     EXPECT_NE(excerpt.find("[ cut here ]"), std::string::npos) << excerpt;
-    EXPECT_NE(excerpt.find(" direct_entry"), std::string::npos) << excerpt;  // LKDTM's write handler
+    EXPECT_NE(excerpt.find(" direct_entry"), std::string::npos)
+        << excerpt;  // LKDTM's write handler
     EXPECT_NE(excerpt.find("---[ end trace"), std::string::npos) << excerpt;
     // The agent saw the taint the WARNING left (W = 512).
     EXPECT_EQ(static_cast<long>(failed["metrics"]["tainted"].get<double>()) & 512, 512);
