@@ -300,9 +300,14 @@ std::optional<Start> match_start(std::string_view text) {
                  Stack::required};
   if (starts_with(text, "rcu: INFO: ") &&
       (contains(text, "detected stalls") || contains(text, "detected stall "))) {
-    std::string_view rest = trim(text.substr(5));
-    while (!rest.empty() && (rest.back() == ':' || rest.back() == '.')) rest.remove_suffix(1);
-    return Start{"RCU stall", std::string(rest)};
+    // "rcu: INFO: rcu_sched self-detected stall on CPU" (the stalled CPU saw
+    // it) and "rcu: INFO: rcu_sched detected stalls on CPUs/tasks" (another
+    // CPU, or the grace-period kthread starved) are one bug seen from two
+    // sides; which side reports depends on the CPU count and timing, so the
+    // title keeps the flavour only.
+    std::string_view rest = text.substr(11);
+    std::string flavour(rest.substr(0, rest.find(' ')));
+    return Start{"RCU stall", "INFO: " + flavour + " detected stall"};
   }
   return std::nullopt;
 }
