@@ -503,10 +503,12 @@ ConsoleReport parse_console(std::string_view log) {
         open->in_trace = false;
         open->stack_closed = true;
         if (open->end == EndMarker::none) {
-          // This line is not the report's any more.
+          // This line is not the report's any more (when it made it in).
           std::string& ex = finding.excerpt;
-          std::size_t cut = ex.rfind('\n', ex.size() - 2);
-          ex.resize(cut == std::string::npos ? 0 : cut + 1);
+          if (open->lines <= kExcerptLines && ex.size() >= 2) {
+            std::size_t cut = ex.rfind('\n', ex.size() - 2);
+            ex.resize(cut == std::string::npos ? 0 : cut + 1);
+          }
           close();
           continue;
         }

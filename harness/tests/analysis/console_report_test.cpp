@@ -136,6 +136,26 @@ TEST(ConsoleReportTest, ASecondBannerIsAnUnexpectedReboot) {
   EXPECT_TRUE(parse_console(log.substr(0, log.find("Linux version", 10))).findings.size() == 1);
 }
 
+TEST(ConsoleReportTest, ExcerptsRunFromCutHereToTheEndOfTheStack) {
+  auto w = parse_console(test::read_data("console/lkdtm_warning_x86_64.log")).findings;
+  ASSERT_FALSE(w.empty());
+  EXPECT_TRUE(
+      w[0].excerpt.starts_with("------------[ cut here ]------------\n"
+                               "WARNING: CPU: 0 PID: "))
+      << w[0].excerpt;
+  EXPECT_NE(w[0].excerpt.find("Call Trace:\n <TASK>\n"), std::string::npos) << w[0].excerpt;
+  EXPECT_TRUE(w[0].excerpt.ends_with("---[ end trace 0000000000000000 ]---\n")) << w[0].excerpt;
+
+  // arm64 has no <TASK> markers: the hung task's trace ends at the first
+  // line that is no frame; the lock list lockdep prints next is not in it.
+  auto h = parse_console(test::read_data("console/lkdtm_hung_task_arm64.log")).findings;
+  ASSERT_FALSE(h.empty());
+  EXPECT_TRUE(h[0].excerpt.starts_with("INFO: task init:")) << h[0].excerpt;
+  EXPECT_NE(h[0].excerpt.find(" lkdtm_HUNG_TASK+0x"), std::string::npos) << h[0].excerpt;
+  EXPECT_EQ(h[0].excerpt.find("Showing all locks held"), std::string::npos) << h[0].excerpt;
+  EXPECT_FALSE(h[0].corrupted);
+}
+
 TEST(ConsoleReportTest, CleanBootHasNoFindings) {
   ConsoleReport r = parse_console(test::read_data("console/clean_boot.log"));
   EXPECT_TRUE(r.booted);
