@@ -8,6 +8,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "analysis/assertions.h"
@@ -238,9 +239,10 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   // A report is shown as soon as its first line reaches console.log (the
   // backend tails it every 20 ms), not when the VM is over.
   double first_report = -1;
+  std::set<std::string> shown;
   req.on_console = [&](const std::string& line, double seconds) {
     std::string title = report_start_title(line);
-    if (title.empty()) return;
+    if (title.empty() || !shown.insert(title).second) return;
     if (first_report < 0) first_report = seconds;
     status_.progress(subject, "console: " + title);
   };
