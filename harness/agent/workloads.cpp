@@ -302,6 +302,12 @@ constexpr Workload kWorkloads[] = {
      "create, charge and remove memory cgroups; count the dying ones (params: iterations, cgroup "
      "v1|v2, "
      "pin pagecache|kmem, settle_seconds)"},
+    {"script", run_script,
+     "run a reproducer script unchanged under bash in the scratch folder, snapshots before and "
+     "after (params: script, cgroup v1|v2, args, timeout_seconds)"},
+    {"kselftest-cgroup", run_kselftest,
+     "run the tree's own selftests, KTAP back to the host (params: target, tests, "
+     "timeout_seconds)"},
     {"lkdtm", run_lkdtm,
      "provoke a kernel report through LKDTM or the kharness selftest series (params: crash, "
      "detect_seconds, wait_seconds, cgroup)"},

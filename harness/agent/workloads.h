@@ -73,8 +73,10 @@ struct Workload {
   std::string_view summary;
 };
 
-// Workloads with a file of their own (workload_<name>.cpp).
-void run_lkdtm(Context& ctx);
+// Workloads defined in their own files (workload_<name>.cpp).
+void run_script(Context& ctx);     // workload_programs.cpp
+void run_kselftest(Context& ctx);  // workload_programs.cpp
+void run_lkdtm(Context& ctx);      // workload_lkdtm.cpp
 
 std::span<const Workload> workloads();
 const Workload* find_workload(std::string_view name);
