@@ -53,7 +53,7 @@ if [ -f "$panic/reproduce.sh" ]; then
   rb=$out/reboot && mkdir -p "$rb" && cp "$panic/initramfs.cpio" "$rb/"
   argv=$(grep -m1 '^qemu-system' "$panic/reproduce.sh" | sed -e 's/^exec //' \
     -e 's/ -no-reboot//' -e 's/panic=-1/panic=1/')
-  (cd "$rb" && timeout 20 sh -c "exec $argv" >/dev/null 2>&1 || true)
+  (cd "$rb" && timeout 60 sh -c "exec $argv" >/dev/null 2>&1 || true)
   cp "$rb/console.log" "$here/lkdtm_panic_reboot_x86_64.log"
   build/harness/kharness_console_bench --findings "$here/lkdtm_panic_reboot_x86_64.log" \
     >"$here/lkdtm_panic_reboot_x86_64.expected"
