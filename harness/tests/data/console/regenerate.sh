@@ -2,7 +2,8 @@
 # Records the real golden logs of this folder (lkdtm_*.log): runs
 # configs/jobs/console-goldens.yaml (one debug + LKDTM + kernel-patches/selftest
 # kernel per arch, one boot per report class; every run is expected to fail)
-# and copies each run's console.log here as lkdtm_<id>_<arch>.log. Then
+# and console-goldens-kasan.yaml (KASAN, x86_64), and copies each run's
+# console.log here as lkdtm_<id>_<arch>.log. Then
 # records an unexpected reboot: the x86_64 PANIC run replayed with panic=1
 # and without -no-reboot, so the guest boots twice.
 #
@@ -27,14 +28,18 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-rm -rf "$out"
+rm -rf "$out" "$out-kasan"
 build/kharness run configs/jobs/console-goldens.yaml --out "$out" "${args[@]}" || true
+build/kharness run configs/jobs/console-goldens-kasan.yaml --out "$out-kasan" "${args[@]}" || true
 
 python3 - "$out" "$here" <<'PY'
 import json, pathlib, shutil, subprocess, sys
 out, here = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
-summary = json.load(open(out / "summary.json"))
-for run in summary["runs"]:
+runs = []
+for folder in (out, pathlib.Path(str(out) + "-kasan")):
+    if (folder / "summary.json").exists():
+        runs += [(folder, r) for r in json.load(open(folder / "summary.json"))["runs"]]
+for out, run in runs:
     d = out / run["run_dir"]
     if not (d / "console.log").exists():
         print(f"{run['run_dir']}: no console ({run['outcome']}: {run['reason']})")
