@@ -11,6 +11,7 @@
 #     what kharness adds beside builds and guests         <= 2 s
 #     kharness peak RSS                                   <= 100 MB
 #   the default job (both arches) with a warm cache       <= 120 s wall
+#   the console parser on a 10 MB log                     <= 200 ms
 #
 # Usage, from the repository root after the build:
 #   harness/bench.sh [--skip-cold] [--arch x86_64|arm64]...
@@ -76,3 +77,11 @@ t=$(now)
 "$kh" run --out "$work/default" >/dev/null 2>&1 || true
 printf 'kharness run (default job) wall:           %6.1f s  (%s)\n' "$(since "$t")" \
   "$(python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print(', '.join(f\"{r['arch']}/{r['workload']}={r['outcome']}\" for r in s['runs']))" "$work/default/summary.json")"
+
+echo "== console parser"
+bench=$PWD/build/harness/kharness_console_bench
+if [ -x "$bench" ]; then
+  "$bench" --mb 10   # target: 10 MB in <= 200 ms
+else
+  echo "console parser: build kharness_console_bench first"
+fi

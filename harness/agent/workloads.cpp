@@ -311,6 +311,9 @@ constexpr Workload kWorkloads[] = {
     {"kselftest-cgroup", run_kselftest,
      "run the tree's own selftests, KTAP back to the host (params: target, tests, "
      "timeout_seconds)"},
+    {"lkdtm", run_lkdtm,
+     "provoke a kernel report through LKDTM or the kharness selftest series (params: crash, "
+     "detect_seconds, wait_seconds, cgroup)"},
 };
 
 }  // namespace

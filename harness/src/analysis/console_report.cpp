@@ -5,6 +5,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <unordered_set>
 
 namespace kh {
 namespace {
@@ -13,7 +14,7 @@ namespace {
 enum class EndMarker {
   none,   // nothing: the report is over once its stack dump is (or never says)
   trace,  // "---[ end trace ... ]---" (WARNING, Oops, BUG that oopsed)
-  kasan,  // the "=====" rule KASAN prints after its report
+  rule,   // the "=====" rule KASAN, KFENCE and UBSAN print after their report
 };
 
 // How the title gets its function once the report shows it.
@@ -23,13 +24,15 @@ enum class Refine {
   first_frame,  // first frame of the task's stack that is not the scheduler
 };
 
+// Whether a report always ends with a stack dump.
+enum class Stack { optional, required };
+
 struct Start {
   std::string kind;
   std::string title;
   EndMarker end = EndMarker::none;
   Refine refine = Refine::none;
-  bool needs_stack = false;  // the report always ends with a stack dump
-  bool panic = false;
+  Stack stack = Stack::optional;
 };
 
 struct OpenReport {
@@ -37,10 +40,14 @@ struct OpenReport {
   std::string base_title;
   EndMarker end = EndMarker::none;
   Refine refine = Refine::none;
-  bool needs_stack = false;
+  Stack stack = Stack::optional;
+  bool in_trace = false;      // after "Call Trace:" / "Call trace:"
+  bool marked = false;        // the trace uses <TASK> ... </TASK> (x86)
   bool in_task = false;       // between <TASK> and </TASK>
-  bool stack_closed = false;  // saw </TASK>
+  int frames = 0;             // frames seen in the current trace
+  bool stack_closed = false;  // a whole stack dump was seen
   bool refined = false;
+  std::size_t lines = 0;  // excerpt lines so far
 };
 
 bool starts_with(std::string_view s, std::string_view prefix) {
@@ -107,7 +114,8 @@ bool is_identifier(std::string_view s) {
   return true;
 }
 
-// Addresses and other per-run numbers out of a title.
+// Addresses and other per-run numbers out of a panic message
+// ("Attempted to kill init! exitcode=0x00000000").
 std::string strip_addresses(std::string_view text) {
   static const std::regex kKeyHex(R"(\s*\b\w+=0x[0-9a-fA-F]+)");
   static const std::regex kHex(R"(\b0x[0-9a-fA-F]+|\b[0-9a-fA-F]{8,}\b|\bpfn:[0-9a-fA-F]+)");
@@ -118,6 +126,67 @@ std::string strip_addresses(std::string_view text) {
   while (!s.empty() && (s.back() == ' ' || s.back() == ',' || s.back() == ':' || s.back() == '='))
     s.pop_back();
   return s;
+}
+
+// "mm/slab.h:723" -> "mm/slab.h", "bugs.c:348:16" -> "bugs.c": the line
+// moves with every patch, the file does not.
+std::string strip_line_numbers(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == ':' && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1])) &&
+        i > 0 && std::isalpha(static_cast<unsigned char>(s[i - 1]))) {
+      std::size_t j = i + 1;
+      while (j < s.size() && (std::isdigit(static_cast<unsigned char>(s[j])) || s[j] == ':')) ++j;
+      i = j - 1;
+      continue;
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+// "/root/.cache/kharness/trees/x/src/drivers/misc/lkdtm/bugs.c" ->
+// "drivers/misc/lkdtm/bugs.c": UBSAN prints __FILE__, which is absolute in
+// an O= build; the part from the kernel's top-level folder on is stable.
+std::string kernel_relative(std::string_view path) {
+  if (path.empty() || path.front() != '/') return std::string(path);
+  // kharness's own trees are <cache>/trees/<id>/src: everything after it.
+  if (std::size_t src = path.rfind("/src/"); src != std::string_view::npos)
+    return std::string(path.substr(src + 5));
+  std::size_t best = std::string_view::npos;
+  for (std::string_view top : {"/arch/", "/block/", "/certs/", "/crypto/", "/drivers/", "/fs/",
+                               "/include/", "/init/", "/io_uring/", "/ipc/", "/kernel/", "/lib/",
+                               "/mm/", "/net/", "/security/", "/sound/", "/virt/"}) {
+    std::size_t p = path.rfind(top);
+    if (p != std::string_view::npos && (best == std::string_view::npos || p < best)) best = p;
+  }
+  return std::string(best == std::string_view::npos ? path : path.substr(best + 1));
+}
+
+// A "BUG: " line's title: the words before the per-run part. Bad page state
+// names the process and pfn, scheduling while atomic the task/pid/preempt
+// count, sleeping-in-atomic the file:line.
+std::string bug_title(std::string_view text) {
+  text = trim(text);
+  for (std::string_view cut : {" in process ", ": ", " at ", ", address", " for address", " - "}) {
+    // "BUG: " itself has a ": " at 3; look after it.
+    if (std::size_t p = text.find(cut, 5); p != std::string_view::npos) {
+      if (cut == " at ") return strip_line_numbers(text);  // the file is stable, the line is not
+      text = text.substr(0, p);
+    }
+  }
+  std::string s(trim(text));
+  while (!s.empty() && (s.back() == ',' || s.back() == '!' || s.back() == '.')) s.pop_back();
+  return s;
+}
+
+// arm64's "Unable to handle kernel <msg> at virtual address ..." as x86 says it.
+std::string arm64_fault_title(std::string_view text) {
+  std::string_view msg = text.substr(std::string_view("Unable to handle kernel ").size());
+  msg = msg.substr(0, msg.find(" at virtual address"));
+  if (msg == "NULL pointer dereference") return "BUG: kernel NULL pointer dereference";
+  return "BUG: unable to handle page fault";  // paging request, read-only, non-executable
 }
 
 // "WARNING: CPU: 1 PID: 57 at mm/vmscan.c:3493 iterate_mm_list+0x2c5/0x300"
@@ -159,65 +228,86 @@ bool is_oops_line(std::string_view text) {
          (starts_with(text, "Internal error: ") && contains(text, "Oops"));
 }
 
+bool is_rule(std::string_view text) {
+  return text.size() >= 20 && text.find_first_not_of('=') == std::string_view::npos;
+}
+
+// "BUG: KASAN: use-after-free in foo+0x12/0x34" (KFENCE alike) ->
+// "KASAN: use-after-free in foo".
+std::string sanitizer_title(std::string_view rest) {
+  std::size_t in = rest.find(" in ");
+  std::string title(trim(rest.substr(0, in)));
+  if (in != std::string_view::npos) {
+    std::string_view func = trim(rest.substr(in + 4));
+    title += " in " + function_name(func.substr(0, func.find(' ')));
+  }
+  return title;
+}
+
 std::optional<Start> match_start(std::string_view text) {
-  if (std::size_t p = text.find("BUG: KASAN: "); p != std::string_view::npos) {
-    // "BUG: KASAN: use-after-free in foo+0x12/0x34"
-    std::string_view rest = text.substr(p + 12);
-    std::size_t in = rest.find(" in ");
-    std::string title = "KASAN: " + std::string(trim(rest.substr(0, in)));
-    if (in != std::string_view::npos) {
-      std::string_view func = trim(rest.substr(in + 4));
-      title += " in " + function_name(func.substr(0, func.find(' ')));
+  for (std::string_view tool : {"KASAN: ", "KFENCE: "}) {
+    std::string marker = "BUG: " + std::string(tool);
+    if (std::size_t p = text.find(marker); p != std::string_view::npos) {
+      std::string kind(tool.substr(0, tool.size() - 2));
+      return Start{kind, kind + ": " + sanitizer_title(text.substr(p + marker.size())),
+                   EndMarker::rule};
     }
-    return Start{"KASAN", title, EndMarker::kasan, Refine::none, false, false};
+  }
+  if (starts_with(text, "UBSAN: ")) {
+    // "UBSAN: array-index-out-of-bounds in /abs/drivers/misc/lkdtm/bugs.c:348:16"
+    std::string title = strip_line_numbers(trim(text));
+    if (std::size_t in = title.find(" in /"); in != std::string::npos)
+      title = title.substr(0, in + 4) + kernel_relative(std::string_view(title).substr(in + 4));
+    return Start{"UBSAN", title, EndMarker::rule};
   }
   if (contains(text, "watchdog: BUG: soft lockup"))
-    return Start{"soft lockup", "BUG: soft lockup", EndMarker::none, Refine::rip, true, false};
+    return Start{"soft lockup", "BUG: soft lockup", EndMarker::none, Refine::rip, Stack::required};
   if (starts_with(text, "WARNING: CPU: ")) {
     std::string func = warning_function(text);
-    return Start{"WARNING",
-                 func.empty() ? "WARNING" : "WARNING in " + func,
-                 EndMarker::trace,
-                 Refine::none,
-                 false,
-                 false};
+    return Start{"WARNING", func.empty() ? "WARNING" : "WARNING in " + func, EndMarker::trace};
   }
   if (starts_with(text, "WARNING: ")) {
     std::string_view banner = trim(text.substr(9));
     while (!banner.empty() && banner.back() == '!') banner.remove_suffix(1);
     for (std::string_view known : kLockdepBanners)
       if (banner == known)
-        return Start{
-            "lockdep", "lockdep: " + std::string(known), EndMarker::none, Refine::none, true,
-            false};
+        return Start{"lockdep", "lockdep: " + std::string(known), EndMarker::none, Refine::none,
+                     Stack::required};
     return std::nullopt;
   }
-  if (starts_with(text, "BUG: ")) {
-    // A BUG that oopses ("unable to handle page fault") gains an end marker
-    // when its Oops line arrives; one that only dumps a stack has none.
-    return Start{"BUG", strip_addresses(text), EndMarker::none, Refine::none, false, false};
-  }
   if (starts_with(text, "kernel BUG at "))
-    return Start{"BUG", std::string(trim(text)), EndMarker::trace, Refine::none, false, false};
+    return Start{"BUG", strip_line_numbers(trim(text.substr(0, text.find('!')))), EndMarker::trace,
+                 Refine::rip, Stack::required};
+  // A BUG that oopses ("unable to handle page fault") gains an end marker
+  // when its Oops line arrives; one that only dumps a stack has none. Every
+  // BUG dumps a stack.
+  if (starts_with(text, "BUG: "))
+    return Start{"BUG", bug_title(text), EndMarker::none, Refine::rip, Stack::required};
   if (starts_with(text, "Unable to handle kernel "))  // arm64's "BUG: unable to handle..."
-    return Start{"BUG", strip_addresses(text), EndMarker::none, Refine::none, false, false};
+    return Start{"BUG", arm64_fault_title(text), EndMarker::none, Refine::rip, Stack::required};
   if (is_oops_line(text)) {
     std::string base = starts_with(text, "general protection fault") ? "general protection fault"
                        : starts_with(text, "invalid opcode")         ? "invalid opcode"
                                                                      : "Oops";
-    return Start{"Oops", base, EndMarker::trace, Refine::rip, false, false};
+    return Start{"Oops", base, EndMarker::trace, Refine::rip};
   }
   if (starts_with(text, "Kernel panic - not syncing: ")) {
-    std::string msg = strip_addresses(trim(text.substr(28)));
-    return Start{"panic", "kernel panic: " + msg, EndMarker::none, Refine::none, false, true};
+    std::string msg = strip_addresses(strip_line_numbers(trim(text.substr(28))));
+    return Start{"panic", "kernel panic: " + msg};
   }
   if (starts_with(text, "INFO: task ") && contains(text, " blocked for more than "))
-    return Start{"hung task", "INFO: task hung", EndMarker::none, Refine::first_frame, true, false};
+    return Start{"hung task", "INFO: task hung", EndMarker::none, Refine::first_frame,
+                 Stack::required};
   if (starts_with(text, "rcu: INFO: ") &&
       (contains(text, "detected stalls") || contains(text, "detected stall "))) {
-    std::string_view rest = trim(text.substr(5));
-    while (!rest.empty() && (rest.back() == ':' || rest.back() == '.')) rest.remove_suffix(1);
-    return Start{"RCU stall", std::string(rest), EndMarker::none, Refine::none, false, false};
+    // "rcu: INFO: rcu_sched self-detected stall on CPU" (the stalled CPU saw
+    // it) and "rcu: INFO: rcu_sched detected stalls on CPUs/tasks" (another
+    // CPU, or the grace-period kthread starved) are one bug seen from two
+    // sides; which side reports depends on the CPU count and timing, so the
+    // title keeps the flavour only.
+    std::string_view rest = text.substr(11);
+    std::string flavour(rest.substr(0, rest.find(' ')));
+    return Start{"RCU stall", "INFO: " + flavour + " detected stall"};
   }
   return std::nullopt;
 }
@@ -278,19 +368,51 @@ bool is_wait_frame(std::string_view f) {
                                   "__lock_page",
                                   "synchronize_rcu",
                                   "__synchronize_srcu",
-                                  "__cond_resched"})
+                                  "__cond_resched",
+                                  "__switch_to",
+                                  "context_switch"})
     if (f.starts_with(prefix)) return true;
   return f == "down";
 }
 
+// A stack frame line: " func+0x1c/0x40", " ? func+0x..", with an optional
+// " [module]" (x86 and arm64 print frames alike).
+bool is_frame(std::string_view text) {
+  std::string_view t = trim(text);
+  if (starts_with(t, "? ")) t.remove_prefix(2);
+  std::size_t plus = t.find("+0x");
+  return plus != std::string_view::npos && plus > 0 && contains(t.substr(plus), "/0x") &&
+         is_identifier(function_name(t.substr(0, plus)));
+}
+
+// How a report's excerpt begins: the "cut here" line or the "=====" rule a
+// few lines above the line that opened it, when there is one.
+constexpr std::size_t kLookBack = 6;
+
+void append_line(std::string& excerpt, std::string_view text) {
+  excerpt.append(text);
+  excerpt += '\n';
+}
+
 }  // namespace
+
+std::string report_start_title(std::string_view line) {
+  auto start = match_start(message_of(line));
+  return start ? start->title : std::string();
+}
 
 ConsoleReport parse_console(std::string_view log) {
   ConsoleReport report;
   std::optional<OpenReport> open;
   std::size_t line_no = 0;
+  // The last few lines' messages, for the lines above a report's first.
+  std::array<std::string_view, kLookBack> recent{};
+  std::size_t recent_count = 0;
 
   auto close = [&] { open.reset(); };
+  auto add_line = [&](std::string_view text) {
+    if (open->lines++ < kExcerptLines) append_line(report.findings[open->index].excerpt, text);
+  };
 
   std::size_t pos = 0;
   while (pos < log.size()) {
@@ -301,49 +423,107 @@ ConsoleReport parse_console(std::string_view log) {
     ++line_no;
 
     std::string_view text = message_of(line);
-    if (!report.booted && contains(text, "Linux version ")) report.booted = true;
+    auto remember = [&] { recent[recent_count++ % kLookBack] = text; };
+    if (starts_with(text, "Linux version ")) {
+      if (report.booted) {
+        // A second banner: the guest rebooted behind our back.
+        close();
+        report.findings.push_back(
+            ConsoleFinding{"reboot", "unexpected reboot", line_no, false, false, std::string()});
+        append_line(report.findings.back().excerpt, text);
+      }
+      report.booted = true;
+    } else if (!report.booted && contains(text, "Linux version ")) {
+      report.booted = true;
+    }
 
     if (open) {
-      if (open->end == EndMarker::trace && starts_with(text, "---[ end trace")) {
+      if ((open->end == EndMarker::trace && starts_with(text, "---[ end trace")) ||
+          (open->end == EndMarker::rule && is_rule(text))) {
+        add_line(text);
         close();
+        remember();
         continue;
       }
-      if (open->end == EndMarker::kasan && starts_with(text, "=====")) {
-        close();
-        continue;
-      }
-      // "BUG: unable to handle page fault ..." goes on with "Oops: 0000 [#1]":
-      // one report, which now ends with an end-trace marker.
+      // "BUG: unable to handle page fault ..." goes on with "Oops: 0000 [#1]"
+      // (x86) or "Internal error: Oops" (arm64); "kernel BUG at" with
+      // "invalid opcode" / "Internal error: Oops - BUG": one report, which
+      // now ends with an end-trace marker.
       if (is_oops_line(text) && report.findings[open->index].kind == "BUG" && !open->stack_closed) {
         open->end = EndMarker::trace;
+        add_line(text);
+        remember();
         continue;
       }
     }
 
     if (auto start = match_start(text)) {
       close();  // the previous report ended without its marker: interleaved, not cut off
-      report.findings.push_back(ConsoleFinding{start->kind, start->title, line_no, false});
-      report.panicked |= start->panic;
+      ConsoleFinding finding{start->kind, start->title, line_no, false, false, std::string()};
+      // The lines above that belong to it: back to a "cut here" or a rule.
+      std::size_t have = std::min(recent_count, kLookBack);
+      for (std::size_t back = 1; back <= have; ++back) {
+        std::string_view prev = recent[(recent_count - back) % kLookBack];
+        if (contains(prev, "[ cut here ]") || is_rule(prev)) {
+          for (std::size_t k = back; k >= 1; --k)
+            append_line(finding.excerpt, recent[(recent_count - k) % kLookBack]);
+          break;
+        }
+      }
+      append_line(finding.excerpt, text);
+      report.panicked |= start->kind == "panic";
+      report.findings.push_back(std::move(finding));
       open = OpenReport{report.findings.size() - 1, start->title, start->end, start->refine,
-                        start->needs_stack};
+                        start->stack};
+      remember();
       continue;
     }
+    remember();
     if (!open) continue;
 
+    add_line(text);
     std::string_view t = trim(text);
     ConsoleFinding& finding = report.findings[open->index];
-    if (t == "<TASK>") {
-      open->in_task = true;
+    if (t == "Call Trace:" || t == "Call trace:") {
+      open->in_trace = true;
+      open->frames = 0;
+    } else if (t == "<TASK>") {
+      open->in_trace = open->marked = open->in_task = true;
     } else if (t == "</TASK>") {
-      open->in_task = false;
+      open->in_task = open->in_trace = false;
       open->stack_closed = true;
       if (open->end == EndMarker::none) close();
-    } else if (!open->refined && open->refine == Refine::rip) {
+      continue;
+    } else if (open->in_trace && !open->marked) {
+      // arm64 has no <TASK> markers: the trace is over at its first line
+      // that is not a frame.
+      if (is_frame(text) || starts_with(t, "<") || t.empty()) {
+        ++open->frames;
+      } else if (open->frames > 0) {
+        open->in_trace = false;
+        open->stack_closed = true;
+        if (open->end == EndMarker::none) {
+          // This line is not the report's any more (when it made it in).
+          std::string& ex = finding.excerpt;
+          if (open->lines <= kExcerptLines && ex.size() >= 2) {
+            std::size_t cut = ex.rfind('\n', ex.size() - 2);
+            ex.resize(cut == std::string::npos ? 0 : cut + 1);
+          }
+          close();
+          continue;
+        }
+      }
+    }
+    if (!open->refined && open->refine == Refine::rip) {
       if (std::string func = rip_function(text); !func.empty()) {
-        finding.title = open->base_title + " in " + func;
+        // "kernel BUG at file.c" becomes "kernel BUG in func": the function
+        // says it, the file adds nothing.
+        std::string base =
+            starts_with(open->base_title, "kernel BUG at ") ? "kernel BUG" : open->base_title;
+        finding.title = base + " in " + func;
         open->refined = true;
       }
-    } else if (!open->refined && open->refine == Refine::first_frame && open->in_task) {
+    } else if (!open->refined && open->refine == Refine::first_frame && open->in_trace) {
       if (std::string func = frame_function(text); !func.empty() && !is_wait_frame(func)) {
         finding.title = open->base_title + " in " + func;
         open->refined = true;
@@ -354,10 +534,20 @@ ConsoleReport parse_console(std::string_view log) {
   // The log ended inside a report: in the middle of a stack dump, before the
   // end marker the report always prints, or before its stack at all.
   if (open) {
-    bool cut =
-        open->in_task || open->end != EndMarker::none || (open->needs_stack && !open->stack_closed);
-    report.findings[open->index].corrupted = cut;
+    bool in_stack = open->in_task || (open->in_trace && open->frames > 0);
+    bool cut = in_stack || open->end != EndMarker::none ||
+               (open->stack == Stack::required && !open->stack_closed);
+    report.findings[open->index].corrupted = cut && report.findings[open->index].kind != "panic";
   }
+
+  // One finding per title: a soft lockup repeats, a second WARNING of a
+  // WARN_ON_ONCE site does not exist. Titles are final only now (refined
+  // from RIP / frames), so duplicates go at the end.
+  std::vector<ConsoleFinding> unique;
+  std::unordered_set<std::string> titles;
+  for (auto& f : report.findings)
+    if (titles.insert(f.title).second) unique.push_back(std::move(f));
+  report.findings = std::move(unique);
   return report;
 }
 

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "analysis/assertions.h"
@@ -92,8 +93,7 @@ BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kern
   // Workload, then the job's entry (a variant), then the kernel's: later
   // words win for parameters the kernel reads last-one-wins.
   for (const std::string* part : {&run.spec.cmdline, &run.ref->cmdline, &run.kernel->cmdline})
-    if (!part->empty())
-      req.machine.cmdline += (req.machine.cmdline.empty() ? "" : " ") + *part;
+    if (!part->empty()) req.machine.cmdline += (req.machine.cmdline.empty() ? "" : " ") + *part;
   if (disk_mb > 0) {
     make_scratch_disk(runner, dir / "scratch.img", disk_mb);
     req.machine.disks.push_back(dir / "scratch.img");
@@ -137,12 +137,12 @@ Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRec
   for (const auto& f : console.findings)
     if (std::find(tolerated.begin(), tolerated.end(), f.title) == tolerated.end())
       findings.push_back(&f);
-  for (const auto* f : findings)
-    if (f->kind == "panic") return {Outcome::fail, f->title};
+  // The first report is the cause (an oops comes before the panic it
+  // leads to); its title is the reason, whatever the VM did after it.
   if (!findings.empty()) {
     const auto& f = *findings.front();
     std::string more = findings.size() > 1 ? fmt::format(" (+{} more)", findings.size() - 1) : "";
-    return {Outcome::fail, fmt::format("kernel {}: {}{}", f.kind, f.title, more)};
+    return {Outcome::fail, f.title + more};
   }
   // A taint the run added fails it even when the console lost the message.
   // When a tolerated report is there, it explains the taint (a WARNING
@@ -299,6 +299,16 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   req.boot_timeout = job.timeouts.boot;
   req.run_timeout = job.timeouts.workload;
 
+  // A report is shown as soon as its first line reaches console.log (the
+  // backend tails it every 20 ms), not when the VM is over.
+  double first_report = -1;
+  std::set<std::string> shown;
+  req.on_console = [&](const std::string& line, double seconds) {
+    std::string title = report_start_title(line);
+    if (title.empty() || !shown.insert(title).second) return;
+    if (first_report < 0) first_report = seconds;
+    status_.progress(subject, "console: " + title);
+  };
   status_.step(subject, "booting");
   VmExit vm = backend_.run(req, [&](const std::string& line) {
     auto j = nlohmann::json::parse(line, nullptr, false);
@@ -316,6 +326,9 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   r.timings["workload_limit"] = vm.run_limit_seconds;
   if (vm.boot_seconds >= 0) r.timings["workload"] = vm.total_seconds - vm.boot_seconds;
   r.timings["total"] = artifact.build_seconds + vm.total_seconds;
+  // Seconds from QEMU's start to the first report line on the console: with
+  // vm_total, how long a splat (a panic) kept the VM going.
+  if (first_report >= 0) r.timings["first_report"] = first_report;
   write_file(dir / "reproduce.sh", reproduce_script(vm.argv, disk_mb));
   make_executable(dir / "reproduce.sh");
 
@@ -325,6 +338,9 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   ConsoleReport console = parse_console(console_text);
   AgentRecords records = parse_records(records_text);
   r.console = console.findings;
+  for (auto& f : r.console)
+    f.tolerated = std::find(run.kernel->tolerate.begin(), run.kernel->tolerate.end(), f.title) !=
+                  run.kernel->tolerate.end();
 
   std::vector<std::string> metric_errors;
   r.metrics = collect_metrics(run, records, metric_errors);

@@ -30,6 +30,9 @@ struct ConsoleFinding {
   std::string title;       // "WARNING in mem_cgroup_css_offline"
   std::size_t line = 0;    // 1-based line in console.log
   bool corrupted = false;  // the report was cut off
+  bool tolerated = false;  // the kernel's tolerate: list names this title
+  std::string excerpt;     // the report's lines (the cut-here block, the oops and its
+                           // call trace), timestamps stripped; capped in length
 };
 
 // One subtest of a program the workload ran (a selftest's KTAP line): a

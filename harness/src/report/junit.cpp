@@ -29,9 +29,14 @@ std::string details(const RunResult& r) {
     else
       out += fmt::format("assertion failed: {} (value {})\n", a.expression, a.value);
   }
-  for (const auto& f : r.console)
-    out += fmt::format("console.log:{}: {}: {}{}\n", f.line, f.kind, f.title,
-                       f.corrupted ? " (report cut off)" : "");
+  const ConsoleFinding* first = nullptr;
+  for (const auto& f : r.console) {
+    out += fmt::format("console.log:{}: {}: {}{}{}\n", f.line, f.kind, f.title,
+                       f.corrupted ? " (report cut off)" : "", f.tolerated ? " (tolerated)" : "");
+    if (!first && !f.tolerated) first = &f;
+  }
+  // The first report as printed: what a developer reads first.
+  if (first && !first->excerpt.empty()) out += "\n" + first->excerpt;
   return out;
 }
 

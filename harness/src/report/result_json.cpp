@@ -154,6 +154,8 @@ RunResult parse(const json& j, const std::string& source) {
       rd.get(c, "title", f.title, "console[].");
       rd.get(c, "line", line, "console[].");
       rd.get(c, "corrupted", f.corrupted, "console[].");
+      if (c.contains("tolerated")) rd.get(c, "tolerated", f.tolerated, "console[].");
+      if (c.contains("excerpt")) rd.get(c, "excerpt", f.excerpt, "console[].");
       f.line = line > 0 ? static_cast<std::size_t>(line) : 0;
       r.console.push_back(std::move(f));
     }
@@ -209,8 +211,12 @@ nlohmann::json to_json(const RunResult& r) {
   j["assertions"] = assertions_json(r.assertions);
   json console = json::array();
   for (const auto& f : r.console)
-    console.push_back(
-        {{"kind", f.kind}, {"title", f.title}, {"line", f.line}, {"corrupted", f.corrupted}});
+    console.push_back({{"kind", f.kind},
+                       {"title", f.title},
+                       {"line", f.line},
+                       {"corrupted", f.corrupted},
+                       {"tolerated", f.tolerated},
+                       {"excerpt", f.excerpt}});
   j["console"] = std::move(console);
   if (!r.cases.empty()) {
     json cases = json::array();

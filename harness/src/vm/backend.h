@@ -22,7 +22,7 @@ struct MachineSpec {
   int memory_mb = 512;
   std::vector<std::filesystem::path> disks;  // raw images, become /dev/vda, /dev/vdb...
   std::string cmdline;                       // appended to the base command line
-  int numa_nodes = 0;  // >1: that many nodes, memory and vCPUs split evenly
+  int numa_nodes = 0;                        // >1: that many nodes, memory and vCPUs split evenly
 };
 
 // Where the guest's serial console goes.
@@ -30,6 +30,10 @@ enum class Console {
   file,      // console.log in the run folder (every run)
   terminal,  // kharness's stdin/stdout, shared with the VM's monitor (kharness boot)
 };
+
+// Each console line as QEMU writes it ("\r" dropped), with the seconds since
+// QEMU started; for live progress. Only for Console::file.
+using ConsoleSink = std::function<void(const std::string& line, double seconds)>;
 
 struct BootRequest {
   const ArchInfo* arch = nullptr;
@@ -44,6 +48,7 @@ struct BootRequest {
   // Before TCG scaling (ArchInfo::tcg_slowdown).
   std::chrono::seconds boot_timeout{60};  // start -> agent ready
   std::chrono::seconds run_timeout{600};  // agent ready -> poweroff
+  ConsoleSink on_console;                 // may be empty
 };
 
 enum class VmExitKind {

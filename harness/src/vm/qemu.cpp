@@ -167,9 +167,12 @@ VmExit QemuBackend::attempt(const BootRequest& req, Accel accel,
   std::unique_ptr<Child> child = runner_.spawn(cmd);
 
   LineTail records(req.run_dir / "records.jsonl");
+  LineTail console(req.run_dir / "console.log");
   bool ready = false;
   Clock::time_point ready_at{};
   auto drain = [&] {
+    if (req.on_console && req.console == Console::file)
+      console.poll([&](const std::string& line) { req.on_console(line, seconds_since(start)); });
     records.poll([&](const std::string& line) {
       if (!ready && line.find("\"type\":\"ready\"") != std::string::npos) {
         ready = true;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -41,6 +42,118 @@ TEST(ConsoleReportTest, GoldenLogs) {
     ++cases;
   }
   EXPECT_GE(cases, 6);
+}
+
+// Every golden report, cut off two lines after it starts (mid-line, as a
+// VM killed at that moment leaves it), is marked corrupted. Panics, RCU
+// stalls and reboots have no fixed end to miss.
+TEST(ConsoleReportTest, TruncatedGoldenReportsAreCorrupted) {
+  int cut_cases = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(test::data_path("console"))) {
+    if (entry.path().extension() != ".log") continue;
+    std::string name = entry.path().stem().string();
+    std::string log = test::read_data("console/" + name + ".log");
+    for (const auto& f : parse_console(log).findings) {
+      if (f.kind == "panic" || f.kind == "RCU stall" || f.kind == "reboot" || f.corrupted) continue;
+      SCOPED_TRACE(name + ": " + f.title);
+      // The offset of line f.line + 2, then half of that line.
+      std::size_t pos = 0;
+      for (std::size_t n = 1; n < f.line + 2 && pos != std::string::npos; ++n)
+        pos = log.find('\n', pos) + 1;
+      ASSERT_NE(pos, std::string::npos);
+      std::size_t end = log.find('\n', pos);
+      std::string cut = log.substr(0, pos + (end - pos) / 2);
+      ConsoleReport r = parse_console(cut);
+      ASSERT_FALSE(r.findings.empty());
+      EXPECT_EQ(r.findings.back().line, f.line);
+      EXPECT_TRUE(r.findings.back().corrupted);
+      ++cut_cases;
+    }
+  }
+  EXPECT_GE(cut_cases, 45);
+}
+
+// The same report class gives the same title on x86_64 and arm64:
+// lkdtm_<id>_x86_64 and lkdtm_<id>_arm64 agree on their first finding.
+// Except where the stacks themselves differ: x86's gcc makes
+// lkdtm_HUNG_TASK's schedule() a tail call, so the blocked task's first
+// frame of its own is direct_entry there and lkdtm_HUNG_TASK on arm64.
+TEST(ConsoleReportTest, TitlesAreTheSameOnBothArches) {
+  const std::map<std::string, std::pair<std::string, std::string>> differ = {
+      {"lkdtm_hung_task",
+       {"INFO: task hung in direct_entry", "INFO: task hung in lkdtm_HUNG_TASK"}}};
+  int pairs = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(test::data_path("console"))) {
+    std::string name = entry.path().filename().string();
+    const std::string suffix = "_x86_64.log";
+    if (!name.starts_with("lkdtm_") || !name.ends_with(suffix)) continue;
+    std::string stem = name.substr(0, name.size() - suffix.size());
+    if (!std::filesystem::exists(test::data_path("console/" + stem + "_arm64.log"))) continue;
+    SCOPED_TRACE(stem);
+    auto x86 = parse_console(test::read_data("console/" + stem + "_x86_64.log")).findings;
+    auto arm = parse_console(test::read_data("console/" + stem + "_arm64.log")).findings;
+    ASSERT_FALSE(x86.empty());
+    ASSERT_FALSE(arm.empty());
+    EXPECT_EQ(x86.front().kind, arm.front().kind);
+    if (auto it = differ.find(stem); it != differ.end()) {
+      EXPECT_EQ(x86.front().title, it->second.first);
+      EXPECT_EQ(arm.front().title, it->second.second);
+    } else {
+      EXPECT_EQ(x86.front().title, arm.front().title);
+    }
+    ++pairs;
+  }
+  EXPECT_GE(pairs, 20);
+}
+
+TEST(ConsoleReportTest, StartTitleForLiveProgress) {
+  EXPECT_EQ(report_start_title("[    5.100000] WARNING: CPU: 0 PID: 28 at "
+                               "drivers/misc/lkdtm/bugs.c:92 lkdtm_WARNING+0x1e/0x30\r"),
+            "WARNING in lkdtm_WARNING");
+  EXPECT_EQ(report_start_title("Kernel panic - not syncing: dumptest"), "kernel panic: dumptest");
+  EXPECT_EQ(report_start_title("Unable to handle kernel NULL pointer dereference at virtual "
+                               "address 0000000000000000"),
+            "BUG: kernel NULL pointer dereference");
+  EXPECT_EQ(report_start_title("[    0.000000] Linux version 6.1.192"), "");
+  EXPECT_EQ(report_start_title(""), "");
+}
+
+TEST(ConsoleReportTest, ASecondBannerIsAnUnexpectedReboot) {
+  // A real x86_64 guest that panicked with panic=1 and no -no-reboot.
+  std::string log = test::read_data("console/lkdtm_panic_reboot_x86_64.log");
+  ConsoleReport r = parse_console(log);
+  ASSERT_EQ(r.findings.size(), 2u);
+  EXPECT_EQ(r.findings[1].kind, "reboot");
+  // The line of the second "Linux version" banner.
+  std::istringstream in(log);
+  std::size_t n = 0, banners = 0, second = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++n;
+    if (line.starts_with("Linux version ") && ++banners == 2) second = n;
+  }
+  EXPECT_EQ(r.findings[1].line, second);
+  // One boot is no reboot.
+  EXPECT_TRUE(parse_console(log.substr(0, log.find("Linux version", 10))).findings.size() == 1);
+}
+
+TEST(ConsoleReportTest, ExcerptsRunFromCutHereToTheEndOfTheStack) {
+  auto w = parse_console(test::read_data("console/lkdtm_warning_x86_64.log")).findings;
+  ASSERT_FALSE(w.empty());
+  EXPECT_TRUE(
+      w[0].excerpt.starts_with("------------[ cut here ]------------\n"
+                               "WARNING: CPU: 0 PID: "))
+      << w[0].excerpt;
+  EXPECT_NE(w[0].excerpt.find("Call Trace:\n <TASK>\n"), std::string::npos) << w[0].excerpt;
+  EXPECT_TRUE(w[0].excerpt.ends_with("---[ end trace 0000000000000000 ]---\n")) << w[0].excerpt;
+
+  // arm64 has no <TASK> markers: the hung task's trace ends at the first
+  // line that is no frame; the lock list lockdep prints next is not in it.
+  auto h = parse_console(test::read_data("console/lkdtm_hung_task_arm64.log")).findings;
+  ASSERT_FALSE(h.empty());
+  EXPECT_TRUE(h[0].excerpt.starts_with("INFO: task init:")) << h[0].excerpt;
+  EXPECT_NE(h[0].excerpt.find(" lkdtm_HUNG_TASK+0x"), std::string::npos) << h[0].excerpt;
+  EXPECT_EQ(h[0].excerpt.find("Showing all locks held"), std::string::npos) << h[0].excerpt;
+  EXPECT_FALSE(h[0].corrupted);
 }
 
 TEST(ConsoleReportTest, CleanBootHasNoFindings) {
@@ -164,9 +277,8 @@ TEST(ConsoleReportTest, RcuStall) {
       "rcu: \t0-...!: (2 GPs behind) idle=c1c/0/0x1 softirq=4055/4055 fqs=0\n"
       "rcu: INFO: rcu_sched self-detected stall on CPU\n");
   ASSERT_EQ(r.findings.size(), 2u);
-  EXPECT_EQ(describe(r.findings[0]),
-            "RCU stall|INFO: rcu_preempt detected stalls on CPUs/tasks|false");
-  EXPECT_EQ(r.findings[1].title, "INFO: rcu_sched self-detected stall on CPU");
+  EXPECT_EQ(describe(r.findings[0]), "RCU stall|INFO: rcu_preempt detected stall|false");
+  EXPECT_EQ(r.findings[1].title, "INFO: rcu_sched detected stall");
 }
 
 TEST(ConsoleReportTest, BugWithoutOopsIsNotCorruptedAtEnd) {
@@ -176,7 +288,7 @@ TEST(ConsoleReportTest, BugWithoutOopsIsNotCorruptedAtEnd) {
       "Call Trace:\n <TASK>\n dump_stack_lvl+0x33/0x42\n </TASK>\n");
   ASSERT_EQ(r.findings.size(), 1u);
   EXPECT_EQ(describe(r.findings[0]),
-            "BUG|BUG: sleeping function called from invalid context at mm/slab.h:723|false");
+            "BUG|BUG: sleeping function called from invalid context at mm/slab.h|false");
 }
 
 TEST(ConsoleReportTest, OopsCutOffBeforeEndTraceIsCorrupted) {

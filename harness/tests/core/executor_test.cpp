@@ -53,21 +53,21 @@ TEST(JudgeTest, AssertionThatCannotBeEvaluatedFails) {
 TEST(JudgeTest, KernelWarningFailsEvenWhenAssertionsHold) {
   Case c;
   c.assertions = {{"x", 1, true, ""}};
-  c.console.findings = {{"WARNING", "WARNING in lru_gen_reparent_memcg", 12, false}};
+  c.console.findings = {{"WARNING", "WARNING in lru_gen_reparent_memcg", 12, false, false, ""}};
   Verdict v = c.judge();
   EXPECT_EQ(v.outcome, Outcome::fail);
-  EXPECT_EQ(v.reason, "kernel WARNING: WARNING in lru_gen_reparent_memcg");
+  EXPECT_EQ(v.reason, "WARNING in lru_gen_reparent_memcg");
 }
 
 TEST(JudgeTest, ToleratedTitlesDoNotFailButOthersStill) {
   Case c;
-  c.console.findings = {{"WARNING", "WARNING in lru_gen_reparent_memcg", 12, false}};
+  c.console.findings = {{"WARNING", "WARNING in lru_gen_reparent_memcg", 12, false, false, ""}};
   c.tolerated = {"WARNING in lru_gen_reparent_memcg"};
   EXPECT_EQ(c.judge().outcome, Outcome::pass);
-  c.console.findings.push_back({"BUG", "BUG: Bad page state", 40, false});
+  c.console.findings.push_back({"BUG", "BUG: Bad page state", 40, false, false, ""});
   Verdict v = c.judge();
   EXPECT_EQ(v.outcome, Outcome::fail);
-  EXPECT_EQ(v.reason, "kernel BUG: BUG: Bad page state");
+  EXPECT_EQ(v.reason, "BUG: Bad page state");
 }
 
 Snapshot taint_snapshot(const std::string& name, const std::string& value) {
@@ -99,10 +99,26 @@ TEST(JudgeTest, PanicBeforeTheAgentIsAFailNotInfra) {
   Case c;
   c.records = {};
   c.console.panicked = true;
-  c.console.findings = {{"panic", "kernel panic: Attempted to kill init!", 40, false}};
+  c.console.findings = {{"panic", "kernel panic: Attempted to kill init!", 40, false, false, ""}};
   Verdict v = c.judge();
   EXPECT_EQ(v.outcome, Outcome::fail);
   EXPECT_EQ(v.reason, "kernel panic: Attempted to kill init!");
+}
+
+TEST(JudgeTest, TheFirstReportIsTheReasonAndAPanicAfterItDoesNotHideIt) {
+  Case c;
+  c.records = {};
+  c.vm.kind = VmExitKind::vm_failed;  // QEMU ended with the panic (-no-reboot)
+  c.console.panicked = true;
+  c.console.findings = {
+      {"BUG", "BUG: kernel NULL pointer dereference in lkdtm_EXCEPTION", 300, false, false, ""},
+      {"panic", "kernel panic: Fatal exception", 340, false, false, ""}};
+  Verdict v = c.judge();
+  EXPECT_EQ(v.outcome, Outcome::fail);
+  EXPECT_EQ(v.reason, "BUG: kernel NULL pointer dereference in lkdtm_EXCEPTION (+1 more)");
+  // Tolerating the first makes the next one the reason.
+  c.tolerated = {"BUG: kernel NULL pointer dereference in lkdtm_EXCEPTION"};
+  EXPECT_EQ(c.judge().reason, "kernel panic: Fatal exception");
 }
 
 TEST(JudgeTest, TimeoutsAndVmFailuresAreInfra) {
@@ -123,8 +139,8 @@ TEST(JudgeTest, TimeoutsAndVmFailuresAreInfra) {
 TEST(JudgeTest, HungTaskDuringATimeoutIsTheKernelsFault) {
   Case c;
   c.vm.kind = VmExitKind::run_timeout;
-  c.console.findings = {
-      {"hung task", "INFO: task kworker/u4:1 blocked for more than 120 seconds", 99, false}};
+  c.console.findings = {{"hung task", "INFO: task kworker/u4:1 blocked for more than 120 seconds",
+                         99, false, false, ""}};
   EXPECT_EQ(c.judge().outcome, Outcome::fail);
 }
 

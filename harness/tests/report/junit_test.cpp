@@ -75,6 +75,26 @@ TEST(JunitTest, SingleRunHasNoRepeatSuffixAndEscapes) {
   EXPECT_STREQ(doc.child("testsuites").child("testsuite").attribute("name").value(), "job <1>");
 }
 
+TEST(JunitTest, FailureListsEveryReportAndShowsTheFirstOnesExcerpt) {
+  RunResult r = test::sample_run(Outcome::fail);
+  r.reason = "WARNING in iterate_mm_list (+1 more)";
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(junit_xml("job", {r}).c_str()));
+  pugi::xml_node failure =
+      doc.child("testsuites").child("testsuite").child("testcase").child("failure");
+  EXPECT_STREQ(failure.attribute("message").value(), "WARNING in iterate_mm_list (+1 more)");
+  std::string body = failure.text().get();
+  EXPECT_NE(body.find("console.log:152: WARNING: WARNING in iterate_mm_list\n"), std::string::npos)
+      << body;
+  EXPECT_NE(body.find("console.log:190: lockdep: lockdep: possible recursive locking detected "
+                      "(report cut off) (tolerated)"),
+            std::string::npos)
+      << body;
+  EXPECT_NE(body.find("WARNING: CPU: 1 PID: 57 at mm/vmscan.c:3493"), std::string::npos) << body;
+  EXPECT_EQ(body.find("WARNING: possible recursive locking detected\n"), std::string::npos)
+      << "only the first report's excerpt: " << body;
+}
+
 TEST(JunitTest, EmptyJobIsValid) {
   pugi::xml_document doc;
   ASSERT_TRUE(doc.load_string(junit_xml("empty", {}).c_str()));

@@ -44,6 +44,8 @@ void expect_same(const RunResult& a, const RunResult& b) {
     EXPECT_EQ(a.console[i].title, b.console[i].title);
     EXPECT_EQ(a.console[i].line, b.console[i].line);
     EXPECT_EQ(a.console[i].corrupted, b.console[i].corrupted);
+    EXPECT_EQ(a.console[i].tolerated, b.console[i].tolerated);
+    EXPECT_EQ(a.console[i].excerpt, b.console[i].excerpt);
   }
   EXPECT_EQ(a.run_dir, b.run_dir);
 }

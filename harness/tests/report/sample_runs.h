@@ -31,7 +31,12 @@ inline RunResult sample_run(Outcome outcome, int repeat = 0) {
       r.assertions = {{"settled.nr_dying_descendants == 0", 0, false, ""},
                       {"settled.nr_dying <= 1", 0, false, "unknown name 'settled.nr_dying'"},
                       {"after.tainted == 0", 1, true, ""}};
-      r.console = {{"WARNING", "WARNING in iterate_mm_list", 152, false}};
+      r.console = {{"WARNING", "WARNING in iterate_mm_list", 152, false, false,
+                    "------------[ cut here ]------------\n"
+                    "WARNING: CPU: 1 PID: 57 at mm/vmscan.c:3493 iterate_mm_list+0x2c5/0x300\n"
+                    "---[ end trace 0000000000000000 ]---\n"},
+                   {"lockdep", "lockdep: possible recursive locking detected", 190, true, true,
+                    "WARNING: possible recursive locking detected\n"}};
       break;
     case Outcome::infra:
       r.reason = "boot timed out after 120 s";

@@ -137,6 +137,8 @@ class FakeChild : public Child {
       return false;
     }
     if (!boots_) return true;  // hangs until killed
+    write_file(dir_ / "console.log",
+               "Linux version 6.1\r\nWARNING: CPU: 0 PID: 1 at f.c:1 f+0x1/0x2\r\nhalf a li");
     write_file(dir_ / "records.jsonl",
                "{\"type\":\"ready\",\"release\":\"6.1\",\"uptime\":0.5}\n{\"type\":\"done\","
                "\"status\":\"ok\"}\n");
@@ -205,6 +207,23 @@ TEST_F(QemuBackendTest, HangingKvmFallsBackToTcgAndIsRemembered) {
   EXPECT_EQ(again.accel, Accel::tcg);
   EXPECT_EQ(runner.spawned.size(), 1u);
   EXPECT_NE(again.accel_note.find("cached verdict"), std::string::npos) << again.accel_note;
+}
+
+TEST_F(QemuBackendTest, ConsoleLinesReachTheSinkWithoutCarriageReturns) {
+  probe.kvm = false;
+  QemuBackend b(runner, probe, tmp.path(), "auto");
+  auto r = req();
+  std::vector<std::string> lines;
+  double last_seconds = -1;
+  r.on_console = [&](const std::string& line, double seconds) {
+    lines.push_back(line);
+    last_seconds = seconds;
+  };
+  b.run(r, nullptr);
+  // Whole lines only: the unterminated last one is not a line yet.
+  EXPECT_EQ(lines, (std::vector<std::string>{"Linux version 6.1",
+                                             "WARNING: CPU: 0 PID: 1 at f.c:1 f+0x1/0x2"}));
+  EXPECT_GE(last_seconds, 0);
 }
 
 TEST_F(QemuBackendTest, AbortingKvmFallsBackAtOnce) {
