@@ -302,6 +302,10 @@ constexpr Workload kWorkloads[] = {
      "create, charge and remove memory cgroups; count the dying ones (params: iterations, cgroup "
      "v1|v2, "
      "pin pagecache|kmem, settle_seconds)"},
+    {"jbd2", run_jbd2,
+     "writers in a small memcg do ext4 metadata and buffered writes; a probe outside times create "
+     "+ fsync (params: writers, duration_seconds, memory_max_mb, probe_interval_ms, "
+     "stall_threshold_ms, ...)"},
 };
 
 }  // namespace

@@ -67,6 +67,9 @@ void emit_cgroup_snapshot(Records& records, std::string_view name, const cgroup:
 // snapshots, metrics and logs; the agent emits ready, error and done.
 using WorkloadFn = void (*)(Context& ctx);
 
+// The workloads, each in its own file (workload_<name>.cpp) unless small.
+void run_jbd2(Context& ctx);
+
 struct Workload {
   std::string_view name;
   WorkloadFn run;
