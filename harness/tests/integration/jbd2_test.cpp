@@ -63,7 +63,8 @@ TEST_F(Jbd2X86, TheProbeTookSamplesAndTheLatenciesAreOrdered) {
 }
 
 TEST_F(Jbd2X86, TheWritersFilledTheMemcgToItsLimit) {
-  const auto& m = result("jbd2")["metrics"];
+  const auto r = result("jbd2");
+  const auto& m = r["metrics"];
   EXPECT_EQ(m["memory_max_bytes"].get<double>(), m["memory_max_mb"].get<double>() * 1024 * 1024);
   // At the limit: the usage reached (nearly) memory.max, and the memcg
   // counted "max" events (charges that had to reclaim).
@@ -77,7 +78,8 @@ TEST_F(Jbd2X86, TheWritersFilledTheMemcgToItsLimit) {
 }
 
 TEST_F(Jbd2X86, SamplesOfTasksPsiAndTheKernelLogArePresent) {
-  const auto& m = result("jbd2")["metrics"];
+  const auto r = result("jbd2");
+  const auto& m = r["metrics"];
   for (const char* name :
        {"dstate_max", "dstate_mean", "samples", "hung_task_reports", "stall_captures",
         "psi_memcg_memory_full_ms", "psi_memcg_io_some_ms", "psi_sys_io_full_ms",
