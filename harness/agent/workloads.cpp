@@ -306,6 +306,12 @@ constexpr Workload kWorkloads[] = {
      "writers in a small memcg do ext4 metadata and buffered writes; a probe outside times create "
      "+ fsync (params: writers, duration_seconds, memory_max_mb, probe_interval_ms, "
      "stall_threshold_ms, ...)"},
+    {"script", run_script,
+     "run a reproducer script unchanged under bash in the scratch folder, snapshots before and "
+     "after (params: script, cgroup v1|v2, args, timeout_seconds)"},
+    {"kselftest-cgroup", run_kselftest,
+     "run the tree's own selftests, KTAP back to the host (params: target, tests, "
+     "timeout_seconds)"},
 };
 
 }  // namespace

@@ -67,14 +67,16 @@ void emit_cgroup_snapshot(Records& records, std::string_view name, const cgroup:
 // snapshots, metrics and logs; the agent emits ready, error and done.
 using WorkloadFn = void (*)(Context& ctx);
 
-// The workloads, each in its own file (workload_<name>.cpp) unless small.
-void run_jbd2(Context& ctx);
-
 struct Workload {
   std::string_view name;
   WorkloadFn run;
   std::string_view summary;
 };
+
+// Workloads defined in their own files (workload_<name>.cpp).
+void run_script(Context& ctx);     // workload_programs.cpp
+void run_kselftest(Context& ctx);  // workload_programs.cpp
+void run_jbd2(Context& ctx);       // workload_jbd2.cpp
 
 std::span<const Workload> workloads();
 const Workload* find_workload(std::string_view name);

@@ -60,6 +60,16 @@ void add_record(const json& j, AgentRecords& out) {
     // kind must not turn a kernel problem into an infra one.
     (string_field(j, "kind") == "setup" ? out.setup_errors : out.workload_errors)
         .push_back(message);
+  } else if (type == "output") {
+    ProgramOutput o;
+    o.name = string_field(j, "name");
+    o.format = string_field(j, "format");
+    o.exit_status = static_cast<int>(number_field(j, "exit_status").value_or(-1));
+    o.seconds = number_field(j, "seconds").value_or(0);
+    o.text = string_field(j, "text");
+    auto t = j.find("timed_out");
+    o.timed_out = t != j.end() && t->is_boolean() && t->get<bool>();
+    if (!o.name.empty()) out.outputs.push_back(std::move(o));
   } else if (type == "done") {
     out.done = true;
     out.done_ok = string_field(j, "status") == "ok";

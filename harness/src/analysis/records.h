@@ -19,6 +19,16 @@ struct Snapshot {
   std::map<std::string, std::string> meta;   // cgroup_version, cgroup_root, parent
 };
 
+// A program the agent ran (a script, a selftest): its whole output.
+struct ProgramOutput {
+  std::string name;    // "script", "test_memcontrol"
+  std::string format;  // "text" or "ktap"
+  int exit_status = -1;
+  bool timed_out = false;
+  double seconds = 0;
+  std::string text;
+};
+
 struct AgentRecords {
   bool ready = false;
   double ready_uptime = 0;  // guest uptime when the agent started
@@ -26,6 +36,7 @@ struct AgentRecords {
   std::vector<Snapshot> snapshots;
   Metrics metrics;  // "metric" records, verbatim
   std::vector<std::string> logs;
+  std::vector<ProgramOutput> outputs;
   std::vector<std::string> setup_errors;     // agent could not set up: infra
   std::vector<std::string> workload_errors;  // the workload itself failed: fail
   bool done = false;

@@ -50,6 +50,7 @@ PlannedRun pick_run(const Job& job, const BootArgs& a, const Paths& paths) {
   auto plan = make_plan(job, filters, [&](const std::string& name) {
     return load_workload(paths.workloads_root(), name);
   });
+  resolve_file_params(plan, job.base_dir, paths.root);
   if (plan.empty())
     throw InputError(fmt::format("{}: the options leave nothing to boot", job.origin));
   return plan.front();
@@ -72,18 +73,24 @@ int do_boot(const BootArgs& a) {
   TerminalStatus status;
   RealProcessRunner runner;
   std::string kernel_name = a.image.empty() ? run.kernel->name : image.filename().string();
+  std::filesystem::path selftests;
   if (image.empty()) {
     KernelBuilder builder(runner, status, paths, host_cores());
     image = builder
                 .build(*run.kernel, *run.arch, job.base_dir, job.timeouts.build,
                        run.workload_config)
                 .image;
+    if (!run.spec.selftests.empty())
+      selftests = builder.build_selftests(*run.kernel, *run.arch, job.base_dir,
+                                          run.workload_config, run.spec.selftests,
+                                          job.timeouts.build);
   }
   std::filesystem::path dir = a.out.empty() ? make_temp_dir() : std::filesystem::absolute(a.out);
   ensure_dir(dir);
   AgentShell shell = a.run_workload ? AgentShell::after_workload : AgentShell::instead_of_workload;
   BootRequest req =
-      write_guest(run, image, dir, shell, load_image_recipe(paths.image_recipe()), paths, runner);
+      write_guest(run, image, dir, shell, load_image_recipe(paths.image_recipe()), paths, runner,
+                  selftests);
 
   RealHostProbe probe;
   BackendDeps deps{&runner, &probe, paths.cache, a.accel};

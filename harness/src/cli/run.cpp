@@ -46,6 +46,7 @@ int do_run(const RunArgs& a) {
   auto plan = make_plan(job, filters, [&](const std::string& name) {
     return load_workload(paths.workloads_root(), name);
   });
+  resolve_file_params(plan, job.base_dir, paths.root);
   if (plan.empty())
     throw InputError(fmt::format("{}: the filters leave nothing to run", job.origin));
 

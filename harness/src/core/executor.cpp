@@ -12,6 +12,7 @@
 
 #include "analysis/assertions.h"
 #include "image/guest_image.h"
+#include "analysis/ktap.h"
 #include "kernel/kconfig.h"
 #include "report/junit.h"
 #include "report/result_json.h"
@@ -30,10 +31,18 @@ Executor::Executor(KernelBuilder& builder, Backend& backend, ProcessRunner& runn
       status_(status),
       paths_(std::move(paths)) {}
 
+std::string guest_file_path(const std::string& param, const std::filesystem::path& host) {
+  return fmt::format("{}/{}/{}", kGuestFilesDir, param, host.filename().string());
+}
+
 std::string agent_config_json(const PlannedRun& run, bool has_disk, AgentShell shell) {
   nlohmann::json j;
   j["workload"] = run.spec.name;
   j["params"] = run.params;
+  // A file parameter reaches the agent as the copy's path in the image.
+  for (const auto& p : run.spec.params)
+    if (p.file && run.params.count(p.name))
+      j["params"][p.name] = guest_file_path(p.name, run.params.at(p.name));
   if (has_disk) j["disk"] = "/dev/vda";
   switch (shell) {
     case AgentShell::none:
@@ -50,7 +59,8 @@ std::string agent_config_json(const PlannedRun& run, bool has_disk, AgentShell s
 
 BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kernel_image,
                         const std::filesystem::path& dir, AgentShell shell,
-                        const ImageRecipe& recipe, const Paths& paths, ProcessRunner& runner) {
+                        const ImageRecipe& recipe, const Paths& paths, ProcessRunner& runner,
+                        const std::filesystem::path& selftests) {
   const int disk_mb = run.spec.machine.disk_mb;
   GuestImageRequest img;
   img.arch = run.arch;
@@ -59,6 +69,16 @@ BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kern
   img.debs_dir = paths.debs();
   img.config_json = agent_config_json(run, disk_mb > 0, shell);
   img.workload_dir = run.spec.dir;
+  for (const auto& p : run.spec.params)
+    if (p.file && run.params.count(p.name))
+      img.files.emplace_back(guest_file_path(p.name, run.params.at(p.name)), run.params.at(p.name));
+  if (!selftests.empty()) {
+    for (const auto& e : std::filesystem::directory_iterator(selftests))
+      if (e.is_regular_file() && e.path().filename() != "complete")
+        img.files.emplace_back(fmt::format("{}/{}/{}", kGuestSelftestsDir, run.spec.selftests,
+                                           e.path().filename().string()),
+                               e.path());
+  }
   compose_guest_image(img).write(dir / "initramfs.cpio");
 
   BootRequest req;
@@ -159,12 +179,38 @@ Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRec
   return {Outcome::pass, ""};
 }
 
+std::vector<TestCase> program_cases(const AgentRecords& records, Metrics& metrics) {
+  std::vector<TestCase> cases;
+  std::map<std::string, double> totals;
+  bool any_ktap = false;
+  for (const auto& o : records.outputs) {
+    metrics[o.name + ".exit_status"] = o.exit_status;
+    metrics[o.name + ".timed_out"] = o.timed_out ? 1 : 0;
+    metrics[o.name + ".seconds"] = o.seconds;
+    if (o.format != "ktap") continue;
+    any_ktap = true;
+    KtapResult k = parse_ktap(o.text, o.name, o.exit_status, o.timed_out);
+    for (const char* s : {"pass", "fail", "skip", "xfail"}) metrics[o.name + "." + s] = 0;
+    for (const auto& c : k.cases) {
+      metrics[o.name + "." + c.status] += 1;
+      totals[c.status] += 1;
+      cases.push_back(c);
+    }
+  }
+  if (any_ktap) {
+    for (const char* s : {"pass", "fail", "skip", "xfail"}) metrics[std::string("kselftest.") + s] = totals[s];
+    metrics["kselftest.total"] = static_cast<double>(cases.size());
+  }
+  return cases;
+}
+
 Metrics collect_metrics(const PlannedRun& run, const AgentRecords& records,
                         std::vector<std::string>& errors) {
   Metrics m;
   for (const auto& snap : records.snapshots)
     for (const auto& [k, v] : snapshot_metrics(snap)) m[k] = v;
   for (const auto& [k, v] : records.metrics) m[k] = v;
+  program_cases(records, m);
   for (const auto& [k, v] : run.params) {
     char* end = nullptr;
     double d = std::strtod(v.c_str(), &end);
@@ -231,8 +277,20 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
 
   status_.step(subject, "writing the guest image");
   const int disk_mb = run.spec.machine.disk_mb;
-  BootRequest req =
-      write_guest(run, artifact.image, dir, AgentShell::none, recipe_, paths_, runner_);
+  std::filesystem::path selftests;
+  if (!run.spec.selftests.empty()) {
+    auto it = artifact.selftests.find(run.spec.selftests);
+    if (it == artifact.selftests.end() || it->second.empty()) {
+      r.outcome = Outcome::infra;
+      r.reason = fmt::format("selftests/{} could not be built for this kernel (see above)",
+                             run.spec.selftests);
+      write_result_json(dir / "result.json", r);
+      return r;
+    }
+    selftests = it->second;
+  }
+  BootRequest req = write_guest(run, artifact.image, dir, AgentShell::none, recipe_, paths_,
+                                runner_, selftests);
   req.boot_timeout = job.timeouts.boot;
   req.run_timeout = job.timeouts.workload;
 
@@ -265,10 +323,25 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
 
   std::vector<std::string> metric_errors;
   r.metrics = collect_metrics(run, records, metric_errors);
+  {
+    Metrics ignored;
+    r.cases = program_cases(records, ignored);
+  }
+  // Each program's whole output beside the console: script.out,
+  // test_memcontrol.ktap.
+  for (const auto& o : records.outputs)
+    write_file(dir / fmt::format("{}.{}", o.name, o.format == "ktap" ? "ktap" : "out"), o.text);
   if (records.done) r.assertions = evaluate_assertions(run.assertions, r.metrics);
   Verdict v = judge_run(vm, console, records, r.assertions, run.kernel->tolerate);
   r.outcome = v.outcome;
   r.reason = v.reason;
+  if (r.outcome == Outcome::fail && r.reason.rfind("assertion failed", 0) == 0) {
+    std::string failed;
+    int n = 0;
+    for (const auto& c : r.cases)
+      if (c.status == "fail" && n++ < 3) failed += (failed.empty() ? "" : ", ") + c.program + "/" + c.name;
+    if (!failed.empty()) r.reason += "; failed cases: " + failed + (n > 3 ? ", ..." : "");
+  }
   write_result_json(dir / "result.json", r);
   status_.step(subject, fmt::format("{}{}{} (boot {:.1f} s, {} via {})", to_string(r.outcome),
                                     r.reason.empty() ? "" : ": ", r.reason, vm.boot_seconds,
@@ -336,6 +409,20 @@ std::vector<RunResult> Executor::execute(const Job& job, const std::vector<Plann
     } catch (...) {
       write_summary(job, results, out_dir);
       throw;
+    }
+    // Selftests the group's workloads run, built from the same tree. A
+    // failure here is the runs' infra, not the job's end.
+    for (std::size_t k = i; k < end; ++k) {
+      const std::string& target = plan[k].spec.selftests;
+      if (target.empty() || artifact.selftests.count(target)) continue;
+      try {
+        artifact.selftests[target] =
+            builder_.build_selftests(*kernel, *arch, job.base_dir, plan[i].workload_config, target,
+                                     job.timeouts.build);
+      } catch (const InfraError& e) {
+        artifact.selftests[target] = std::filesystem::path();
+        status_.warn(fmt::format("{}: {}", subject, e.what()));
+      }
     }
 
     std::atomic<std::size_t> next{i};

@@ -69,7 +69,13 @@ std::string agent_config_json(const PlannedRun& run, bool has_disk,
 // InfraError when the agent, a package or mkfs is missing.
 BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kernel_image,
                         const std::filesystem::path& dir, AgentShell shell,
-                        const ImageRecipe& recipe, const Paths& paths, ProcessRunner& runner);
+                        const ImageRecipe& recipe, const Paths& paths, ProcessRunner& runner,
+                        const std::filesystem::path& selftests = {});
+
+// The cases of every KTAP output the agent sent, and metrics for every
+// program output: <name>.exit_status/.timed_out/.seconds, and for KTAP
+// <name>.pass/.fail/.skip/.xfail plus kselftest.<status> and .total over all.
+std::vector<TestCase> program_cases(const AgentRecords& records, Metrics& metrics);
 
 // Pure: outcome and one-line reason from everything a run produced.
 // Order: interrupted/VM failure, kernel splats and panics (fail, even when a

@@ -55,6 +55,34 @@ std::vector<std::filesystem::path> job_workload_config(const Job& job, const Wor
   return out;
 }
 
+void resolve_file_params(std::vector<PlannedRun>& plan, const std::filesystem::path& job_dir,
+                         const std::filesystem::path& root) {
+  namespace fs = std::filesystem;
+  for (auto& run : plan) {
+    for (const auto& p : run.spec.params) {
+      if (!p.file) continue;
+      std::string& value = run.params[p.name];
+      if (value.empty())
+        throw InputError(fmt::format("{}: {}.{} names no file (set it in the job or with --set)",
+                                     run.run_dir, run.spec.name, p.name));
+      std::vector<fs::path> candidates;
+      if (fs::path(value).is_absolute())
+        candidates = {value};
+      else
+        candidates = {job_dir / value, root / value};
+      auto found = std::find_if(candidates.begin(), candidates.end(),
+                                [](const fs::path& c) { return fs::is_regular_file(c); });
+      if (found == candidates.end()) {
+        std::string looked;
+        for (const auto& c : candidates) looked += (looked.empty() ? "" : ", ") + c.string();
+        throw InputError(fmt::format("{}: {}.{}: no such file '{}' (looked at {})", run.run_dir,
+                                     run.spec.name, p.name, value, looked));
+      }
+      value = fs::absolute(*found).lexically_normal().string();
+    }
+  }
+}
+
 std::vector<PlannedRun> make_plan(const Job& job, const PlanFilters& f,
                                   const WorkloadLoader& load) {
   std::vector<std::string> arches = f.arches.empty() ? job.arches : f.arches;

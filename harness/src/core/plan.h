@@ -46,6 +46,13 @@ using WorkloadLoader = std::function<WorkloadSpec(const std::string& name)>;
 // fragments so one kernel per (kernel, arch) serves every workload.
 std::vector<std::filesystem::path> job_workload_config(const Job& job, const WorkloadLoader& load);
 
+// The one step of planning that reads the disk: every `file: true`
+// parameter becomes an absolute path. A relative value is looked up beside
+// the job file, then under the kharness root (workloads/script/examples/...).
+// Throws InputError naming the run and the places looked in.
+void resolve_file_params(std::vector<PlannedRun>& plan, const std::filesystem::path& job_dir,
+                         const std::filesystem::path& root);
+
 // Throws InputError for a filter naming nothing in the job, a --set that is
 // malformed or names an unknown parameter, an arch the table lacks.
 std::vector<PlannedRun> make_plan(const Job& job, const PlanFilters& filters,

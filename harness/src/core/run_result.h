@@ -28,6 +28,15 @@ struct ConsoleFinding {
   bool corrupted = false;  // the report was cut off
 };
 
+// One subtest of a program the workload ran (a selftest's KTAP line): a
+// case of its own in result.json and junit.xml.
+struct TestCase {
+  std::string program;  // "test_memcontrol"
+  std::string name;     // "test_memcg_subtree_control"
+  std::string status;   // "pass", "fail", "skip", "xfail"
+  std::string reason;   // skip/fail reason: the directive's text or the last "# " line before
+};
+
 struct KernelIdentity {
   std::string name;          // the job's label
   std::string release;       // `make kernelrelease`
@@ -51,6 +60,7 @@ struct RunResult {
   Metrics metrics;
   std::vector<AssertionResult> assertions;
   std::vector<ConsoleFinding> console;
+  std::vector<TestCase> cases;  // subtests of the programs the workload ran
   std::string run_dir;  // relative to the job's output folder
 };
 

@@ -27,8 +27,8 @@ ParamSpec parse_param(const std::string& o, const std::string& name, const YAML:
     p.numeric = is_number(p.default_value);
     return p;
   }
-  yaml::expect_map(o, n, "a parameter (default:, choices:, doc:)");
-  yaml::check_keys(o, n, {"default", "choices", "doc"});
+  yaml::expect_map(o, n, "a parameter (default:, choices:, file:, doc:)");
+  yaml::check_keys(o, n, {"default", "choices", "file", "doc"});
   if (!n["default"]) yaml::fail(o, n, fmt::format("parameter '{}' needs default:", name));
   p.default_value = yaml::scalar(o, n["default"], "default");
   p.numeric = is_number(p.default_value);
@@ -38,6 +38,10 @@ ParamSpec parse_param(const std::string& o, const std::string& name, const YAML:
     if (std::find(p.choices.begin(), p.choices.end(), p.default_value) == p.choices.end())
       yaml::fail(o, n["default"],
                  fmt::format("default '{}' is not one of the choices", p.default_value));
+  }
+  if (n["file"]) {
+    p.file = yaml::scalar(o, n["file"], "file") == "true";
+    p.numeric = false;
   }
   if (n["doc"]) p.doc = yaml::scalar(o, n["doc"], "doc");
   return p;
@@ -52,7 +56,7 @@ WorkloadSpec parse_workload(const std::string& text, const std::string& origin,
   yaml::expect_map(o, root, "the workload");
   yaml::check_keys(o, root,
                    {"name", "description", "params", "machine", "cmdline", "config", "metrics",
-                    "assertions", "key_metric"});
+                    "assertions", "key_metric", "selftests"});
   WorkloadSpec w;
   w.dir = dir;
   if (!root["name"]) yaml::fail(o, root, "a workload needs name:");
@@ -107,6 +111,12 @@ WorkloadSpec parse_workload(const std::string& text, const std::string& origin,
   }
   if (root["assertions"]) w.assertions = yaml::string_list(o, root["assertions"], "assertions");
   if (root["key_metric"]) w.key_metric = yaml::scalar(o, root["key_metric"], "key_metric");
+  if (root["selftests"]) {
+    w.selftests = yaml::scalar(o, root["selftests"], "selftests");
+    if (w.selftests.empty() || w.selftests.find_first_of("/. ") != std::string::npos)
+      yaml::fail(o, root["selftests"],
+                 "selftests: a folder name under tools/testing/selftests (e.g. cgroup)");
+  }
   return w;
 }
 

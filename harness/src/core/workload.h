@@ -17,6 +17,10 @@ struct ParamSpec {
   std::string default_value;
   std::vector<std::string> choices;  // empty: any value
   bool numeric = false;              // value must parse as a number
+  // The value names a host file (a developer's script): the job resolves it
+  // (resolve_file_params) and the image carries it to the guest, whose
+  // agent gets the guest path instead.
+  bool file = false;
   std::string doc;
 };
 
@@ -43,6 +47,9 @@ struct WorkloadSpec {
   std::vector<std::pair<std::string, std::string>> metrics;
   std::vector<std::string> assertions;
   std::string key_metric;  // shown in the summary table
+  // A folder under the tree's tools/testing/selftests/ ("cgroup") to build
+  // statically for the guest and put at /kharness/selftests/<name>/.
+  std::string selftests;
 };
 
 // Throws InputError "<file>:<line>:<col>: ..." like parse_job.

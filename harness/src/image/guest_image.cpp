@@ -105,6 +105,11 @@ Initramfs compose_guest_image(const GuestImageRequest& req) {
       }
     }
   }
+  for (const auto& [guest, host] : req.files) {
+    auto perms = std::filesystem::status(host).permissions();
+    bool exec = (perms & std::filesystem::perms::owner_exec) != std::filesystem::perms::none;
+    img.add_file(guest, read_file(host), exec ? 0755 : 0644);
+  }
   return img;
 }
 

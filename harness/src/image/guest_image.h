@@ -38,11 +38,16 @@ struct GuestImageRequest {
   std::filesystem::path debs_dir;      // busybox-static and bash-static .debs
   std::string config_json;             // becomes /kharness/config.json
   std::filesystem::path workload_dir;  // its files/ folder (if any) goes to /kharness/workload/
+  // More host files: guest path -> host path (file params, selftests). The
+  // owner's execute bit decides the mode (0755 or 0644).
+  std::vector<std::pair<std::string, std::filesystem::path>> files;
 };
 
 // Guest paths, for the agent and for tests.
 inline constexpr const char* kGuestConfigPath = "/kharness/config.json";
 inline constexpr const char* kGuestWorkloadDir = "/kharness/workload";
+inline constexpr const char* kGuestFilesDir = "/kharness/files";          // /<param>/<name>
+inline constexpr const char* kGuestSelftestsDir = "/kharness/selftests";  // /<target>/<prog>
 
 // Throws InfraError when the agent or a package is missing (naming it and
 // how to get it).

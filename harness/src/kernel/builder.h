@@ -25,6 +25,9 @@ struct Artifact {
   std::string release;              // `make kernelrelease`
   bool from_cache = false;
   double build_seconds = 0;  // 0 when from the cache
+  // selftests target -> folder of programs (build_selftests); empty path
+  // when that build failed. Filled by the executor, not stored.
+  std::map<std::string, std::filesystem::path> selftests;
 };
 
 class KernelBuilder {
@@ -44,6 +47,17 @@ class KernelBuilder {
                  std::chrono::seconds timeout = std::chrono::seconds(0),
                  const std::vector<std::filesystem::path>& workload_config = {});
 
+  // tools/testing/selftests/<target> of the same tree, built statically
+  // for `arch` against the tree's own UAPI headers, after build() (same
+  // arguments): returns the folder of programs, cached beside the artifact.
+  // Throws InputError when the tree has no such target, InfraError when
+  // make fails (naming the log), Interrupted on Ctrl-C.
+  std::filesystem::path build_selftests(const KernelSpec& spec, const ArchInfo& arch,
+                                        const std::filesystem::path& job_dir,
+                                        const std::vector<std::filesystem::path>& workload_config,
+                                        const std::string& target,
+                                        std::chrono::seconds timeout = std::chrono::seconds(0));
+
   // The content key without building: source identity, series contents,
   // fragment contents in merge order, arch, compiler version, recipe version.
   std::string cache_key(const KernelSpec& spec, const ArchInfo& arch,
@@ -56,6 +70,10 @@ class KernelBuilder {
                  const std::filesystem::path& job_dir,
                  const std::vector<std::filesystem::path>& workload_config);
   const std::string& compiler_version(std::string_view compiler);
+  // ARCH, CROSS_COMPILE, TMPDIR and the ccache settings for make in
+  // `build_dir`; second: whether ccache is there.
+  std::pair<std::vector<std::pair<std::string, std::string>>, bool> build_env(
+      const ArchInfo& arch, const std::filesystem::path& build_dir);
 
   ProcessRunner& runner_;
   Status& status_;

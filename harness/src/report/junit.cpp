@@ -43,13 +43,18 @@ std::string junit_xml(const std::string& job_name, const std::vector<RunResult>&
   for (const RunResult& r : runs)
     if (r.repeat > 0) repeated.emplace(r.kernel.name, r.arch, r.workload);
 
-  int failures = 0, errors = 0, skipped = 0;
+  int tests = static_cast<int>(runs.size()), failures = 0, errors = 0, skipped = 0;
   double time = 0;
   for (const RunResult& r : runs) {
     failures += r.outcome == Outcome::fail;
     errors += r.outcome == Outcome::infra;
     skipped += r.outcome == Outcome::skip;
     time += total_seconds(r);
+    for (const TestCase& c : r.cases) {
+      ++tests;
+      failures += c.status == "fail";
+      skipped += c.status == "skip";
+    }
   }
 
   pugi::xml_document doc;
@@ -59,7 +64,7 @@ std::string junit_xml(const std::string& job_name, const std::vector<RunResult>&
 
   auto suites = doc.append_child("testsuites");
   suites.append_attribute("name") = job_name.c_str();
-  suites.append_attribute("tests") = static_cast<int>(runs.size());
+  suites.append_attribute("tests") = tests;
   suites.append_attribute("failures") = failures;
   suites.append_attribute("errors") = errors;
   suites.append_attribute("skipped") = skipped;
@@ -67,7 +72,7 @@ std::string junit_xml(const std::string& job_name, const std::vector<RunResult>&
 
   auto suite = suites.append_child("testsuite");
   suite.append_attribute("name") = job_name.c_str();
-  suite.append_attribute("tests") = static_cast<int>(runs.size());
+  suite.append_attribute("tests") = tests;
   suite.append_attribute("failures") = failures;
   suite.append_attribute("errors") = errors;
   suite.append_attribute("skipped") = skipped;
@@ -111,6 +116,22 @@ std::string junit_xml(const std::string& job_name, const std::vector<RunResult>&
       out += fmt::format("accel: {}{}{}\n", r.accel, r.accel_note.empty() ? "" : " (",
                          r.accel_note.empty() ? "" : r.accel_note + ")");
     tc.append_child("system-out").text().set(out.c_str());
+
+    // Each subtest of a program the workload ran (a selftest's KTAP line)
+    // is a testcase of its own, under the run's name.
+    for (const TestCase& c : r.cases) {
+      auto ct = suite.append_child("testcase");
+      ct.append_attribute("classname") = (r.kernel.name + "." + r.arch + "." + name).c_str();
+      ct.append_attribute("name") = (c.program + "/" + c.name).c_str();
+      ct.append_attribute("time") = "0";
+      if (c.status == "fail") {
+        auto f = ct.append_child("failure");
+        f.append_attribute("message") = (c.reason.empty() ? "not ok" : c.reason).c_str();
+        f.append_attribute("type") = "fail";
+      } else if (c.status == "skip") {
+        ct.append_child("skipped").append_attribute("message") = c.reason.c_str();
+      }
+    }
   }
 
   std::ostringstream xml;

@@ -131,6 +131,17 @@ RunResult parse(const json& j, const std::string& source) {
       r.assertions.push_back(std::move(ar));
     }
   }
+  if (const json* cs = rd.array("cases")) {
+    for (const auto& c : *cs) {
+      if (!c.is_object()) rd.fail("'cases' entries should be objects");
+      TestCase t;
+      rd.get(c, "program", t.program, "cases[].");
+      rd.get(c, "name", t.name, "cases[].");
+      rd.get(c, "status", t.status, "cases[].");
+      rd.get(c, "reason", t.reason, "cases[].");
+      r.cases.push_back(std::move(t));
+    }
+  }
   if (const json* cs = rd.array("console")) {
     for (const json& c : *cs) {
       if (!c.is_object()) rd.fail("'console' entries should be objects");
@@ -192,6 +203,13 @@ nlohmann::json to_json(const RunResult& r) {
     console.push_back(
         {{"kind", f.kind}, {"title", f.title}, {"line", f.line}, {"corrupted", f.corrupted}});
   j["console"] = std::move(console);
+  if (!r.cases.empty()) {
+    json cases = json::array();
+    for (const auto& c : r.cases)
+      cases.push_back(
+          {{"program", c.program}, {"name", c.name}, {"status", c.status}, {"reason", c.reason}});
+    j["cases"] = std::move(cases);
+  }
   j["run_dir"] = r.run_dir;
   return j;
 }

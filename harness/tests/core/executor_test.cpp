@@ -153,6 +153,42 @@ TEST(WorkloadConfigTest, ARunIsSkippedNamingWhatItsFragmentLost) {
   EXPECT_EQ(missing_workload_config(w, ""), "");
 }
 
+TEST(ProgramCasesTest, KtapOutputsBecomeCasesAndCountsEveryOutputGetsItsExitStatus) {
+  AgentRecords records;
+  records.outputs.push_back({"test_core", "ktap", 0, false, 2.5,
+                             "TAP version 13\n1..2\nok 1 test_cgcore_populated\n"
+                             "not ok 2 test_cgcore_invalid_domain\n"});
+  records.outputs.push_back(
+      {"test_kmem", "ktap", 4, false, 0.1, "TAP version 13\n1..0 # SKIP no kmem\n"});
+  records.outputs.push_back({"script", "text", 3, true, 600, "ok 1 looks like tap but is not\n"});
+  Metrics m;
+  auto cases = program_cases(records, m);
+  ASSERT_EQ(cases.size(), 3u);
+  EXPECT_EQ(cases[1].program + "/" + cases[1].name, "test_core/test_cgcore_invalid_domain");
+  EXPECT_EQ(m.at("kselftest.pass"), 1);
+  EXPECT_EQ(m.at("kselftest.fail"), 1);
+  EXPECT_EQ(m.at("kselftest.skip"), 1);
+  EXPECT_EQ(m.at("kselftest.total"), 3);
+  EXPECT_EQ(m.at("test_core.fail"), 1);
+  EXPECT_EQ(m.at("test_kmem.pass"), 0);
+  EXPECT_EQ(m.at("test_kmem.exit_status"), 4);
+  EXPECT_EQ(m.at("script.exit_status"), 3);
+  EXPECT_EQ(m.at("script.timed_out"), 1);
+  EXPECT_EQ(m.count("script.pass"), 0u) << "text output is not parsed as KTAP";
+}
+
+TEST(AgentConfigTest, FileParamsReachTheAgentAsTheirPathInTheImage) {
+  WorkloadRef ref{"cover", "script", {}, ""};
+  PlannedRun run;
+  run.ref = &ref;
+  run.spec = parse_workload("name: script\nparams: {script: {default: '', file: true}, cgroup: v1}\n",
+                            "w.yaml", "/w");
+  run.params = {{"script", "/home/dev/repro/loop.sh"}, {"cgroup", "v1"}};
+  auto j = nlohmann::json::parse(agent_config_json(run, true));
+  EXPECT_EQ(j["params"]["script"], "/kharness/files/script/loop.sh");
+  EXPECT_EQ(j["params"]["cgroup"], "v1");
+}
+
 TEST(ReproduceTest, ReplaysTheExactArgvInAFreshFolder) {
   std::string s = reproduce_script(
       {"qemu-system-x86_64", "-append", "console=ttyS0 panic=-1", "-initrd", "initramfs.cpio"}, 64);

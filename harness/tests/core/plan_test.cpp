@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "util/error.h"
+#include "util/files.h"
 
 namespace kh {
 namespace {
@@ -70,6 +71,44 @@ workloads:
             (std::vector<std::filesystem::path>{"/w/a/kernel.config", "/w/shared.config",
                                                 "/w/b/kernel.config"}));
   EXPECT_EQ(make_plan(j, {}, load)[1].ref->cmdline, "cgroup.memory=nokmem");
+}
+
+TEST(PlanTest, FileParamsResolveBesideTheJobThenUnderTheRoot) {
+  ScopedTempDir tmp;
+  write_file(tmp.path() / "jobs/mine.sh", "echo mine\n");
+  write_file(tmp.path() / "root/workloads/script/examples/posted.sh", "echo posted\n");
+  Job j = parse_job(R"(name: t
+kernels: [{name: k, source: {tarball: x}}]
+arches: [x86_64]
+workloads:
+  - {id: mine, workload: script, params: {script: mine.sh}}
+  - {id: posted, workload: script, params: {script: workloads/script/examples/posted.sh}}
+  - {id: missing, workload: script, params: {script: nowhere.sh}}
+)",
+                    "job.yaml", tmp.path() / "jobs");
+  auto load = [](const std::string&) {
+    return parse_workload("name: script\nparams: {script: {default: '', file: true}}\n", "w.yaml",
+                          "/w");
+  };
+  PlanFilters two;
+  two.workloads = {"mine", "posted"};
+  auto plan = make_plan(j, two, load);
+  resolve_file_params(plan, tmp.path() / "jobs", tmp.path() / "root");
+  EXPECT_EQ(plan[0].params.at("script"), (tmp.path() / "jobs/mine.sh").string());
+  EXPECT_EQ(plan[1].params.at("script"),
+            (tmp.path() / "root/workloads/script/examples/posted.sh").string());
+
+  PlanFilters bad;
+  bad.workloads = {"missing"};
+  auto missing = make_plan(j, bad, load);
+  try {
+    resolve_file_params(missing, tmp.path() / "jobs", tmp.path() / "root");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("script.script: no such file 'nowhere.sh'"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(PlanTest, KernelExpectationsReplaceWorkloadDefaults) {
