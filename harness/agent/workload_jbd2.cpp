@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,6 +57,7 @@ struct Jbd2Params {
   long bulk_kb;
   long file_mb;
   long max_captures;
+  std::string ext4_options;  // empty: the agent's mount as it is
 
   static Jbd2Params from(const Context& ctx) {
     Jbd2Params p{};
@@ -72,6 +74,7 @@ struct Jbd2Params {
     p.bulk_kb = ctx.param_int("bulk_kb", 1024, 0, 1 << 20);
     p.file_mb = ctx.param_int("file_mb", 16, 1, 1 << 16);
     p.max_captures = ctx.param_int("max_captures", 3, 0, 100);
+    p.ext4_options = ctx.param("ext4_options", "");
     return p;
   }
 };
@@ -534,6 +537,15 @@ long read_long(const std::string& path) {
   return v;
 }
 
+// Mounts the scratch disk again with `options` (ext4 cannot switch
+// delalloc on a remount, so it is unmounted first; nothing is open yet).
+void remount_scratch(const Context& ctx, const std::string& options) {
+  if (::umount2(ctx.scratch.c_str(), 0) != 0)
+    fail_setup(errno_message("umount " + ctx.scratch, errno));
+  if (::mount(ctx.config.disk.c_str(), ctx.scratch.c_str(), "ext4", MS_NOATIME, options.c_str()))
+    fail_setup(errno_message("mount -t ext4 -o " + options + " " + ctx.config.disk, errno));
+}
+
 void must_mkdir(const std::string& path) {
   if (const int err = make_dir(path)) fail_setup(errno_message("mkdir " + path, err));
 }
@@ -543,6 +555,7 @@ void must_mkdir(const std::string& path) {
 void run_jbd2(Context& ctx) {
   const Jbd2Params p = Jbd2Params::from(ctx);
   if (ctx.scratch.empty()) fail_setup("jbd2 needs the ext4 scratch disk (machine.disk_mb > 0)");
+  if (!p.ext4_options.empty()) remount_scratch(ctx, p.ext4_options);
 
   const cgroup::Hierarchy h = cgroup::mount_memory(cgroup::Version::v2, "kharness");
   const std::string limited = h.parent;  // memory.max here, its events are the run's
