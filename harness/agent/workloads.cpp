@@ -302,6 +302,9 @@ constexpr Workload kWorkloads[] = {
      "create, charge and remove memory cgroups; count the dying ones (params: iterations, cgroup "
      "v1|v2, "
      "pin pagecache|kmem, settle_seconds)"},
+    {"thp-shrinker", run_thp_shrinker,
+     "underused THPs on the deferred split queues of memcgs A and B; reclaim B, remove A (params: "
+     "thps, order a-first|b-first, placement interleave|split|local, min_nodes, offline_wait_ms)"},
     {"jbd2", run_jbd2,
      "writers in a small memcg do ext4 metadata and buffered writes; a probe outside times create "
      "+ fsync (params: writers, duration_seconds, memory_max_mb, probe_interval_ms, "

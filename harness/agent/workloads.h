@@ -74,9 +74,10 @@ struct Workload {
 };
 
 // Workloads defined in their own files (workload_<name>.cpp).
-void run_script(Context& ctx);     // workload_programs.cpp
-void run_kselftest(Context& ctx);  // workload_programs.cpp
-void run_jbd2(Context& ctx);       // workload_jbd2.cpp
+void run_script(Context& ctx);        // workload_programs.cpp
+void run_kselftest(Context& ctx);     // workload_programs.cpp
+void run_thp_shrinker(Context& ctx);  // workload_thp.cpp
+void run_jbd2(Context& ctx);          // workload_jbd2.cpp
 
 std::span<const Workload> workloads();
 const Workload* find_workload(std::string_view name);

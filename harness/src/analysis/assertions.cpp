@@ -69,6 +69,27 @@ std::vector<std::string> derive_metrics(
   return errors;
 }
 
+std::string comparison_left_side(const std::string& expr) {
+  int depth = 0;
+  for (std::size_t i = 0; i < expr.size(); ++i) {
+    char c = expr[i];
+    if (c == '(') ++depth;
+    if (c == ')') --depth;
+    if (depth != 0) continue;
+    if (c == '&' || c == '|' || c == '?') return "";  // not a single comparison
+    bool two = i + 1 < expr.size() && expr[i + 1] == '=';
+    if (c == '<' || c == '>' || ((c == '=' || c == '!') && two)) {
+      std::string left = expr.substr(0, i);
+      while (!left.empty() && left.back() == ' ') left.pop_back();
+      while (!left.empty() && left.front() == ' ') left.erase(0, 1);
+      // Only a comparison left of the rest can be split there.
+      if (expr.find_first_of("<>=!", i + (two ? 2 : 1)) != std::string::npos) return "";
+      return left;
+    }
+  }
+  return "";
+}
+
 std::vector<AssertionResult> evaluate_assertions(const std::vector<std::string>& exprs,
                                                  const Metrics& metrics) {
   std::vector<AssertionResult> out;
@@ -80,6 +101,12 @@ std::vector<AssertionResult> evaluate_assertions(const std::vector<std::string>&
     if (v) {
       a.value = v.value();
       a.passed = a.value != 0;
+      if (std::string left = comparison_left_side(expr); !left.empty()) {
+        if (Result<double> l = evaluate(left, metrics)) {
+          a.left = left;
+          a.left_value = l.value();
+        }
+      }
     } else {
       a.error = v.error().message;
       a.passed = false;

@@ -22,6 +22,9 @@ Result<double> evaluate(const std::string& expr, const Metrics& vars);
 std::vector<std::string> derive_metrics(
     const std::vector<std::pair<std::string, std::string>>& defs, Metrics& metrics);
 
+// "a + b" for "a + b <= 3 * c"; "" when `expr` is not one comparison.
+std::string comparison_left_side(const std::string& expr);
+
 // One result per expression, in order: value = the result, passed = it
 // evaluated and is nonzero; an expression that cannot be evaluated fails with
 // `error` set.

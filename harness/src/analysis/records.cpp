@@ -141,6 +141,27 @@ std::optional<double> memory_num_cgroups(std::string_view text) {
   return found;
 }
 
+// memory.numa_stat: "anon_thp N0=2097152 N1=0" per line -> "anon_thp.N0", ...
+std::map<std::string, double> numa_values(std::string_view text) {
+  std::map<std::string, double> out;
+  for_each_line(text, [&](std::string_view line) {
+    std::size_t sep = line.find_first_of(" \t");
+    if (sep == std::string_view::npos) return;
+    const std::string key(line.substr(0, sep));
+    line = trim(line.substr(sep));
+    while (!line.empty()) {
+      sep = line.find_first_of(" \t");
+      std::string_view field = line.substr(0, sep);
+      line = sep == std::string_view::npos ? std::string_view() : trim(line.substr(sep));
+      const std::size_t eq = field.find('=');
+      if (eq == std::string_view::npos || eq == 0) continue;
+      if (auto v = to_number(field.substr(eq + 1)))
+        out[key + "." + std::string(field.substr(0, eq))] = *v;
+    }
+  });
+  return out;
+}
+
 const std::string* file(const Snapshot& snap, const std::string& path) {
   auto it = snap.files.find(path);
   return it == snap.files.end() ? nullptr : &it->second;
@@ -223,6 +244,27 @@ Metrics snapshot_metrics(const Snapshot& snap) {
       auto kv = key_values(*f);
       if (auto it = kv.find("nr_dying_descendants"); it != kv.end())
         m[p + "parent_nr_dying_descendants"] = it->second;
+    }
+    if (const std::string* f = file(snap, parent + "/memory.numa_stat"))
+      for (const auto& [key, value] : numa_values(*f)) m[p + "numa_stat." + key] = value;
+    // The parent's children a workload looks into: <parent>/<child>/<file>.
+    const std::string prefix = parent + "/";
+    for (const auto& [path, text] : snap.files) {
+      if (!path.starts_with(prefix)) continue;
+      const std::string rest = path.substr(prefix.size());
+      const std::size_t slash = rest.find('/');
+      if (slash == std::string::npos || slash == 0 ||
+          rest.find('/', slash + 1) != std::string::npos)
+        continue;
+      const std::string child = p + rest.substr(0, slash) + ".";
+      const std::string name = rest.substr(slash + 1);
+      if (name == "memory.stat") {
+        for (const auto& [key, value] : key_values(text)) m[child + "memstat." + key] = value;
+      } else if (name == "memory.numa_stat") {
+        for (const auto& [key, value] : numa_values(text)) m[child + "numa_stat." + key] = value;
+      } else if (name == "memory.current") {
+        if (auto v = to_number(text)) m[child + "memory_current"] = *v;
+      }
     }
   }
 

@@ -31,8 +31,7 @@ int do_build(const BuildArgs& a) {
   std::vector<std::string> arches = a.arches.empty() ? job.arches : a.arches;
   // The same kernel `kharness run` would build: with the job's workloads'
   // fragments, so a build here is a cache hit there.
-  const auto workload_config = job_workload_config(
-      job, [&](const std::string& name) { return load_workload(paths.workloads_root(), name); });
+  auto load = [&](const std::string& name) { return load_workload(paths.workloads_root(), name); };
   int built = 0;
   for (const auto& k : job.kernels) {
     if (!a.kernels.empty() &&
@@ -43,6 +42,7 @@ int do_build(const BuildArgs& a) {
       if (!arch)
         throw InputError(
             fmt::format("--arch {}: unknown arch (known: {})", arch_name, known_arch_names()));
+      const auto workload_config = job_workload_config(job, load, arch_name);
       if (a.key_only) {
         std::cout << fmt::format("{}/{} {}\n", k.name, arch_name,
                                  builder.cache_key(k, *arch, job.base_dir, workload_config));

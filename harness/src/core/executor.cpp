@@ -101,10 +101,12 @@ BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kern
   return req;
 }
 
-std::string missing_workload_config(const WorkloadSpec& spec, const std::string& final_config) {
-  if (spec.config.empty()) return "";
+std::string missing_workload_config(const WorkloadSpec& spec, const std::string& final_config,
+                                    const std::string& arch) {
+  const auto fragments = spec.config_for(arch);
+  if (fragments.empty()) return "";
   std::vector<ConfigSetting> requested;
-  for (const auto& path : spec.config) {
+  for (const auto& path : fragments) {
     std::string origin = spec.dir.empty() ? path.filename().string()
                                           : spec.dir.filename().string() + "/" +
                                                 path.lexically_relative(spec.dir).string();
@@ -170,8 +172,10 @@ Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRec
   std::vector<std::string> failed;
   for (const auto& a : assertions)
     if (!a.passed)
-      failed.push_back(a.error.empty() ? fmt::format("{} (was {:g})", a.expression, a.value)
-                                       : fmt::format("{} ({})", a.expression, a.error));
+      failed.push_back(!a.error.empty() ? fmt::format("{} ({})", a.expression, a.error)
+                       : !a.left.empty()
+                           ? fmt::format("{} ({} was {:g})", a.expression, a.left, a.left_value)
+                           : fmt::format("{} (was {:g})", a.expression, a.value));
   if (!failed.empty()) {
     std::string more = failed.size() > 1 ? fmt::format(" (+{} more)", failed.size() - 1) : "";
     return {Outcome::fail, "assertion failed: " + failed.front() + more};
@@ -266,7 +270,7 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   {
     std::string final_config;
     read_file_if_exists(artifact.config, final_config);
-    if (std::string why = missing_workload_config(run.spec, final_config); !why.empty()) {
+    if (std::string why = missing_workload_config(run.spec, final_config, std::string(run.arch->name)); !why.empty()) {
       r.outcome = Outcome::skip;
       r.reason = why;
       write_result_json(dir / "result.json", r);

@@ -93,7 +93,8 @@ Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRec
 // Why the built kernel cannot run `spec` ("the kernel lacks what workload
 // 'jbd2' needs: config: 1 symbol lost ..."), or "" when its `config:`
 // fragments all survived in `final_config` (the .config text).
-std::string missing_workload_config(const WorkloadSpec& spec, const std::string& final_config);
+std::string missing_workload_config(const WorkloadSpec& spec, const std::string& final_config,
+                                    const std::string& arch);
 
 // The taint bits the run added, comparing the first and the last snapshot
 // of /proc/sys/kernel/tainted: (before, after), or nullopt when none.

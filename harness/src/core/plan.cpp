@@ -43,13 +43,14 @@ Set parse_set(const std::string& s) {
 
 }  // namespace
 
-std::vector<std::filesystem::path> job_workload_config(const Job& job, const WorkloadLoader& load) {
+std::vector<std::filesystem::path> job_workload_config(const Job& job, const WorkloadLoader& load,
+                                                       const std::string& arch) {
   std::vector<std::filesystem::path> out;
   std::vector<std::string> seen;
   for (const auto& ref : job.workloads) {
     if (std::find(seen.begin(), seen.end(), ref.workload) != seen.end()) continue;
     seen.push_back(ref.workload);
-    for (const auto& f : load(ref.workload).config)
+    for (const auto& f : load(ref.workload).config_for(arch))
       if (std::find(out.begin(), out.end(), f) == out.end()) out.push_back(f);
   }
   return out;
@@ -118,8 +119,10 @@ std::vector<PlannedRun> make_plan(const Job& job, const PlanFilters& f,
     if (!specs.count(name)) specs.emplace(name, load(name));
     return specs.at(name);
   };
-  const auto workload_config =
-      job_workload_config(job, [&](const std::string& name) { return cached_load(name); });
+  auto workload_config = [&](const std::string& arch) {
+    return job_workload_config(
+        job, [&](const std::string& name) { return cached_load(name); }, arch);
+  };
   std::vector<PlannedRun> plan;
   for (const auto& kernel : job.kernels) {
     if (!wanted(f.kernels, kernel.name)) continue;
@@ -138,7 +141,7 @@ std::vector<PlannedRun> make_plan(const Job& job, const PlanFilters& f,
           run.ref = &ref;
           run.spec = spec;
           run.params = params;
-          run.workload_config = workload_config;
+          run.workload_config = workload_config(arch_name);
           auto it = kernel.expect.find(ref.id);
           run.assertions = it != kernel.expect.end() ? it->second : spec.assertions;
           run.repeat = r;

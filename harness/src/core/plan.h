@@ -44,7 +44,8 @@ using WorkloadLoader = std::function<WorkloadSpec(const std::string& name)>;
 // The union of the `config:` fragments of the job's workloads, in the order
 // the job lists them: what KernelBuilder::build merges after the base
 // fragments so one kernel per (kernel, arch) serves every workload.
-std::vector<std::filesystem::path> job_workload_config(const Job& job, const WorkloadLoader& load);
+std::vector<std::filesystem::path> job_workload_config(const Job& job, const WorkloadLoader& load,
+                                                       const std::string& arch);
 
 // The one step of planning that reads the disk: every `file: true`
 // parameter becomes an absolute path. A relative value is looked up beside

@@ -18,6 +18,10 @@ struct AssertionResult {
   double value = 0;  // what the expression evaluated to (nonzero: holds)
   bool passed = false;
   std::string error;  // the expression could not be evaluated
+  // For a comparison ("dying_after_loop <= 0.1 * iterations"), its left
+  // side and what that was: the number a reader wants when it fails.
+  std::string left{};
+  double left_value = 0;
 };
 
 // One finding of the console parser (analysis/console_report.h).

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "core/arch.h"
 #include "core/yaml_util.h"
 #include "util/error.h"
 #include "util/files.h"
@@ -89,13 +90,28 @@ WorkloadSpec parse_workload(const std::string& text, const std::string& origin,
   if (root["config"]) {
     // Checked here, not at build time: a typo should fail before any make.
     const auto& c = root["config"];
-    for (const auto& name : yaml::string_list(o, c, "config (fragment files in this folder)")) {
+    if (!c.IsSequence())
+      yaml::fail(o, c, "expected config: as a list of files, or {file: F, arch: A} for one arch");
+    for (const auto& item : c) {
+      std::string name, arch;
+      if (item.IsMap()) {
+        yaml::check_keys(o, item, {"file", "arch"});
+        if (!item["file"] || !item["arch"]) yaml::fail(o, item, "expected {file: F, arch: A}");
+        name = yaml::scalar(o, item["file"], "file");
+        arch = yaml::scalar(o, item["arch"], "arch");
+        if (!find_arch(arch))
+          yaml::fail(o, item["arch"],
+                     fmt::format("unknown arch '{}' (known: {})", arch, known_arch_names()));
+      } else {
+        name = yaml::scalar(o, item, "a fragment file");
+      }
       std::filesystem::path path = (dir / name).lexically_normal();
       if (name.empty() || name.find("..") != std::string::npos || name.front() == '/')
-        yaml::fail(o, c, fmt::format("config: '{}' must be a file in the workload's folder", name));
+        yaml::fail(o, item,
+                   fmt::format("config: '{}' must be a file in the workload's folder", name));
       if (!std::filesystem::is_regular_file(path))
-        yaml::fail(o, c, fmt::format("config: {}: no such file", path.string()));
-      w.config.push_back(std::filesystem::absolute(path));
+        yaml::fail(o, item, fmt::format("config: {}: no such file", path.string()));
+      (arch.empty() ? w.config : w.arch_config[arch]).push_back(std::filesystem::absolute(path));
     }
   }
   if (root["metrics"]) {

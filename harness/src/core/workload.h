@@ -43,6 +43,16 @@ struct WorkloadSpec {
   // the kernel of every job that lists this workload. A run whose fragment
   // symbols did not survive the merge is skipped, naming them.
   std::vector<std::filesystem::path> config;
+  // arch -> fragments for that arch only ({file: F, arch: x86_64}): a
+  // symbol another arch lacks (NUMA_EMU) must not skip that arch's runs.
+  std::map<std::string, std::vector<std::filesystem::path>> arch_config;
+  // config, then arch_config[arch].
+  std::vector<std::filesystem::path> config_for(const std::string& arch) const {
+    auto out = config;
+    if (auto it = arch_config.find(arch); it != arch_config.end())
+      out.insert(out.end(), it->second.begin(), it->second.end());
+    return out;
+  }
   // Ordered: a metric may use metrics defined above it. name -> expression.
   std::vector<std::pair<std::string, std::string>> metrics;
   std::vector<std::string> assertions;

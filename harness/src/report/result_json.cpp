@@ -128,6 +128,8 @@ RunResult parse(const json& j, const std::string& source) {
       rd.get(a, "value", ar.value, "assertions[].");
       rd.get(a, "passed", ar.passed, "assertions[].");
       rd.get(a, "error", ar.error, "assertions[].");
+      rd.get(a, "left", ar.left, "assertions[].");
+      rd.get(a, "left_value", ar.left_value, "assertions[].");
       r.assertions.push_back(std::move(ar));
     }
   }
@@ -170,10 +172,15 @@ json numbers_json(const std::map<std::string, double>& m) {
 json assertions_json(const std::vector<AssertionResult>& list) {
   json out = json::array();
   for (const auto& a : list) {
-    out.push_back({{"expression", a.expression},
-                   {"value", std::isfinite(a.value) ? json(a.value) : json()},
-                   {"passed", a.passed},
-                   {"error", a.error}});
+    json item = {{"expression", a.expression},
+                 {"value", std::isfinite(a.value) ? json(a.value) : json()},
+                 {"passed", a.passed},
+                 {"error", a.error}};
+    if (!a.left.empty()) {
+      item["left"] = a.left;
+      item["left_value"] = std::isfinite(a.left_value) ? json(a.left_value) : json();
+    }
+    out.push_back(std::move(item));
   }
   return out;
 }

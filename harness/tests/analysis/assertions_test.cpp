@@ -35,6 +35,22 @@ TEST(AssertionsTest, ComparisonLogicalMinMax) {
   EXPECT_EQ(*evaluate("max(settled.nr_dying_descendants, 1, 2)", kMetrics), 3);
 }
 
+TEST(AssertionsTest, AComparisonReportsItsLeftSide) {
+  EXPECT_EQ(comparison_left_side("dying_after_loop <= 0.1 * iterations"), "dying_after_loop");
+  EXPECT_EQ(comparison_left_side("(a + b) * 2 != c"), "(a + b) * 2");
+  EXPECT_EQ(comparison_left_side("max(a, b) > 3"), "max(a, b)");
+  EXPECT_EQ(comparison_left_side("a > 1 && b < 2"), "");
+  EXPECT_EQ(comparison_left_side("a < b < c"), "");
+  EXPECT_EQ(comparison_left_side("a"), "");
+  Metrics m{{"failed", 5}, {"iterations", 100}};
+  auto r = evaluate_assertions({"failed == 0", "failed * 2 <= iterations", "failed"}, m);
+  EXPECT_EQ(r[0].left, "failed");
+  EXPECT_EQ(r[0].left_value, 5);
+  EXPECT_EQ(r[1].left_value, 10);
+  EXPECT_TRUE(r[1].passed);
+  EXPECT_EQ(r[2].left, "");
+}
+
 TEST(AssertionsTest, UnknownNameIsAnErrorNamingIt) {
   Result<double> v = evaluate("after.nr_dying_descendants - after.nr_dyin", kMetrics);
   ASSERT_FALSE(v);

@@ -113,6 +113,54 @@ TEST(RecordsTest, SnapshotMetricsV1DerivesDyingFromProcCgroups) {
   EXPECT_EQ(m.count("after.memory_events.oom"), 0u);
 }
 
+TEST(RecordsTest, SnapshotMetricsReadChildCgroupsAndNumaStat) {
+  // thp-shrinker's "reclaimed" snapshot on 6.1 with two NUMA nodes: B was
+  // reclaimed (its 16 queued THPs split), A still holds its 16.
+  AgentRecords r = parse_records(test::read_data("records/v2_thp_shrinker_reclaimed.jsonl"));
+  ASSERT_EQ(r.snapshots.size(), 1u);
+  Metrics m = snapshot_metrics(r.snapshots[0]);
+  EXPECT_EQ(m.at("reclaimed.A.memstat.inactive_anon"), 33554432);
+  EXPECT_EQ(m.at("reclaimed.A.memstat.anon"), 65536);
+  EXPECT_EQ(m.at("reclaimed.A.memstat.thp_fault_alloc"), 16);
+  EXPECT_EQ(m.at("reclaimed.A.memory_current"), 33628160);
+  EXPECT_EQ(m.at("reclaimed.B.memory_current"), 327680);
+  EXPECT_EQ(m.at("reclaimed.A.numa_stat.inactive_anon.N0"), 16777216);
+  EXPECT_EQ(m.at("reclaimed.A.numa_stat.inactive_anon.N1"), 16777216);
+  EXPECT_EQ(m.at("reclaimed.A.numa_stat.pagetables.N0"), 69632);
+  EXPECT_EQ(m.at("reclaimed.A.numa_stat.pagetables.N1"), 0);
+  EXPECT_EQ(m.at("reclaimed.B.numa_stat.inactive_anon.N1"), 32768);
+  EXPECT_EQ(m.at("reclaimed.B.numa_stat.anon_thp.N0"), 0);
+  // The parent's own files keep their names.
+  EXPECT_EQ(m.at("reclaimed.numa_stat.inactive_anon.N0"), 16809984);
+  EXPECT_EQ(m.at("reclaimed.memstat.inactive_anon"), 33619968);
+  EXPECT_EQ(m.at("reclaimed.memory_current"), 33955840);
+  EXPECT_EQ(m.at("reclaimed.hpage_pmd_size"), 2097152);
+  // Every memory.numa_stat line has one value per node.
+  std::size_t a_numa = 0, a_numa_lines = 0;
+  for (const auto& [name, value] : m) a_numa += name.rfind("reclaimed.A.numa_stat.", 0) == 0;
+  for (char c : r.snapshots[0].files.at("/sys/fs/cgroup/kharness/A/memory.numa_stat"))
+    a_numa_lines += c == '\n';
+  EXPECT_EQ(a_numa, 2 * a_numa_lines);
+}
+
+TEST(RecordsTest, ChildFilesOnlyDirectlyUnderTheParent) {
+  Snapshot s;
+  s.name = "s";
+  s.meta["parent"] = "/sys/fs/cgroup/kharness";
+  s.files["/sys/fs/cgroup/kharness/A/memory.stat"] = "anon 4096\nanon_thp x\n";
+  s.files["/sys/fs/cgroup/kharness/A/memory.numa_stat"] =
+      "anon N0=4096 N1=8192\nbad N0= =5 N1x N2=7\nlonely\n";
+  s.files["/sys/fs/cgroup/kharness/A/sub/memory.stat"] = "anon 1\n";
+  s.files["/sys/fs/cgroup/kharness/A/memory.events"] = "oom 1\n";
+  s.files["/sys/fs/cgroup/kharnessX/memory.stat"] = "anon 2\n";
+  s.files["/sys/fs/cgroup/other/memory.stat"] = "anon 3\n";
+  Metrics m = snapshot_metrics(s);
+  EXPECT_EQ(m, (Metrics{{"s.A.memstat.anon", 4096},
+                        {"s.A.numa_stat.anon.N0", 4096},
+                        {"s.A.numa_stat.anon.N1", 8192},
+                        {"s.A.numa_stat.bad.N2", 7}}));
+}
+
 TEST(RecordsTest, SnapshotMetricsOfAnEmptySnapshotAreItsValues) {
   Snapshot s;
   s.name = "settled";

@@ -37,6 +37,9 @@ TEST(JudgeTest, FailedAssertionFailsAndSaysWhichAndTheValue) {
   Verdict v = c.judge();
   EXPECT_EQ(v.outcome, Outcome::fail);
   EXPECT_EQ(v.reason, "assertion failed: dying_after_loop <= 200 (was 0)");
+  c.assertions[1].left = "dying_after_loop";
+  c.assertions[1].left_value = 2000;
+  EXPECT_EQ(c.judge().reason, "assertion failed: dying_after_loop <= 200 (dying_after_loop was 2000)");
 }
 
 TEST(JudgeTest, AssertionThatCannotBeEvaluatedFails) {
@@ -144,13 +147,20 @@ TEST(WorkloadConfigTest, ARunIsSkippedNamingWhatItsFragmentLost) {
   w.name = "w";
   w.dir = tmp.path() / "w";
   w.config = {tmp.path() / "w/kernel.config"};
-  EXPECT_EQ(missing_workload_config(w, "CONFIG_PSI=y\nCONFIG_NUMA=y\n"), "");
-  std::string why = missing_workload_config(w, "CONFIG_PSI=y\n# CONFIG_NUMA is not set\n");
+  EXPECT_EQ(missing_workload_config(w, "CONFIG_PSI=y\nCONFIG_NUMA=y\n", "arm64"), "");
+  std::string why = missing_workload_config(w, "CONFIG_PSI=y\n# CONFIG_NUMA is not set\n", "arm64");
   EXPECT_NE(why.find("workload 'w'"), std::string::npos) << why;
   EXPECT_NE(why.find("CONFIG_NUMA=y (w/kernel.config:3)"), std::string::npos) << why;
   EXPECT_EQ(why.find("CONFIG_PSI"), std::string::npos) << why;
+  // An arch-only fragment counts on its arch only.
+  write_file(tmp.path() / "w/emu.config", "CONFIG_NUMA_EMU=y\n");
+  w.arch_config["x86_64"] = {tmp.path() / "w/emu.config"};
+  EXPECT_EQ(missing_workload_config(w, "CONFIG_PSI=y\nCONFIG_NUMA=y\n", "arm64"), "");
+  EXPECT_NE(missing_workload_config(w, "CONFIG_PSI=y\nCONFIG_NUMA=y\n", "x86_64").find("NUMA_EMU"),
+            std::string::npos);
   w.config.clear();
-  EXPECT_EQ(missing_workload_config(w, ""), "");
+  w.arch_config.clear();
+  EXPECT_EQ(missing_workload_config(w, "", "x86_64"), "");
 }
 
 TEST(ProgramCasesTest, KtapOutputsBecomeCasesAndCountsEveryOutputGetsItsExitStatus) {

@@ -61,6 +61,7 @@ workloads:
     WorkloadSpec w = spec(name);
     if (name == "a") w.config = {"/w/a/kernel.config", "/w/shared.config"};
     if (name == "b") w.config = {"/w/shared.config", "/w/b/kernel.config"};
+    if (name == "b") w.arch_config["arm64"] = {"/w/b/arm64.config"};
     return w;
   };
   PlanFilters only_c;
