@@ -305,6 +305,10 @@ constexpr Workload kWorkloads[] = {
     {"thp-shrinker", run_thp_shrinker,
      "underused THPs on the deferred split queues of memcgs A and B; reclaim B, remove A (params: "
      "thps, order a-first|b-first, placement interleave|split|local, min_nodes, offline_wait_ms)"},
+    {"jbd2", run_jbd2,
+     "writers in a small memcg do ext4 metadata and buffered writes; a probe outside times create "
+     "+ fsync (params: writers, duration_seconds, memory_max_mb, probe_interval_ms, "
+     "stall_threshold_ms, ...)"},
     {"script", run_script,
      "run a reproducer script unchanged under bash in the scratch folder, snapshots before and "
      "after (params: script, cgroup v1|v2, args, timeout_seconds)"},

@@ -1,0 +1,137 @@
+// Real build, real QEMU: Linux 6.1 x86_64 with the jbd2 workload (writers
+// in a small memcg, a create + fsync probe outside it), short runs.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "kharness_cli.h"
+#include "util/files.h"
+
+namespace kh::it {
+namespace {
+
+class Jbd2X86 : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    out_ = new ScopedTempDir("kharness-it");
+    // Two entries, one after the other (latency is measured: two TCG
+    // guests at once on a 2-core host would time each other): the
+    // default-shaped run, and one whose stall threshold is so low that the
+    // agent captures stacks at the first probe it sees in flight.
+    result_ = new CliResult(run_kharness(
+        {"run", job("jbd2-x86_64.yaml"), "--jobs", "1", "--out", out_->path().string()}));
+  }
+  static void TearDownTestSuite() {
+    delete result_;
+    delete out_;
+  }
+  static std::filesystem::path run_dir(const std::string& id) {
+    return out_->path() / "linux-6.1/x86_64" / id;
+  }
+  static nlohmann::json result(const std::string& id) {
+    return read_json(run_dir(id) / "result.json");
+  }
+  // The records of one type in records.jsonl.
+  static std::vector<nlohmann::json> records(const std::string& id, const std::string& type) {
+    std::vector<nlohmann::json> out;
+    std::istringstream in(read_file(run_dir(id) / "records.jsonl"));
+    for (std::string line; std::getline(in, line);) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_object() && j.value("type", "") == type) out.push_back(std::move(j));
+    }
+    return out;
+  }
+  static ScopedTempDir* out_;
+  static CliResult* result_;
+};
+ScopedTempDir* Jbd2X86::out_ = nullptr;
+CliResult* Jbd2X86::result_ = nullptr;
+
+TEST_F(Jbd2X86, TheProbeTookSamplesAndTheLatenciesAreOrdered) {
+  auto r = result("jbd2");
+  ASSERT_EQ(r["outcome"], "pass") << r["reason"] << "\n" << result_->output;
+  const auto& m = r["metrics"];
+  const double duration_ms = m["duration_seconds"].get<double>() * 1000;
+  const double interval = m["probe_interval_ms"];
+  // One probe per interval at best; under TCG an fsync takes a while, but
+  // a probe that hardly ran measured nothing.
+  EXPECT_LE(m["probe_samples"].get<double>(), duration_ms / interval + 2);
+  EXPECT_GE(m["probe_samples"].get<double>(), 10) << m.dump(1);
+  EXPECT_GT(m["probe_p50_ms"].get<double>(), 0);
+  EXPECT_LE(m["probe_p50_ms"].get<double>(), m["probe_p99_ms"].get<double>());
+  EXPECT_LE(m["probe_p99_ms"].get<double>(), m["probe_max_ms"].get<double>());
+  EXPECT_GE(m["run_seconds"].get<double>(), m["duration_seconds"].get<double>());
+}
+
+TEST_F(Jbd2X86, TheWritersFilledTheMemcgToItsLimit) {
+  const auto r = result("jbd2");
+  const auto& m = r["metrics"];
+  EXPECT_EQ(m["memory_max_bytes"].get<double>(), m["memory_max_mb"].get<double>() * 1024 * 1024);
+  // At the limit: the usage reached (nearly) memory.max, and the memcg
+  // counted "max" events (charges that had to reclaim).
+  EXPECT_GE(m["usage_peak_ratio"].get<double>(), 0.9) << m.dump(1);
+  EXPECT_GT(m["memcg_max_events"].get<double>(), 0);
+  EXPECT_GE(m["memcg_oom_kills"].get<double>(), 0);
+  EXPECT_GT(m["writer_creates"].get<double>(), 0);
+  EXPECT_GT(m["writer_bulk_mb"].get<double>(), m["memory_max_mb"].get<double>());
+  // Reclaiming the writers' memcg shows as memory pressure there.
+  EXPECT_GT(m["psi_memcg_memory_some_ms"].get<double>(), 0);
+}
+
+TEST_F(Jbd2X86, SamplesOfTasksPsiAndTheKernelLogArePresent) {
+  const auto r = result("jbd2");
+  const auto& m = r["metrics"];
+  for (const char* name :
+       {"dstate_max", "dstate_mean", "samples", "hung_task_reports", "stall_captures",
+        "psi_memcg_memory_full_ms", "psi_memcg_io_some_ms", "psi_sys_io_full_ms",
+        "psi_sys_memory_some_avg10_max", "memcg_oom_events", "usage_peak_bytes"})
+    EXPECT_TRUE(m.contains(name)) << name;
+  EXPECT_GE(m["samples"].get<double>(), 10);
+  EXPECT_LE(m["dstate_mean"].get<double>(), m["dstate_max"].get<double>());
+  // The workload's cmdline reached the kernel.
+  EXPECT_EQ(m["hung_task_timeout_secs"].get<double>(), 10);
+}
+
+TEST_F(Jbd2X86, DefaultAssertionsEvaluate) {
+  auto r = result("jbd2");
+  ASSERT_EQ(r["assertions"].size(), 4u);
+  const auto& m = r["metrics"];
+  for (const auto& a : r["assertions"]) {
+    EXPECT_EQ(a.value("error", ""), "") << a.dump();
+    EXPECT_TRUE(a["passed"].get<bool>()) << a.dump();
+  }
+  // The verdicts are the metrics' own (the job raised the p99 bound).
+  EXPECT_EQ(m["p99_limit_ms"].get<double>(), 3000);
+  EXPECT_LT(m["probe_p99_ms"].get<double>(), 3000);
+  EXPECT_EQ(m["hung_task_reports"].get<double>(), 0);
+  EXPECT_LE(m["usage_peak_ratio"].get<double>(), 1 + m["usage_slack"].get<double>());
+  EXPECT_TRUE(r["console"].empty()) << r["console"].dump();
+}
+
+TEST_F(Jbd2X86, AStallCaptureHoldsStacksAndTheSysrqDump) {
+  auto r = result("capture");
+  ASSERT_EQ(r["outcome"], "pass") << r["reason"];
+  EXPECT_EQ(r["metrics"]["stall_captures"].get<double>(), 1);
+  auto stalls = records("capture", "stall");
+  ASSERT_EQ(stalls.size(), 1u);
+  const auto& s = stalls[0];
+  EXPECT_EQ(s["trigger"], "probe");
+  EXPECT_GT(s["probe_stuck_ms"].get<double>(), 1);
+  // sysrq-w printed its header and reached the agent through /dev/kmsg;
+  // the same dump on the console did not fail the run.
+  EXPECT_NE(s["sysrq_w"].get<std::string>().find("Show Blocked State"), std::string::npos)
+      << s["sysrq_w"];
+  for (const auto& t : s["tasks"]) {
+    EXPECT_FALSE(t["comm"].get<std::string>().empty());
+    // /proc/<pid>/stack (CONFIG_STACKTRACE) as the kernel writes it.
+    EXPECT_NE(t["stack"].get<std::string>().find("[<0>] "), std::string::npos) << t.dump();
+  }
+}
+
+TEST_F(Jbd2X86, NoQemuOutlivesTheRun) {
+  EXPECT_EQ(result_->exit_code, 0) << result_->output;
+  EXPECT_TRUE(processes_under(out_->path()).empty());
+}
+
+}  // namespace
+}  // namespace kh::it
