@@ -19,7 +19,8 @@ class Jbd2X86 : public ::testing::Test {
     // default-shaped run, and one whose stall threshold is so low that the
     // agent captures stacks at the first probe it sees in flight.
     result_ = new CliResult(run_kharness(
-        {"run", job("jbd2-x86_64.yaml"), "--jobs", "1", "--out", out_->path().string()}));
+        {"run", job("workloads-x86_64.yaml"), "--workload", "jbd2", "--workload", "capture",
+         "--jobs", "1", "--out", out_->path().string()}));
   }
   static void TearDownTestSuite() {
     delete result_;
