@@ -7,12 +7,12 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <sys/mount.h>
-#include <termios.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -86,7 +86,8 @@ void install_applets() {
 std::pair<int, int> open_pty() {
   if (!path_exists("/dev/pts/ptmx")) {
     if (const int err = make_dir("/dev/pts")) fail_setup(errno_message("mkdir /dev/pts", err));
-    if (::mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "mode=0620,ptmxmode=0666") != 0 &&
+    if (::mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "mode=0620,ptmxmode=0666") !=
+            0 &&
         errno != EBUSY)
       fail_setup(errno_message("mount -t devpts /dev/pts", errno));
   }
@@ -96,7 +97,8 @@ std::pair<int, int> open_pty() {
     fail_setup(errno_message("unlockpt", errno));
   const char* name = ::ptsname(master);
   const int slave = name ? ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
-  if (slave < 0) fail_setup(errno_message(std::string("open ") + (name ? name : "pty slave"), errno));
+  if (slave < 0)
+    fail_setup(errno_message(std::string("open ") + (name ? name : "pty slave"), errno));
   termios tio{};
   if (::tcgetattr(slave, &tio) == 0) {
     ::cfmakeraw(&tio);
@@ -158,7 +160,8 @@ ProgramRun run_program(Records& records, const std::vector<std::string>& argv,
     pending.append(data, n);
     size_t nl;
     while ((nl = pending.find('\n')) != std::string::npos) {
-      if (streamed < kMaxStreamedLines) records.log(std::string(label) + ": " + pending.substr(0, nl));
+      if (streamed < kMaxStreamedLines)
+        records.log(std::string(label) + ": " + pending.substr(0, nl));
       ++streamed;
       pending.erase(0, nl + 1);
     }
@@ -194,13 +197,14 @@ ProgramRun run_program(Records& records, const std::vector<std::string>& argv,
   }
   drain();
   ::close(fds[0]);
-  if (!pending.empty() && streamed < kMaxStreamedLines) records.log(std::string(label) + ": " + pending);
+  if (!pending.empty() && streamed < kMaxStreamedLines)
+    records.log(std::string(label) + ": " + pending);
   if (streamed > kMaxStreamedLines)
     records.log(std::string(label) + ": " + std::to_string(streamed - kMaxStreamedLines) +
                 " more lines in its output record");
   if (truncated) run.output += "\n[kharness: output cut at 4 MiB]\n";
   run.seconds = monotonic_seconds() - start;
-  run.exit_status = WIFEXITED(status) ? WEXITSTATUS(status)
+  run.exit_status = WIFEXITED(status)     ? WEXITSTATUS(status)
                     : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                           : -1;
   return run;
@@ -283,9 +287,8 @@ void run_script(Context& ctx) {
   // can miss what it showed; the peak of /proc/cgroups, sampled while it
   // runs, does not.
   long peak = proc_cgroups_memory();
-  const ProgramRun run =
-      run_program(ctx.records, argv, cwd, static_cast<double>(timeout), "script",
-                  [&] { peak = std::max(peak, proc_cgroups_memory()); });
+  const ProgramRun run = run_program(ctx.records, argv, cwd, static_cast<double>(timeout), "script",
+                                     [&] { peak = std::max(peak, proc_cgroups_memory()); });
   peak = std::max(peak, proc_cgroups_memory());
   ctx.records.metric("peak_memory_num_cgroups", static_cast<double>(peak));
   // Before killing what it left running: a kernel stack the script's

@@ -42,8 +42,8 @@ KtapResult parse_ktap(std::string_view text, const std::string& program, int exi
   std::size_t pos = 0;
   while (pos <= text.size()) {
     std::size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.size() - pos
-                                                                           : nl - pos);
+    std::string_view line =
+        text.substr(pos, nl == std::string_view::npos ? text.size() - pos : nl - pos);
     pos = nl == std::string_view::npos ? text.size() + 1 : nl + 1;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty() || line.front() == ' ' || line.front() == '\t') continue;  // nested
@@ -88,7 +88,9 @@ KtapResult parse_ktap(std::string_view text, const std::string& program, int exi
       directive = trim(rest.substr(2));
     }
     TestCase c{program, std::string(name), ok ? "pass" : "fail", ""};
-    auto directive_text = [&](std::size_t word) { return std::string(trim(directive.substr(word))); };
+    auto directive_text = [&](std::size_t word) {
+      return std::string(trim(directive.substr(word)));
+    };
     if (starts_with_ci(directive, "SKIP")) {
       c.status = "skip";
       // kselftest prints "ok N # SKIP <test name>" with the reason, if any,
@@ -119,12 +121,12 @@ KtapResult parse_ktap(std::string_view text, const std::string& program, int exi
   for (const auto& c : out.cases)
     if (c.name != "bail out") ++reported;
   bool whole_skip = out.planned == 0 && !out.cases.empty();
-  if (!whole_skip && !out.bailed_out && (out.planned > reported || (out.planned < 0 && reported == 0))) {
+  if (!whole_skip && !out.bailed_out &&
+      (out.planned > reported || (out.planned < 0 && reported == 0))) {
     std::string how = timed_out ? "timed out" : fmt::format("exit status {}", exit_status);
-    std::string what = out.planned > 0
-                           ? fmt::format("{} of {} planned tests never reported", out.planned - reported,
-                                         out.planned)
-                           : std::string("no KTAP results at all");
+    std::string what = out.planned > 0 ? fmt::format("{} of {} planned tests never reported",
+                                                     out.planned - reported, out.planned)
+                                       : std::string("no KTAP results at all");
     out.cases.push_back({program, "incomplete", "fail", fmt::format("{} ({})", what, how)});
   }
   return out;

@@ -76,21 +76,18 @@ int do_boot(const BootArgs& a) {
   std::filesystem::path selftests;
   if (image.empty()) {
     KernelBuilder builder(runner, status, paths, host_cores());
-    image = builder
-                .build(*run.kernel, *run.arch, job.base_dir, job.timeouts.build,
-                       run.workload_config)
-                .image;
+    image =
+        builder.build(*run.kernel, *run.arch, job.base_dir, job.timeouts.build, run.workload_config)
+            .image;
     if (!run.spec.selftests.empty())
-      selftests = builder.build_selftests(*run.kernel, *run.arch, job.base_dir,
-                                          run.workload_config, run.spec.selftests,
-                                          job.timeouts.build);
+      selftests = builder.build_selftests(*run.kernel, *run.arch, job.base_dir, run.workload_config,
+                                          run.spec.selftests, job.timeouts.build);
   }
   std::filesystem::path dir = a.out.empty() ? make_temp_dir() : std::filesystem::absolute(a.out);
   ensure_dir(dir);
   AgentShell shell = a.run_workload ? AgentShell::after_workload : AgentShell::instead_of_workload;
-  BootRequest req =
-      write_guest(run, image, dir, shell, load_image_recipe(paths.image_recipe()), paths, runner,
-                  selftests);
+  BootRequest req = write_guest(run, image, dir, shell, load_image_recipe(paths.image_recipe()),
+                                paths, runner, selftests);
 
   RealHostProbe probe;
   BackendDeps deps{&runner, &probe, paths.cache, a.accel};

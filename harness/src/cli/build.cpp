@@ -5,11 +5,11 @@
 #include <thread>
 
 #include "cli/commands.h"
-#include "core/plan.h"
-#include "core/workload.h"
 #include "cli/job_loading.h"
 #include "core/arch.h"
 #include "core/paths.h"
+#include "core/plan.h"
+#include "core/workload.h"
 #include "kernel/builder.h"
 #include "util/error.h"
 

@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "analysis/assertions.h"
-#include "image/guest_image.h"
 #include "analysis/ktap.h"
+#include "image/guest_image.h"
 #include "kernel/kconfig.h"
 #include "report/junit.h"
 #include "report/result_json.h"
@@ -202,7 +202,8 @@ std::vector<TestCase> program_cases(const AgentRecords& records, Metrics& metric
     }
   }
   if (any_ktap) {
-    for (const char* s : {"pass", "fail", "skip", "xfail"}) metrics[std::string("kselftest.") + s] = totals[s];
+    for (const char* s : {"pass", "fail", "skip", "xfail"})
+      metrics[std::string("kselftest.") + s] = totals[s];
     metrics["kselftest.total"] = static_cast<double>(cases.size());
   }
   return cases;
@@ -271,7 +272,9 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   {
     std::string final_config;
     read_file_if_exists(artifact.config, final_config);
-    if (std::string why = missing_workload_config(run.spec, final_config, std::string(run.arch->name)); !why.empty()) {
+    if (std::string why =
+            missing_workload_config(run.spec, final_config, std::string(run.arch->name));
+        !why.empty()) {
       r.outcome = Outcome::skip;
       r.reason = why;
       write_result_json(dir / "result.json", r);
@@ -294,8 +297,8 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
     }
     selftests = it->second;
   }
-  BootRequest req = write_guest(run, artifact.image, dir, AgentShell::none, recipe_, paths_,
-                                runner_, selftests);
+  BootRequest req =
+      write_guest(run, artifact.image, dir, AgentShell::none, recipe_, paths_, runner_, selftests);
   req.boot_timeout = job.timeouts.boot;
   req.run_timeout = job.timeouts.workload;
 
@@ -360,7 +363,8 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
     std::string failed;
     int n = 0;
     for (const auto& c : r.cases)
-      if (c.status == "fail" && n++ < 3) failed += (failed.empty() ? "" : ", ") + c.program + "/" + c.name;
+      if (c.status == "fail" && n++ < 3)
+        failed += (failed.empty() ? "" : ", ") + c.program + "/" + c.name;
     if (!failed.empty()) r.reason += "; failed cases: " + failed + (n > 3 ? ", ..." : "");
   }
   write_result_json(dir / "result.json", r);
@@ -437,9 +441,8 @@ std::vector<RunResult> Executor::execute(const Job& job, const std::vector<Plann
       const std::string& target = plan[k].spec.selftests;
       if (target.empty() || artifact.selftests.count(target)) continue;
       try {
-        artifact.selftests[target] =
-            builder_.build_selftests(*kernel, *arch, job.base_dir, plan[i].workload_config, target,
-                                     job.timeouts.build);
+        artifact.selftests[target] = builder_.build_selftests(
+            *kernel, *arch, job.base_dir, plan[i].workload_config, target, job.timeouts.build);
       } catch (const InfraError& e) {
         artifact.selftests[target] = std::filesystem::path();
         status_.warn(fmt::format("{}: {}", subject, e.what()));

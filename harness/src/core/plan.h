@@ -35,8 +35,8 @@ struct PlannedRun {
   // Fragments of every workload the job lists (not only the selected ones,
   // so --workload never changes the kernel), in job order, deduplicated.
   std::vector<std::filesystem::path> workload_config;
-  int repeat = 0;                             // 0-based
-  std::string run_dir;                        // relative: kernel/arch/workload[/rN]
+  int repeat = 0;       // 0-based
+  std::string run_dir;  // relative: kernel/arch/workload[/rN]
 };
 
 using WorkloadLoader = std::function<WorkloadSpec(const std::string& name)>;

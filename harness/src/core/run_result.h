@@ -69,7 +69,7 @@ struct RunResult {
   std::vector<AssertionResult> assertions;
   std::vector<ConsoleFinding> console;
   std::vector<TestCase> cases;  // subtests of the programs the workload ran
-  std::string run_dir;  // relative to the job's output folder
+  std::string run_dir;          // relative to the job's output folder
 };
 
 }  // namespace kh

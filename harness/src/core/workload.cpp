@@ -80,11 +80,13 @@ WorkloadSpec parse_workload(const std::string& text, const std::string& origin,
     if (m["numa_nodes"])
       w.machine.numa_nodes = yaml::integer(o, m["numa_nodes"], "machine.numa_nodes", 0, 8);
     if (w.machine.numa_nodes > 1 && w.machine.cpus % w.machine.numa_nodes != 0)
-      yaml::fail(o, m, fmt::format("machine: {} cpus do not split evenly over {} NUMA nodes",
-                                   w.machine.cpus, w.machine.numa_nodes));
+      yaml::fail(o, m,
+                 fmt::format("machine: {} cpus do not split evenly over {} NUMA nodes",
+                             w.machine.cpus, w.machine.numa_nodes));
     if (w.machine.numa_nodes > 1 && w.machine.memory_mb % w.machine.numa_nodes != 0)
-      yaml::fail(o, m, fmt::format("machine: {} MB does not split evenly over {} NUMA nodes",
-                                   w.machine.memory_mb, w.machine.numa_nodes));
+      yaml::fail(o, m,
+                 fmt::format("machine: {} MB does not split evenly over {} NUMA nodes",
+                             w.machine.memory_mb, w.machine.numa_nodes));
   }
   if (root["cmdline"]) w.cmdline = yaml::scalar(o, root["cmdline"], "cmdline");
   if (root["config"]) {

@@ -452,8 +452,9 @@ fs::path KernelBuilder::build_selftests(const KernelSpec& spec, const ArchInfo& 
   ProcessResult mr = runner_.run(make);
   if (mr.interrupted) throw Interrupted(fmt::format("selftests of {}", subject));
   if (!mr.ok())
-    throw InfraError(fmt::format("selftests/{} for {} failed (make exit {}); last error: {}; log: {}",
-                                 target, subject, mr.exit_code, first_error(log), log.string()));
+    throw InfraError(
+        fmt::format("selftests/{} for {} failed (make exit {}); last error: {}; log: {}", target,
+                    subject, mr.exit_code, first_error(log), log.string()));
   fs::remove_all(out, ec);
   fs::rename(tmp, out);
   write_file(out / "complete", "");

@@ -66,8 +66,7 @@ class KernelBuilder {
 
  private:
   struct Inputs;  // everything the key depends on, resolved (builder.cpp)
-  Inputs resolve(const KernelSpec& spec, const ArchInfo& arch,
-                 const std::filesystem::path& job_dir,
+  Inputs resolve(const KernelSpec& spec, const ArchInfo& arch, const std::filesystem::path& job_dir,
                  const std::vector<std::filesystem::path>& workload_config);
   const std::string& compiler_version(std::string_view compiler);
   // ARCH, CROSS_COMPILE, TMPDIR and the ccache settings for make in

@@ -1,7 +1,7 @@
 #include "util/files.h"
 
-#include <fmt/format.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -10,8 +10,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <thread>
 #include <sstream>
+#include <thread>
 
 #include "util/error.h"
 
@@ -86,7 +86,8 @@ FileLock::FileLock(const std::filesystem::path& path, const std::function<void()
   ensure_dir(path.parent_path());
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0)
-    throw InfraError(fmt::format("{}: cannot open lock file: {}", path.string(), std::strerror(errno)));
+    throw InfraError(
+        fmt::format("{}: cannot open lock file: {}", path.string(), std::strerror(errno)));
   while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR) {
       const int err = errno;

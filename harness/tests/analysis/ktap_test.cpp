@@ -39,7 +39,8 @@ TEST(KtapTest, KselftestStyleResultsWithSkipReasonFromTheDiagnosticBefore) {
 }
 
 TEST(KtapTest, WholeProgramSkipIsOneSkippedCase) {
-  KtapResult r = parse_ktap("TAP version 13\n1..0 # SKIP cgroup v2 isn't mounted\n", "test_kmem", 4);
+  KtapResult r =
+      parse_ktap("TAP version 13\n1..0 # SKIP cgroup v2 isn't mounted\n", "test_kmem", 4);
   ASSERT_EQ(r.cases.size(), 1u);
   EXPECT_EQ(r.cases[0].name, "test_kmem");
   EXPECT_EQ(r.cases[0].status, "skip");

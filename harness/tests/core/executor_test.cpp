@@ -39,7 +39,8 @@ TEST(JudgeTest, FailedAssertionFailsAndSaysWhichAndTheValue) {
   EXPECT_EQ(v.reason, "assertion failed: dying_after_loop <= 200 (was 0)");
   c.assertions[1].left = "dying_after_loop";
   c.assertions[1].left_value = 2000;
-  EXPECT_EQ(c.judge().reason, "assertion failed: dying_after_loop <= 200 (dying_after_loop was 2000)");
+  EXPECT_EQ(c.judge().reason,
+            "assertion failed: dying_after_loop <= 200 (dying_after_loop was 2000)");
 }
 
 TEST(JudgeTest, AssertionThatCannotBeEvaluatedFails) {
@@ -207,8 +208,8 @@ TEST(AgentConfigTest, FileParamsReachTheAgentAsTheirPathInTheImage) {
   WorkloadRef ref{"cover", "script", {}, ""};
   PlannedRun run;
   run.ref = &ref;
-  run.spec = parse_workload("name: script\nparams: {script: {default: '', file: true}, cgroup: v1}\n",
-                            "w.yaml", "/w");
+  run.spec = parse_workload(
+      "name: script\nparams: {script: {default: '', file: true}, cgroup: v1}\n", "w.yaml", "/w");
   run.params = {{"script", "/home/dev/repro/loop.sh"}, {"cgroup", "v1"}};
   auto j = nlohmann::json::parse(agent_config_json(run, true));
   EXPECT_EQ(j["params"]["script"], "/kharness/files/script/loop.sh");

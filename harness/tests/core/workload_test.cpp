@@ -49,13 +49,13 @@ TEST(WorkloadTest, MachineShapeNumaAndConfigFragments) {
   EXPECT_EQ(w.config[0], tmp.path() / "kernel.config");
 
   write_file(tmp.path() / "emu.config", "CONFIG_NUMA_EMU=y\n");
-  WorkloadSpec a = parse_workload(
-      "name: w\nconfig: [kernel.config, {file: emu.config, arch: x86_64}]\n", "workload.yaml",
-      tmp.path());
-  EXPECT_EQ(a.config_for("arm64"), std::vector<std::filesystem::path>{tmp.path() / "kernel.config"});
-  EXPECT_EQ(a.config_for("x86_64"),
-            (std::vector<std::filesystem::path>{tmp.path() / "kernel.config",
-                                                tmp.path() / "emu.config"}));
+  WorkloadSpec a =
+      parse_workload("name: w\nconfig: [kernel.config, {file: emu.config, arch: x86_64}]\n",
+                     "workload.yaml", tmp.path());
+  EXPECT_EQ(a.config_for("arm64"),
+            std::vector<std::filesystem::path>{tmp.path() / "kernel.config"});
+  EXPECT_EQ(a.config_for("x86_64"), (std::vector<std::filesystem::path>{
+                                        tmp.path() / "kernel.config", tmp.path() / "emu.config"}));
 
   auto error = [&](const std::string& yaml) {
     try {
@@ -69,8 +69,9 @@ TEST(WorkloadTest, MachineShapeNumaAndConfigFragments) {
             std::string::npos);
   EXPECT_NE(error("name: w\nconfig: [../x.config]\n").find("must be a file in the workload's"),
             std::string::npos);
-  EXPECT_NE(error("name: w\nconfig: [{file: kernel.config, arch: s390}]\n").find("unknown arch 's390'"),
-            std::string::npos);
+  EXPECT_NE(
+      error("name: w\nconfig: [{file: kernel.config, arch: s390}]\n").find("unknown arch 's390'"),
+      std::string::npos);
   EXPECT_NE(error("name: w\nmachine: {cpus: 3, numa_nodes: 2}\n").find("do not split evenly"),
             std::string::npos);
 }

@@ -18,9 +18,9 @@ class Jbd2X86 : public ::testing::Test {
     // guests at once on a 2-core host would time each other): the
     // default-shaped run, and one whose stall threshold is so low that the
     // agent captures stacks at the first probe it sees in flight.
-    result_ = new CliResult(run_kharness(
-        {"run", job("workloads-x86_64.yaml"), "--workload", "jbd2", "--workload", "capture",
-         "--jobs", "1", "--out", out_->path().string()}));
+    result_ = new CliResult(
+        run_kharness({"run", job("workloads-x86_64.yaml"), "--workload", "jbd2", "--workload",
+                      "capture", "--jobs", "1", "--out", out_->path().string()}));
   }
   static void TearDownTestSuite() {
     delete result_;

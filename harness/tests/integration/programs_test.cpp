@@ -44,7 +44,8 @@ TEST_F(Programs, TheCoverLettersLoopLeavesADyingMemcgPerIteration) {
   // The script's own two /proc/cgroups lines are in its output, kept whole.
   std::string out = read_file(run_dir("cover-letter") / "script.out");
   int memory_lines = 0;
-  for (std::size_t p = out.find("memory\t"); p != std::string::npos; p = out.find("memory\t", p + 1))
+  for (std::size_t p = out.find("memory\t"); p != std::string::npos;
+       p = out.find("memory\t", p + 1))
     ++memory_lines;
   EXPECT_EQ(memory_lines, 2) << out;
 }

@@ -15,9 +15,9 @@ class ThpShrinkerX86 : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     out_ = new ScopedTempDir("kharness-it");
-    result_ = new CliResult(run_kharness(
-        {"run", job("workloads-x86_64.yaml"), "--workload", "thp-shrinker", "--workload",
-         "thp-nokmem", "--jobs", "2", "--out", out_->path().string()}));
+    result_ = new CliResult(
+        run_kharness({"run", job("workloads-x86_64.yaml"), "--workload", "thp-shrinker",
+                      "--workload", "thp-nokmem", "--jobs", "2", "--out", out_->path().string()}));
   }
   static void TearDownTestSuite() {
     delete result_;
