@@ -122,11 +122,21 @@ TEST_F(Jbd2X86, AStallCaptureHoldsStacksAndTheSysrqDump) {
   // the same dump on the console did not fail the run.
   EXPECT_NE(s["sysrq_w"].get<std::string>().find("Show Blocked State"), std::string::npos)
       << s["sysrq_w"];
+  // /proc/<pid>/stack (CONFIG_STACKTRACE) as the kernel writes it. With two
+  // vCPUs a task seen in D state may be running again when its stack is
+  // read, and a running task's stack reads empty: every stack that is there
+  // must be a real one, and the blocked tasks must be somewhere, in a stack
+  // or in the sysrq-w dump.
+  int stacks = 0;
   for (const auto& t : s["tasks"]) {
     EXPECT_FALSE(t["comm"].get<std::string>().empty());
-    // /proc/<pid>/stack (CONFIG_STACKTRACE) as the kernel writes it.
-    EXPECT_NE(t["stack"].get<std::string>().find("[<0>] "), std::string::npos) << t.dump();
+    const std::string stack = t["stack"].get<std::string>();
+    if (stack.empty()) continue;
+    ++stacks;
+    EXPECT_NE(stack.find("[<0>] "), std::string::npos) << t.dump();
   }
+  EXPECT_TRUE(stacks > 0 || s["sysrq_w"].get<std::string>().find("task:") != std::string::npos)
+      << s.dump();
 }
 
 TEST_F(Jbd2X86, NoQemuOutlivesTheRun) {
