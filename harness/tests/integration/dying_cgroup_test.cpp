@@ -10,31 +10,16 @@
 namespace kh::it {
 namespace {
 
-class DyingCgroupX86 : public ::testing::Test {
+class DyingCgroupX86 : public JobRunTest {
  protected:
-  static void SetUpTestSuite() {
-    out_ = new ScopedTempDir("kharness-it");
-    // --jobs 2: both runs boot at once, through the parallel path.
-    result_ = new CliResult(run_kharness(
-        {"run", job("dying-cgroup-x86_64.yaml"), "--jobs", "2", "--out", out_->path().string()}));
-  }
-  static void TearDownTestSuite() {
-    delete result_;
-    delete out_;
-  }
-  static std::filesystem::path run_dir(const std::string& id) {
-    return out_->path() / "linux-6.1/x86_64" / id;
-  }
-  static ScopedTempDir* out_;
-  static CliResult* result_;
+  // --jobs 2: both runs boot at once, through the parallel path.
+  static void SetUpTestSuite() { start({"run", job("dying-cgroup-x86_64.yaml"), "--jobs", "2"}); }
+  static void TearDownTestSuite() { finish(); }
 };
-ScopedTempDir* DyingCgroupX86::out_ = nullptr;
-CliResult* DyingCgroupX86::result_ = nullptr;
 
 TEST_F(DyingCgroupX86, BothRunsPassTheirExpectations) {
-  EXPECT_EQ(result_->exit_code, 0) << result_->output;
-  EXPECT_NE(line_with(result_->output, "pagecache").find("pass"), std::string::npos)
-      << result_->output;
+  EXPECT_EQ(cli().exit_code, 0) << cli().output;
+  EXPECT_NE(line_with(cli().output, "pagecache").find("pass"), std::string::npos) << cli().output;
 }
 
 TEST_F(DyingCgroupX86, PageCachePinnedMemcgsPileUpOn61) {
@@ -66,10 +51,10 @@ TEST_F(DyingCgroupX86, KernelStackPinnedMemcgsAreReparentedOn61) {
 }
 
 TEST_F(DyingCgroupX86, ResultJunitAndConsoleAgree) {
-  auto summary = read_json(out_->path() / "summary.json");
+  auto summary = read_json(out() / "summary.json");
   ASSERT_EQ(summary["runs"].size(), 2u);
   pugi::xml_document doc;
-  ASSERT_TRUE(doc.load_file((out_->path() / "junit.xml").c_str()));
+  ASSERT_TRUE(doc.load_file((out() / "junit.xml").c_str()));
   auto suite = doc.child("testsuites").child("testsuite");
   EXPECT_EQ(suite.attribute("tests").as_int(), 2);
   EXPECT_EQ(suite.attribute("failures").as_int(), 0);
@@ -99,7 +84,7 @@ TEST_F(DyingCgroupX86, ResultJunitAndConsoleAgree) {
     EXPECT_NE(read_file(run_dir(id) / "reproduce.sh").find("qemu-system-x86_64"),
               std::string::npos);
   }
-  EXPECT_TRUE(processes_under(out_->path()).empty()) << "a QEMU outlived kharness";
+  EXPECT_TRUE(processes_under(out()).empty()) << "a QEMU outlived kharness";
 }
 
 TEST_F(DyingCgroupX86, ASecondBuildRunsNoMake) {

@@ -10,28 +10,17 @@
 namespace kh::it {
 namespace {
 
-class Jbd2X86 : public ::testing::Test {
+class Jbd2X86 : public JobRunTest {
  protected:
   static void SetUpTestSuite() {
-    out_ = new ScopedTempDir("kharness-it");
     // Two entries, one after the other (latency is measured: two TCG
     // guests at once on a 2-core host would time each other): the
     // default-shaped run, and one whose stall threshold is so low that the
     // agent captures stacks at the first probe it sees in flight.
-    result_ = new CliResult(
-        run_kharness({"run", job("workloads-x86_64.yaml"), "--workload", "jbd2", "--workload",
-                      "capture", "--jobs", "1", "--out", out_->path().string()}));
+    start({"run", job("workloads-x86_64.yaml"), "--workload", "jbd2", "--workload", "capture",
+           "--jobs", "1"});
   }
-  static void TearDownTestSuite() {
-    delete result_;
-    delete out_;
-  }
-  static std::filesystem::path run_dir(const std::string& id) {
-    return out_->path() / "linux-6.1/x86_64" / id;
-  }
-  static nlohmann::json result(const std::string& id) {
-    return read_json(run_dir(id) / "result.json");
-  }
+  static void TearDownTestSuite() { finish(); }
   // The records of one type in records.jsonl.
   static std::vector<nlohmann::json> records(const std::string& id, const std::string& type) {
     std::vector<nlohmann::json> out;
@@ -42,15 +31,11 @@ class Jbd2X86 : public ::testing::Test {
     }
     return out;
   }
-  static ScopedTempDir* out_;
-  static CliResult* result_;
 };
-ScopedTempDir* Jbd2X86::out_ = nullptr;
-CliResult* Jbd2X86::result_ = nullptr;
 
 TEST_F(Jbd2X86, TheProbeTookSamplesAndTheLatenciesAreOrdered) {
   auto r = result("jbd2");
-  ASSERT_EQ(r["outcome"], "pass") << r["reason"] << "\n" << result_->output;
+  ASSERT_EQ(r["outcome"], "pass") << r["reason"] << "\n" << cli().output;
   const auto& m = r["metrics"];
   const double duration_ms = m["duration_seconds"].get<double>() * 1000;
   const double interval = m["probe_interval_ms"];
@@ -140,8 +125,8 @@ TEST_F(Jbd2X86, AStallCaptureHoldsStacksAndTheSysrqDump) {
 }
 
 TEST_F(Jbd2X86, NoQemuOutlivesTheRun) {
-  EXPECT_EQ(result_->exit_code, 0) << result_->output;
-  EXPECT_TRUE(processes_under(out_->path()).empty());
+  EXPECT_EQ(cli().exit_code, 0) << cli().output;
+  EXPECT_TRUE(processes_under(out()).empty());
 }
 
 }  // namespace

@@ -20,6 +20,21 @@ CliResult run_kharness(const std::vector<std::string>& args,
   return {r.exit_code, r.output};
 }
 
+void JobRunTest::start(std::vector<std::string> args) {
+  out_ = std::make_unique<ScopedTempDir>("kharness-it");
+  args.insert(args.end(), {"--out", out_->path().string()});
+  result_ = std::make_unique<CliResult>(run_kharness(args));
+}
+
+void JobRunTest::finish() {
+  result_.reset();
+  out_.reset();
+}
+
+nlohmann::json JobRunTest::result(const std::string& id, const std::string& kernel_arch) {
+  return read_json(run_dir(id, kernel_arch) / "result.json");
+}
+
 std::string job(const std::string& name) {
   return test::data_path("jobs/" + name).string();
 }

@@ -1,10 +1,15 @@
 // Running the real kharness binary from integration tests.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "util/files.h"
 
 namespace kh::it {
 
@@ -17,6 +22,28 @@ struct CliResult {
 // top of ours.
 CliResult run_kharness(const std::vector<std::string>& args,
                        const std::vector<std::pair<std::string, std::string>>& env = {});
+
+// A suite whose tests all read one kharness run: its SetUpTestSuite calls
+// start(args) (--out is added), its TearDownTestSuite finish(). One ctest
+// runs one suite (harness/CMakeLists.txt), so the job runs once.
+class JobRunTest : public ::testing::Test {
+ protected:
+  static void start(std::vector<std::string> args);
+  static void finish();
+  static const CliResult& cli() { return *result_; }
+  static const std::filesystem::path& out() { return out_->path(); }
+  // <out>/<kernel>/<arch>/<id>
+  static std::filesystem::path run_dir(const std::string& id,
+                                       const std::string& kernel_arch = "linux-6.1/x86_64") {
+    return out() / kernel_arch / id;
+  }
+  static nlohmann::json result(const std::string& id,
+                               const std::string& kernel_arch = "linux-6.1/x86_64");
+
+ private:
+  static inline std::unique_ptr<ScopedTempDir> out_;
+  static inline std::unique_ptr<CliResult> result_;
+};
 
 // tests/data/jobs/<name>
 std::string job(const std::string& name);

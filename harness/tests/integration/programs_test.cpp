@@ -11,31 +11,19 @@
 namespace kh::it {
 namespace {
 
-class Programs : public ::testing::Test {
+class Programs : public JobRunTest {
  protected:
   static void SetUpTestSuite() {
-    out_ = new ScopedTempDir("kharness-it");
-    result_ = new CliResult(run_kharness({"run", job("workloads-x86_64.yaml"), "--workload",
-                                          "cover-letter", "--workload", "kmem-2021", "--workload",
-                                          "kselftest-cgroup", "--out", out_->path().string()}));
+    start({"run", job("workloads-x86_64.yaml"), "--workload", "cover-letter", "--workload",
+           "kmem-2021", "--workload", "kselftest-cgroup"});
   }
-  static void TearDownTestSuite() {
-    delete result_;
-    delete out_;
-  }
-  static std::filesystem::path run_dir(const std::string& id) {
-    return out_->path() / "linux-6.1/x86_64" / id;
-  }
-  static ScopedTempDir* out_;
-  static CliResult* result_;
+  static void TearDownTestSuite() { finish(); }
 };
-ScopedTempDir* Programs::out_ = nullptr;
-CliResult* Programs::result_ = nullptr;
 
 // One kernel, the two seed scripts as posted, cgroup v1: the bad case and
 // the good one.
 TEST_F(Programs, TheCoverLettersLoopLeavesADyingMemcgPerIteration) {
-  auto r = read_json(run_dir("cover-letter") / "result.json");
+  auto r = result("cover-letter");
   const auto& m = r["metrics"];
   EXPECT_EQ(r["outcome"], "pass") << r.dump(1).substr(0, 3000);
   EXPECT_EQ(m["script.exit_status"], 0);
@@ -51,7 +39,7 @@ TEST_F(Programs, TheCoverLettersLoopLeavesADyingMemcgPerIteration) {
 }
 
 TEST_F(Programs, TheKmemScriptPinsNothingOn61) {
-  auto r = read_json(run_dir("kmem-2021") / "result.json");
+  auto r = result("kmem-2021");
   const auto& m = r["metrics"];
   EXPECT_EQ(r["outcome"], "pass") << r.dump(1).substr(0, 3000);
   EXPECT_EQ(m["script.exit_status"], 0);
@@ -61,7 +49,7 @@ TEST_F(Programs, TheKmemScriptPinsNothingOn61) {
 }
 
 TEST_F(Programs, SelftestsAreBuiltFromTheTreeRunAndEverySubtestIsACase) {
-  auto r = read_json(run_dir("kselftest-cgroup") / "result.json");
+  auto r = result("kselftest-cgroup");
   const auto& m = r["metrics"];
   ASSERT_TRUE(r.contains("cases")) << r.dump(1).substr(0, 3000);
   std::set<std::string> programs, statuses;
@@ -85,7 +73,7 @@ TEST_F(Programs, SelftestsAreBuiltFromTheTreeRunAndEverySubtestIsACase) {
 
   // junit.xml: a testcase per subtest, failures and skips as such.
   pugi::xml_document doc;
-  ASSERT_TRUE(doc.load_file((out_->path() / "junit.xml").c_str()));
+  ASSERT_TRUE(doc.load_file((out() / "junit.xml").c_str()));
   int subtests = 0, failed = 0;
   for (auto tc : doc.child("testsuites").child("testsuite").children("testcase")) {
     std::string cls = tc.attribute("classname").value();

@@ -11,42 +11,30 @@
 namespace kh::it {
 namespace {
 
-class ThpShrinkerX86 : public ::testing::Test {
+class ThpShrinkerX86 : public JobRunTest {
  protected:
   static void SetUpTestSuite() {
-    out_ = new ScopedTempDir("kharness-it");
-    result_ = new CliResult(
-        run_kharness({"run", job("workloads-x86_64.yaml"), "--workload", "thp-shrinker",
-                      "--workload", "thp-nokmem", "--jobs", "2", "--out", out_->path().string()}));
+    start({"run", job("workloads-x86_64.yaml"), "--workload", "thp-shrinker", "--workload",
+           "thp-nokmem", "--jobs", "2"});
   }
-  static void TearDownTestSuite() {
-    delete result_;
-    delete out_;
-  }
-  static nlohmann::json result(const std::string& id) {
-    return read_json(out_->path() / "linux-6.1/x86_64" / id / "result.json");
-  }
+  static void TearDownTestSuite() { finish(); }
   static double metric(const nlohmann::json& r, const std::string& name) {
     EXPECT_TRUE(r["metrics"].contains(name)) << name;
     return r["metrics"].value(name, -1.0);
   }
-  static ScopedTempDir* out_;
-  static CliResult* result_;
 };
-ScopedTempDir* ThpShrinkerX86::out_ = nullptr;
-CliResult* ThpShrinkerX86::result_ = nullptr;
 
 TEST_F(ThpShrinkerX86, BothVariantsPassThe61Expectations) {
-  EXPECT_EQ(result_->exit_code, 0) << result_->output;
+  EXPECT_EQ(cli().exit_code, 0) << cli().output;
   for (const char* id : {"thp-shrinker", "thp-nokmem"})
-    EXPECT_EQ(result(id)["outcome"], "pass") << id << "\n" << result_->output;
+    EXPECT_EQ(result(id)["outcome"], "pass") << id << "\n" << cli().output;
 }
 
 TEST_F(ThpShrinkerX86, TheGuestHasTwoNumaNodes) {
   for (const char* id : {"thp-shrinker", "thp-nokmem"}) {
     auto r = result(id);
     EXPECT_EQ(metric(r, "numa_nodes"), 2) << id;
-    std::string console = read_file(out_->path() / "linux-6.1/x86_64" / id / "console.log");
+    std::string console = read_file(out() / "linux-6.1/x86_64" / id / "console.log");
     EXPECT_NE(console.find("Faking node 1"), std::string::npos) << id;
   }
 }
@@ -92,7 +80,7 @@ TEST_F(ThpShrinkerX86, ReclaimFromBSplitsBsThpsOnly) {
 TEST_F(ThpShrinkerX86, TheNokmemVariantRanWithoutKmemAccounting) {
   EXPECT_GT(metric(result("thp-shrinker"), "a_kernel_kb"), 0);
   EXPECT_EQ(metric(result("thp-nokmem"), "a_kernel_kb"), 0);
-  std::string console = read_file(out_->path() / "linux-6.1/x86_64/thp-nokmem/console.log");
+  std::string console = read_file(out() / "linux-6.1/x86_64/thp-nokmem/console.log");
   EXPECT_NE(console.find("cgroup.memory=nokmem"), std::string::npos);
 }
 
