@@ -210,12 +210,13 @@ std::vector<TestCase> program_cases(const AgentRecords& records, Metrics& metric
 }
 
 Metrics collect_metrics(const PlannedRun& run, const AgentRecords& records,
-                        std::vector<std::string>& errors) {
+                        std::vector<std::string>& errors, std::vector<TestCase>* cases) {
   Metrics m;
   for (const auto& snap : records.snapshots)
     for (const auto& [k, v] : snapshot_metrics(snap)) m[k] = v;
   for (const auto& [k, v] : records.metrics) m[k] = v;
-  program_cases(records, m);
+  auto parsed = program_cases(records, m);
+  if (cases) *cases = std::move(parsed);
   for (const auto& [k, v] : run.params) {
     char* end = nullptr;
     double d = std::strtod(v.c_str(), &end);
@@ -346,11 +347,7 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
                   run.kernel->tolerate.end();
 
   std::vector<std::string> metric_errors;
-  r.metrics = collect_metrics(run, records, metric_errors);
-  {
-    Metrics ignored;
-    r.cases = program_cases(records, ignored);
-  }
+  r.metrics = collect_metrics(run, records, metric_errors, &r.cases);
   // Each program's whole output beside the console: script.out,
   // test_memcontrol.ktap.
   for (const auto& o : records.outputs)

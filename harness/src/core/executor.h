@@ -102,9 +102,10 @@ std::optional<std::pair<unsigned long, unsigned long>> taint_appeared(const Agen
 
 // The metrics of a run: each snapshot's, the agent's own, the numeric
 // parameters, then the workload's derived metrics. Derivation errors are
-// returned, not thrown.
+// returned, not thrown. `cases`, when given, receives program_cases'
+// cases (KTAP is parsed once, for both).
 Metrics collect_metrics(const PlannedRun& run, const AgentRecords& records,
-                        std::vector<std::string>& errors);
+                        std::vector<std::string>& errors, std::vector<TestCase>* cases = nullptr);
 
 // The contents of reproduce.sh for a run folder.
 std::string reproduce_script(const std::vector<std::string>& argv, int disk_mb);

@@ -222,6 +222,19 @@ std::pair<std::vector<std::pair<std::string, std::string>>, bool> KernelBuilder:
   return {env, use_ccache};
 }
 
+FileLock KernelBuilder::lock_tree(const std::string& tree_id, const std::string& subject,
+                                  bool* waited) {
+  bool said = false;
+  return FileLock(paths_.cache / "locks" / (tree_id + ".lock"), [&] {
+    check_interrupted("waiting for the kernel tree lock");
+    if (!said) {
+      said = true;
+      if (waited) *waited = true;
+      status_.step(subject, "waiting: another kharness is building this tree");
+    }
+  });
+}
+
 Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, const fs::path& job_dir,
                               std::chrono::seconds timeout,
                               const std::vector<fs::path>& workload_config) {
@@ -240,13 +253,7 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
   // written by two makes at once is garbage. The second waits, then usually
   // finds the first one's artifact.
   bool said_waiting = false;
-  FileLock lock(paths_.cache / "locks" / (in.tree_id + ".lock"), [&] {
-    check_interrupted("waiting for the kernel tree lock");
-    if (!said_waiting) {
-      said_waiting = true;
-      status_.step(subject, "waiting: another kharness is building this tree");
-    }
-  });
+  FileLock lock = lock_tree(in.tree_id, subject, &said_waiting);
   if (said_waiting) {
     if (auto hit = cache.lookup(in.key)) {
       status_.step(subject, fmt::format("kernel {} from the cache ({})", hit->release,
@@ -397,8 +404,7 @@ fs::path KernelBuilder::build_selftests(const KernelSpec& spec, const ArchInfo& 
   if (!cache.lookup(in.key))
     throw InfraError(fmt::format("selftests/{} for {}: build the kernel first", target, subject));
 
-  FileLock lock(paths_.cache / "locks" / (in.tree_id + ".lock"),
-                [&] { check_interrupted("waiting for the kernel tree lock"); });
+  FileLock lock = lock_tree(in.tree_id, subject);
   if (fs::exists(out / "complete")) return out;
   fs::path tree_root = paths_.cache / "trees" / in.tree_id;
   fs::path src =

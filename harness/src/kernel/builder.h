@@ -11,6 +11,7 @@
 #include "core/arch.h"
 #include "core/job.h"
 #include "core/paths.h"
+#include "util/files.h"
 #include "util/process.h"
 #include "util/status.h"
 
@@ -69,6 +70,10 @@ class KernelBuilder {
   Inputs resolve(const KernelSpec& spec, const ArchInfo& arch, const std::filesystem::path& job_dir,
                  const std::vector<std::filesystem::path>& workload_config);
   const std::string& compiler_version(std::string_view compiler);
+  // One build at a time per source tree, across kharness processes
+  // (cache/locks/<tree>.lock); `waited` is set when another held it.
+  FileLock lock_tree(const std::string& tree_id, const std::string& subject,
+                     bool* waited = nullptr);
   // ARCH, CROSS_COMPILE, TMPDIR and the ccache settings for make in
   // `build_dir`; second: whether ccache is there.
   std::pair<std::vector<std::pair<std::string, std::string>>, bool> build_env(
