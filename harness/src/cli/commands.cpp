@@ -8,6 +8,7 @@ const std::vector<CommandEntry>& commands() {
       {"build", add_build},
       {"boot", add_boot},
       {"doctor", add_doctor},
+      {"history", add_history},
   };
   return table;
 }
