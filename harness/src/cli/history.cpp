@@ -52,11 +52,13 @@ std::string sparkline(const std::vector<std::optional<double>>& values) {
   return out;
 }
 
-// A short kernel identity: commit, else the source's hash; + series, config.
+// A short kernel identity: the commit, else the source's hash, else (an
+// older result.json) the artifact key; then the series and the config.
 std::string short_identity(const KernelIdentity& k) {
-  std::string id = !k.commit.empty()      ? k.commit.substr(0, 12)
-                   : !k.source_id.empty() ? k.source_id.substr(0, k.source_id.find(':') + 1 + 8)
-                                          : "?";
+  std::string id = !k.commit.empty()         ? k.commit.substr(0, 12)
+                   : !k.source_id.empty()    ? k.source_id.substr(0, k.source_id.find(':') + 9)
+                   : !k.artifact_key.empty() ? "key:" + k.artifact_key.substr(0, 8)
+                                             : "?";
   if (!k.series_hash.empty()) id += " +" + k.series_hash.substr(0, 8);
   if (!k.config_hash.empty()) id += " cfg:" + k.config_hash.substr(0, 8);
   return id;

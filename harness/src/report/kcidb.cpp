@@ -146,7 +146,9 @@ json kcidb_json(const std::string& job_name, const std::vector<RunResult>& runs,
       b["architecture"] = kcidb_path_part(r.arch);
       b["config_name"] = k.name;
       b["status"] = k.artifact_key.empty() ? "ERROR" : "PASS";
-      if (auto it = r.timings.find("build"); it != r.timings.end() && std::isfinite(it->second))
+      // 0 when the kernel came from the cache: no build time to report.
+      if (auto it = r.timings.find("build");
+          it != r.timings.end() && std::isfinite(it->second) && it->second > 0)
         b["duration"] = it->second;
       if (!r.started.empty()) b["start_time"] = r.started;
       json misc = {{"release", k.release}, {"config_hash", k.config_hash}};

@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <set>
-#include <tuple>
 
 namespace kh {
 namespace {
@@ -26,25 +24,19 @@ std::string number(double v) {
 
 }  // namespace
 
-std::string ktap_run_name(const RunResult& r, bool repeated) {
-  std::string name = fmt::format("{}/{}/{}", r.kernel.name, r.arch, r.workload);
-  if (repeated) name += fmt::format("@r{}", r.repeat);
-  return clean(name);
+std::string ktap_run_name(const RunResult& r) {
+  if (!r.run_dir.empty()) return clean(r.run_dir);
+  return clean(fmt::format("{}/{}/{}", r.kernel.name, r.arch, r.workload));
 }
 
 std::string ktap_export(const std::string& job_name, const std::vector<RunResult>& runs) {
-  std::set<std::tuple<std::string, std::string, std::string>> repeated;
-  for (const RunResult& r : runs)
-    if (r.repeat > 0) repeated.emplace(r.kernel.name, r.arch, r.workload);
-
   std::string out = "KTAP version 1\n";
   out += fmt::format("# kharness job {}\n", clean(job_name));
   out += fmt::format("1..{}\n", runs.size());
   int n = 0;
   for (const RunResult& r : runs) {
     ++n;
-    const std::string name =
-        ktap_run_name(r, repeated.count({r.kernel.name, r.arch, r.workload}) > 0);
+    const std::string name = ktap_run_name(r);
     const std::size_t subtests = r.assertions.size() + r.cases.size();
     if (subtests > 0) {
       out += "  KTAP version 1\n";

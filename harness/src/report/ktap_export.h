@@ -5,13 +5,13 @@
 //   # kharness job <name>
 //   1..<runs>
 //     KTAP version 1                      one subtest block per run, indented
-//     # Subtest: <kernel>/<arch>/<id>     two spaces: its assertions, then the
+//     # Subtest: <run folder>             two spaces: its assertions, then the
 //     1..<n>                              selftest cases it ran
 //     ok 1 assertion dying_after_loop >= 0.9 * iterations
 //     ok 2 test_memcontrol test_memcg_subtree_control
 //   # <key metric> = <value>
 //   # <reason>                            a failing run's reason, last
-//   ok 1 <kernel>/<arch>/<id>             one result line per run
+//   ok 1 <kernel>/<arch>/<id>[/r<N>]      one result line per run (its folder)
 //
 // Outcomes: pass "ok", fail "not ok", skip "ok ... # SKIP <reason>", infra
 // "not ok ... # ERROR <reason>". A description never contains '#' (KTAP
@@ -27,8 +27,9 @@ namespace kh {
 
 std::string ktap_export(const std::string& job_name, const std::vector<RunResult>& runs);
 
-// The test name of a run in results.ktap: "<kernel>/<arch>/<id>[#<repeat>]"
-// ("#" only for repeated runs is written as "@r<N>": KTAP names hold no '#').
-std::string ktap_run_name(const RunResult& r, bool repeated);
+// The test name of a run in results.ktap: its folder under the results
+// ("<kernel>/<arch>/<id>[/r<N>]"), so a reader finds its files; without
+// one, "<kernel>/<arch>/<id>". '#' becomes '_'.
+std::string ktap_run_name(const RunResult& r);
 
 }  // namespace kh

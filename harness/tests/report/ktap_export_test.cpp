@@ -42,7 +42,7 @@ TEST(KtapExport, TopLevelRoundTripsThroughOurParser) {
   EXPECT_EQ(k.planned, 4);
   EXPECT_FALSE(k.bailed_out);
   ASSERT_EQ(k.cases.size(), 4u) << text;
-  EXPECT_EQ(k.cases[0].name, "baseline/x86_64/dying-cgroup@r0");
+  EXPECT_EQ(k.cases[0].name, "baseline/x86_64/dying-cgroup/0");  // the run folder
   EXPECT_EQ(k.cases[0].status, "pass");
   EXPECT_EQ(k.cases[1].status, "fail");
   EXPECT_EQ(k.cases[1].reason, runs[1].reason);  // the diagnostic just before it
@@ -50,7 +50,7 @@ TEST(KtapExport, TopLevelRoundTripsThroughOurParser) {
   EXPECT_EQ(k.cases[2].reason, "error");
   EXPECT_EQ(k.cases[3].status, "skip");
   EXPECT_EQ(k.cases[3].reason, runs[3].reason);
-  EXPECT_EQ(k.cases[3].name, "baseline/x86_64/dying-cgroup@r3");
+  EXPECT_EQ(k.cases[3].name, "baseline/x86_64/dying-cgroup/3");
 }
 
 TEST(KtapExport, AssertionsAndCasesRoundTripAsSubtests) {
@@ -90,6 +90,7 @@ TEST(KtapExport, KeyMetricIsADiagnosticAndNamesHoldNoHash) {
   RunResult r = sample_run(Outcome::pass);
   r.key_metric = "settled.nr_dying_descendants";
   r.workload = "odd#name";
+  r.run_dir.clear();  // no folder: kernel/arch/id
   std::string text = ktap_export("job#1", {r});
   EXPECT_NE(text.find("# settled.nr_dying_descendants = 211\n"), std::string::npos) << text;
   EXPECT_NE(text.find("ok 1 baseline/x86_64/odd_name\n"), std::string::npos) << text;
