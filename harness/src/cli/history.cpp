@@ -276,7 +276,7 @@ Exit codes: 0 no regression, 1 a regression flagged, 2 bad usage or input
                   "Metrics to show and judge (repeatable; default: the workload's key metric)");
   sub->add_option("--last,-n", args->last, "Runs before the newest to show and judge against")
       ->check(CLI::PositiveNumber);
-  sub->add_option("--k", args->rule.k, "NoiseBand half-width in robust standard deviations (4)");
+  sub->add_option("--k", args->rule.k, "Band half-width in robust standard deviations (4)");
   sub->add_option("--floor-rel", args->rule.floor_rel,
                   "Least half-width, relative to the median (0.10)");
   sub->add_option("--floor-abs", args->rule.floor_abs, "Least half-width, absolute (1)");
