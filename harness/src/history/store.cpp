@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <tuple>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -486,6 +487,11 @@ void import_job_folder(HistoryStore& store, const fs::path& dir, ImportReport& r
     if (r.run_dir.empty()) r.run_dir = it->path().parent_path().lexically_relative(dir).string();
     runs.push_back(std::move(r));
   }
+  // Directory order is arbitrary: store by start time, then folder, so
+  // runs that started in the same second keep a stable order.
+  std::sort(runs.begin(), runs.end(), [](const RunResult& a, const RunResult& b) {
+    return std::tie(a.started, a.run_dir) < std::tie(b.started, b.run_dir);
+  });
   ++report.folders;
   report.runs += static_cast<int>(runs.size());
   report.added += store.add_all(job_name(dir), dir, runs);
