@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
-#include <tuple>
 #include <nlohmann/json.hpp>
+#include <tuple>
 #include <unordered_map>
 
 #include "report/result_json.h"
