@@ -24,6 +24,7 @@ struct HistoryArgs {
   int last = 10;
   BandRule rule;
   bool json = false;
+  std::string by = "label";
   std::vector<std::string> import_dirs;
 };
 
@@ -89,7 +90,7 @@ int do_history(const HistoryArgs& a) {
                     a.history, a.job, a.kernel, a.arch, a.workload, store.count()));
   BandRule rule = a.rule;
   rule.last = a.last;
-  auto series = group_series(runs);
+  auto series = group_series(runs, a.by == "identity" ? SeriesKey::identity : SeriesKey::label);
 
   std::vector<Regression> regressions;
   json jseries = json::array();
@@ -249,7 +250,8 @@ void add_history(CLI::App& app, Action& action) {
   sub->footer(R"(Every `kharness run` records its runs in a history store (SQLite): by
 default history.sqlite beside the job's results folder (results/history.sqlite),
 else the job's `history:` or run's --history. A series is one job's kernel
-label x arch x workload id; its newest run is judged against the --last N
+label x arch x workload id (--by identity: the exact kernel instead of its
+label); its newest run is judged against the --last N
 measured runs (pass or fail) before it:
 
   new crash          a console report title none of them had
@@ -280,6 +282,10 @@ Exit codes: 0 no regression, 1 a regression flagged, 2 bad usage or input
   sub->add_option("--floor-rel", args->rule.floor_rel,
                   "Least half-width, relative to the median (0.10)");
   sub->add_option("--floor-abs", args->rule.floor_abs, "Least half-width, absolute (1)");
+  sub->add_option("--by", args->by,
+                  "What makes a series beside job, arch and workload: the kernel's label "
+                  "(default) or its identity (source/commit, series, config)")
+      ->check(CLI::IsMember({"label", "identity"}));
   sub->add_flag("--json", args->json, "JSON on stdout, for scripts");
 
   auto* imp = sub->add_subcommand("import", "Add existing results folders to the history");

@@ -47,13 +47,23 @@ std::string_view to_string(Regression::Kind k) {
   return "?";
 }
 
-std::vector<HistorySeries> group_series(const std::vector<StoredRun>& runs) {
+std::string kernel_identity(const KernelIdentity& k) {
+  std::string id = !k.commit.empty() ? k.commit.substr(0, 12) : k.source_id;
+  if (id.empty()) return "label:" + k.name;
+  if (auto colon = id.find(':'); colon != std::string::npos) id = id.substr(0, colon + 13);
+  if (!k.series_hash.empty()) id += "+" + k.series_hash.substr(0, 12);
+  if (!k.config_hash.empty()) id += " cfg:" + k.config_hash.substr(0, 12);
+  return id;
+}
+
+std::vector<HistorySeries> group_series(const std::vector<StoredRun>& runs, SeriesKey key) {
   std::vector<HistorySeries> out;
   std::map<std::tuple<std::string, std::string, std::string, std::string>, std::size_t> index;
   for (const auto& r : runs) {
-    auto key = std::make_tuple(r.job, r.kernel.name, r.arch, r.workload);
-    auto [it, fresh] = index.emplace(key, out.size());
-    if (fresh) out.push_back({r.job, r.kernel.name, r.arch, r.workload, {}});
+    std::string kernel = key == SeriesKey::label ? r.kernel.name : kernel_identity(r.kernel);
+    auto [it, fresh] =
+        index.emplace(std::make_tuple(r.job, kernel, r.arch, r.workload), out.size());
+    if (fresh) out.push_back({r.job, kernel, r.arch, r.workload, {}});
     out[it->second].runs.push_back(&r);
   }
   return out;

@@ -4,7 +4,8 @@
 //
 // A series is one job's kernel label × arch × workload id: the same thing
 // measured night after night while the kernel under the label moves (a new
-// commit, a new series version). The rules:
+// commit, a new series version); or, keyed by identity, the runs of one
+// exact kernel (same source, series and config). The rules:
 //
 //  - new crash: a console report title (not tolerated) in the newest run
 //    that none of the baseline runs had;
@@ -67,12 +68,25 @@ std::string_view to_string(Regression::Kind k);
 
 // Runs of one series, oldest first (as HistoryStore::runs returns them).
 struct HistorySeries {
-  std::string job, kernel, arch, workload;
+  std::string job;
+  std::string kernel;  // the label, or (SeriesKey::identity) the kernel's identity
+  std::string arch, workload;
   std::vector<const StoredRun*> runs;
 };
 
+// What makes runs one series beside job, arch and workload id.
+enum class SeriesKey {
+  label,     // the job's kernel label: a nightly's moving tree stays one series
+  identity,  // what the kernel is (kernel_identity): the same build's noise only
+};
+
+// "<commit or source id>[+<series hash>][ cfg:<config hash>]" (hashes cut
+// to 12), or "label:<name>" for a run that carries no identity.
+std::string kernel_identity(const KernelIdentity& k);
+
 // Groups runs (oldest first) into series, in the order each first appears.
-std::vector<HistorySeries> group_series(const std::vector<StoredRun>& runs);
+std::vector<HistorySeries> group_series(const std::vector<StoredRun>& runs,
+                                        SeriesKey key = SeriesKey::label);
 
 // The metrics judged in a series: `asked` if not empty, else the newest
 // run's key metric (none when it has none).

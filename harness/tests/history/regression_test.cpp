@@ -169,5 +169,35 @@ TEST(Regressions, SeriesAreKeptApart) {
   EXPECT_EQ(r[0].arch, "arm64");
 }
 
+TEST(Regressions, SeriesByIdentitySplitWhatALabelJoins) {
+  // The nightly's tree moved on day 4 (a new commit, another config):
+  // by label one series, the new kernel's first run judged against the old
+  // kernel's; by identity two, and the new kernel has no baseline yet.
+  std::vector<StoredRun> runs = steady_nights();
+  for (auto& r : runs) {
+    r.kernel.commit = std::string(40, 'a');
+    r.kernel.config_hash = std::string(64, '1');
+  }
+  runs.push_back(run(6, 300));
+  runs.back().kernel.commit = std::string(40, 'b');
+  runs.back().kernel.config_hash = std::string(64, '2');
+  auto by_label = group_series(runs, SeriesKey::label);
+  ASSERT_EQ(by_label.size(), 1u);
+  EXPECT_EQ(by_label[0].kernel, "mainline");
+  EXPECT_EQ(find_regressions(by_label[0], {"dying_after_loop"}, {}).size(), 1u);
+  auto by_identity = group_series(runs, SeriesKey::identity);
+  ASSERT_EQ(by_identity.size(), 2u);
+  EXPECT_EQ(by_identity[0].kernel, "aaaaaaaaaaaa cfg:111111111111");
+  EXPECT_EQ(by_identity[1].runs.size(), 1u);
+  EXPECT_TRUE(find_regressions(by_identity[1], {"dying_after_loop"}, {}).empty());
+  // A run without identity (an old result.json) keeps its label.
+  KernelIdentity old;
+  old.name = "mainline";
+  EXPECT_EQ(kernel_identity(old), "label:mainline");
+  old.source_id = "tarball:" + std::string(64, 'f');
+  old.series_hash = std::string(64, 'e');
+  EXPECT_EQ(kernel_identity(old), "tarball:ffffffffffff+eeeeeeeeeeee");
+}
+
 }  // namespace
 }  // namespace kh
