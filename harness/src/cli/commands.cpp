@@ -7,6 +7,7 @@ const std::vector<CommandEntry>& commands() {
       {"run", add_run},
       {"build", add_build},
       {"boot", add_boot},
+      {"compare", add_compare},
       {"doctor", add_doctor},
   };
   return table;
