@@ -4,6 +4,7 @@
 // HTML report must render in a real browser.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <regex>
 #include <set>
 
@@ -17,7 +18,7 @@ namespace {
 class CompareReclaim : public JobRunTest {
  protected:
   static void SetUpTestSuite() {
-    start({"compare", job("compare-reclaim.yaml"), "--repeats", "4", "--quiet"});
+    start({"compare", job("compare-reclaim.yaml"), "--repeats", "5", "--quiet"});
   }
   static void TearDownTestSuite() { finish(); }
 
@@ -29,18 +30,18 @@ class CompareReclaim : public JobRunTest {
   }
 };
 
-TEST_F(CompareReclaim, RunsEveryKernelFourTimes) {
+TEST_F(CompareReclaim, RunsEveryKernelFiveTimes) {
   ASSERT_EQ(cli().exit_code, 0) << cli().output;
   auto j = read_json(out() / "compare.json");
   EXPECT_EQ(j["base"], "linux-6.1");
   ASSERT_EQ(j["groups"].size(), 1u);
-  for (const auto& runs : j["groups"][0]["runs"]) {
-    EXPECT_EQ(runs["pass"].get<int>() + runs["fail"].get<int>() + runs["infra"].get<int>(), 4)
+  for (const auto& runs : j["groups"][0]["runs"])
+    EXPECT_EQ(runs["pass"].get<int>() + runs["fail"].get<int>() + runs["infra"].get<int>() +
+                  runs["skip"].get<int>(),
+              5)
         << runs.dump();
-    EXPECT_GE(runs["pass"].get<int>() + runs["fail"].get<int>(), 4 - runs["infra"].get<int>());
-  }
   auto summary = read_json(out() / "summary.json");
-  EXPECT_EQ(summary["runs"].size(), 8u);
+  EXPECT_EQ(summary["runs"].size(), 10u);
 }
 
 TEST_F(CompareReclaim, DyingMemcgsFallSignificantly) {
@@ -48,8 +49,10 @@ TEST_F(CompareReclaim, DyingMemcgsFallSignificantly) {
   ASSERT_FALSE(m.is_null()) << cli().output;
   const auto& base = m["kernels"][0];
   const auto& patched = m["kernels"][1];
-  EXPECT_GE(base["median"].get<double>(), 0.9 * 200) << m.dump();
-  EXPECT_LE(patched["median"].get<double>(), 0.25 * 200) << m.dump();
+  EXPECT_GE(base["median"].get<double>(), 0.9 * 500) << m.dump();
+  // A backlog of offline work is left at the end of the loop (about 40
+  // here, whatever the iterations): bounded, where 6.1 grows by one each.
+  EXPECT_LE(patched["median"].get<double>(), 0.2 * 500) << m.dump();
   EXPECT_LT(patched["change"].get<double>(), -0.5);
   EXPECT_TRUE(patched["significant"].get<bool>()) << m.dump();
   EXPECT_LT(patched["mann_whitney"]["p"].get<double>(), 0.05);
@@ -61,7 +64,7 @@ TEST_F(CompareReclaim, TheCostIsThePageCacheDropped) {
   ASSERT_FALSE(m.is_null());
   // 6.1 keeps the page each iteration wrote (4 kB, charged to the dying
   // children); the series reclaims them at rmdir.
-  EXPECT_GE(m["kernels"][0]["median"].get<double>(), 0.9 * 200 * 4) << m.dump();
+  EXPECT_GE(m["kernels"][0]["median"].get<double>(), 0.9 * 500 * 4) << m.dump();
   EXPECT_LT(m["kernels"][1]["change"].get<double>(), -0.5) << m.dump();
   EXPECT_TRUE(m["kernels"][1]["significant"].get<bool>()) << m.dump();
 }
@@ -72,11 +75,21 @@ TEST_F(CompareReclaim, MarkdownNamesTheChangeAndTheFlip) {
   EXPECT_NE(md.find("Significant changes against linux-6.1: dying_after_loop (key) -"),
             std::string::npos)
       << md;
+  EXPECT_NE(md.find("### Assertions that flip"), std::string::npos);
   // 6.1's own expectation fails on the patched kernel, and the workload's
   // default assertion the other way round.
-  EXPECT_NE(md.find("| `dying_after_loop >= 0.9 * iterations` | pass (4/4 held) | fail"),
-            std::string::npos)
-      << md;
+  auto j = read_json(out() / "compare.json");
+  std::map<std::string, nlohmann::json> by_expr;
+  for (const auto& a : j["groups"][0]["assertions"]) by_expr[a["expression"]] = a;
+  auto leak = by_expr["dying_after_loop >= 0.9 * iterations"];
+  ASSERT_FALSE(leak.is_null()) << j["groups"][0]["assertions"].dump();
+  EXPECT_TRUE(leak["flips"].get<bool>());
+  EXPECT_EQ(leak["kernels"][0]["verdict"], "pass");
+  EXPECT_EQ(leak["kernels"][1]["verdict"], "fail");
+  auto fixed = by_expr["dying_after_loop <= 0.1 * iterations"];
+  ASSERT_FALSE(fixed.is_null());
+  EXPECT_EQ(fixed["kernels"][0]["verdict"], "fail");
+  EXPECT_TRUE(fixed["kernels"][1]["own"].get<bool>());
 }
 
 TEST_F(CompareReclaim, HtmlRendersWithItsPlots) {
