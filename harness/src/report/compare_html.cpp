@@ -217,6 +217,9 @@ std::string compare_html(const Comparison& c, const std::vector<PlotSpec>& plots
           html_escape(fmt::format("{}", fmt::join(kr.infra_reasons, "; "))));
     h += "</table>\n";
 
+    for (const auto& d : g.param_differences)
+      h += "<p><b>Warning:</b> the kernels ran with different parameters: " + html_escape(d) +
+           ".</p>\n";
     std::vector<std::string> changes;
     for (const MetricRow& m : g.metrics)
       for (std::size_t k = 1; k < nk && m.shown; ++k)

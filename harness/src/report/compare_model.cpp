@@ -121,6 +121,7 @@ Comparison compare_runs(const std::vector<RunResult>& runs, const CompareOptions
       for (const RunResult* r : per_kernel[k]) {
         if (g.key_metric.empty()) g.key_metric = r->key_metric;
         if (kr.release.empty()) kr.release = r->kernel.release;
+        if (kr.params.empty()) kr.params = r->params;
         switch (r->outcome) {
           case Outcome::pass:
             ++kr.pass;
@@ -148,6 +149,20 @@ Comparison compare_runs(const std::vector<RunResult>& runs, const CompareOptions
         for (const auto& a : r->assertions) add_unique(expressions, a.expression);
       }
       g.runs.push_back(std::move(kr));
+    }
+
+    for (const auto& p : params) {
+      std::map<std::string, std::vector<std::string>> by_value;  // value -> kernels
+      for (const auto& kr : g.runs) {
+        if (kr.params.empty()) continue;
+        auto it = kr.params.find(p);
+        by_value[it == kr.params.end() ? "(unset)" : it->second].push_back(kr.kernel);
+      }
+      if (by_value.size() < 2) continue;
+      std::vector<std::string> parts;
+      for (const auto& [value, kernels] : by_value)
+        parts.push_back(fmt::format("{} on {}", value, fmt::join(kernels, ", ")));
+      g.param_differences.push_back(fmt::format("{}: {}", p, fmt::join(parts, "; ")));
     }
 
     // Metrics: the key metric first, then by name. Parameters are inputs,

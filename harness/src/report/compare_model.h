@@ -70,7 +70,8 @@ struct KernelRuns {
   std::vector<std::string> infra_reasons;  // distinct, in order
   // Console report title -> runs that had it (a title counts once a run).
   std::map<std::string, int> titles;
-  std::map<std::string, bool> tolerated;  // title -> tolerated on this kernel
+  std::map<std::string, bool> tolerated;      // title -> tolerated on this kernel
+  std::map<std::string, std::string> params;  // of its first run
   int data_runs() const { return pass + fail; }
 };
 
@@ -98,6 +99,9 @@ struct CompareGroup {
   // Sampled series: metric families "<name>.<integer>" (dying_at.500): the
   // family name -> its x values in order. Their MetricRows are in `metrics`.
   std::map<std::string, std::vector<long>> series;
+  // Parameters that are not the same on every kernel ("iterations: 500 on
+  // a, 1000 on b"): result folders of different jobs compare, with a warning.
+  std::vector<std::string> param_differences;
 };
 
 struct Comparison {

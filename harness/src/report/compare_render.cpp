@@ -84,6 +84,9 @@ std::string compare_markdown(const Comparison& c) {
         out += fmt::format("\n{}: {} infra run(s), not used as data: {}\n", kr.kernel, kr.infra,
                            fmt::join(kr.infra_reasons, "; "));
 
+    for (const auto& d : g.param_differences)
+      out += "\nWarning: the kernels ran with different parameters: " + d + ".\n";
+
     // The changes in one line: what a reader wants first, and the
     // trade-off (the key metric improving, another metric paying for it).
     std::vector<std::string> changes;
@@ -190,7 +193,8 @@ nlohmann::json compare_json(const Comparison& c) {
                       {"infra", kr.infra},
                       {"skip", kr.skip},
                       {"infra_reasons", kr.infra_reasons},
-                      {"console_titles", kr.titles}});
+                      {"console_titles", kr.titles},
+                      {"params", kr.params}});
     json metrics = json::array();
     for (const MetricRow& m : g.metrics) {
       json cells = json::array();
@@ -249,7 +253,8 @@ nlohmann::json compare_json(const Comparison& c) {
                       {"runs", std::move(runs)},
                       {"metrics", std::move(metrics)},
                       {"assertions", std::move(assertions)},
-                      {"series", g.series}});
+                      {"series", g.series},
+                      {"param_differences", g.param_differences}});
   }
   return {{"schema", 1},
           {"base", c.kernels[0]},

@@ -195,6 +195,18 @@ TEST(CompareModelTest, MixedVerdictIsAFlipToo) {
   EXPECT_EQ(c.groups[0].assertions[0].per_kernel[1].verdict(), "mixed");
 }
 
+TEST(CompareModelTest, DifferentParametersAreFlagged) {
+  EXPECT_TRUE(compare_runs(reclaim_runs()).groups[0].param_differences.empty());
+  std::vector<RunResult> runs = reclaim_runs();
+  for (auto& r : runs)
+    if (r.kernel.name == "reclaim-on-offline") r.params["iterations"] = "1000";
+  Comparison c = compare_runs(runs);
+  EXPECT_EQ(c.groups[0].param_differences,
+            (std::vector<std::string>{"iterations: 1000 on reclaim-on-offline; 500 on linux-6.1"}));
+  EXPECT_THAT(compare_markdown(c), HasSubstr("Warning: the kernels ran with different parameters: "
+                                             "iterations: 1000 on reclaim-on-offline"));
+}
+
 TEST(CompareModelTest, ConsoleTitlesPerKernel) {
   Comparison c = compare_runs(reclaim_runs());
   EXPECT_TRUE(c.groups[0].runs[0].titles.empty());
