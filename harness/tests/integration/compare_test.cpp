@@ -92,6 +92,25 @@ TEST_F(CompareReclaim, MarkdownNamesTheChangeAndTheFlip) {
   EXPECT_TRUE(fixed["kernels"][1]["own"].get<bool>());
 }
 
+TEST_F(CompareReclaim, ResultFoldersCompareWithoutRunning) {
+  ScopedTempDir again("kharness-it");
+  auto r = run_kharness({"compare", out().string(), "--out", again.path().string(), "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("booting"), std::string::npos) << r.output;
+  // The same runs, the same report (past its header, which names the folder).
+  std::string first = read_file(out() / "compare.md");
+  std::string second = read_file(again.path() / "compare.md");
+  EXPECT_EQ(second.substr(second.find("## ")), first.substr(first.find("## ")));
+  EXPECT_TRUE(std::filesystem::exists(again.path() / "compare.html"));
+  EXPECT_FALSE(std::filesystem::exists(again.path() / "summary.json"));
+
+  // One kernel's folder alone has nothing to compare it with.
+  auto one = run_kharness(
+      {"compare", (out() / "linux-6.1").string(), "--out", (again.path() / "one").string()});
+  EXPECT_EQ(one.exit_code, 2) << one.output;
+  EXPECT_NE(one.output.find("at least two kernels"), std::string::npos) << one.output;
+}
+
 TEST_F(CompareReclaim, HtmlRendersWithItsPlots) {
   std::string html = read_file(out() / "compare.html");
   std::regex img("<img src=\"([^\"]+)\"");
