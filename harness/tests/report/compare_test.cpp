@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 
 #include "report/compare_html.h"
 #include "report/compare_model.h"
@@ -323,6 +324,28 @@ TEST(CompareHtmlTest, PlotsAndPage) {
   EXPECT_THAT(html, HasSubstr("<h3>Dying memory cgroups</h3>"));
   EXPECT_THAT(html, HasSubstr("<code>dying_after_loop &lt;= 0.1 * iterations</code>"));
   EXPECT_THAT(html, HasSubstr("<tr class=sig><td>dying_after_loop (key)</td>"));
+}
+
+TEST(CompareHtmlTest, ProbeLatencyAndThpSplitsGetTheirSections) {
+  std::vector<RunResult> runs;
+  for (int i = 0; i < 4; ++i)
+    for (const char* k : {"a", "b"}) {
+      RunResult r = make_run(k, i, Outcome::pass, 0, 0);
+      r.workload = "jbd2";
+      r.key_metric = "probe_p99_ms";
+      r.metrics = {{"probe_p99_ms", 100.0 * (i + 1) + (k[0] == 'b' ? 50 : 0)},
+                   {"probe_p50_ms", 10.0 + i},
+                   {"b_thp_split", k[0] == 'b' ? 32.0 : 0.0 + i},
+                   {"writer_rounds", 7}};
+      runs.push_back(r);
+    }
+  auto plots = compare_plots(compare_runs(runs));
+  std::map<std::string, std::string> section;
+  for (const auto& p : plots) section[p.title] = p.section;
+  EXPECT_EQ(section["probe_p99_ms"], "Probe latency");
+  EXPECT_EQ(section["probe_p50_ms"], "Probe latency");
+  EXPECT_EQ(section["b_thp_split"], "THP splits");
+  EXPECT_FALSE(section.count("writer_rounds")) << "7 everywhere: nothing to plot";
 }
 
 TEST(CompareHtmlTest, GnuplotDrawsEveryPlot) {
