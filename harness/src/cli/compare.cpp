@@ -15,9 +15,9 @@
 #include "core/paths.h"
 #include "core/plan.h"
 #include "report/compare_html.h"
+#include "report/compare_input.h"
 #include "report/compare_model.h"
 #include "report/compare_render.h"
-#include "report/result_json.h"
 #include "util/error.h"
 #include "util/files.h"
 #include "vm/accel.h"
@@ -50,40 +50,6 @@ std::string timestamp() {
 
 bool selected(const std::vector<std::string>& filter, const std::string& value) {
   return filter.empty() || std::find(filter.begin(), filter.end(), value) != filter.end();
-}
-
-// Every result.json under each folder. A kernel label found in more than
-// one folder gets the folder's name in front ("before/linux-6.1"), so two
-// runs of the same job on different trees compare as two kernels.
-std::vector<RunResult> read_folders(const std::vector<std::string>& dirs) {
-  std::vector<std::vector<RunResult>> per_dir;
-  std::map<std::string, std::set<std::size_t>> label_dirs;
-  for (std::size_t d = 0; d < dirs.size(); ++d) {
-    std::vector<fs::path> files;
-    std::error_code ec;
-    for (fs::recursive_directory_iterator it(dirs[d], ec), end; !ec && it != end; it.increment(ec))
-      if (it->is_regular_file() && it->path().filename() == "result.json")
-        files.push_back(it->path());
-    if (ec) throw InputError(fmt::format("{}: cannot read: {}", dirs[d], ec.message()));
-    if (files.empty()) throw InputError(fmt::format("{}: no result.json under it", dirs[d]));
-    std::sort(files.begin(), files.end());
-    std::vector<RunResult> runs;
-    for (const auto& f : files) {
-      runs.push_back(read_result_json(f));
-      label_dirs[runs.back().kernel.name].insert(d);
-    }
-    per_dir.push_back(std::move(runs));
-  }
-  std::vector<RunResult> all;
-  for (std::size_t d = 0; d < dirs.size(); ++d) {
-    std::string prefix = fs::path(dirs[d]).lexically_normal().filename().string();
-    if (prefix.empty()) prefix = fs::path(dirs[d]).lexically_normal().parent_path().filename();
-    for (auto& r : per_dir[d]) {
-      if (label_dirs[r.kernel.name].size() > 1) r.kernel.name = prefix + "/" + r.kernel.name;
-      all.push_back(std::move(r));
-    }
-  }
-  return all;
 }
 
 std::vector<RunResult> run_job(const CompareArgs& a, fs::path& out,
@@ -152,7 +118,7 @@ int do_compare(const CompareArgs& a) {
     runs = run_job(a, out, kernel_order);
     options.kernels = kernel_order;
   } else {
-    runs = read_folders(a.inputs);
+    runs = read_result_folders({a.inputs.begin(), a.inputs.end()});
     std::erase_if(runs, [&](const RunResult& r) {
       return !selected(a.arches, r.arch) || !selected(a.workloads, r.workload) ||
              !selected(a.kernels, r.kernel.name);

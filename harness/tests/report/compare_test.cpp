@@ -5,10 +5,13 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "report/compare_html.h"
+#include "report/compare_input.h"
 #include "report/compare_model.h"
 #include "report/compare_render.h"
+#include "report/result_json.h"
 #include "util/error.h"
 #include "util/files.h"
 #include "util/process.h"
@@ -244,6 +247,38 @@ TEST(CompareModelTest, KernelOrderAndErrors) {
   } catch (const InputError& e) {
     EXPECT_THAT(e.what(), HasSubstr("at least two kernels"));
   }
+}
+
+TEST(CompareInputTest, FoldersAndLabels) {
+  ScopedTempDir tmp("kharness-compare");
+  auto before = tmp.path() / "before", after = tmp.path() / "after";
+  // "before" holds both kernels; "after" only linux-6.1, again.
+  for (const auto& r : reclaim_runs()) {
+    auto dir = before / r.kernel.name / r.arch / r.workload / ("r" + std::to_string(r.repeat));
+    ensure_dir(dir);
+    write_result_json(dir / "result.json", r);
+  }
+  RunResult again = make_run("linux-6.1", 0, Outcome::pass, 499, 1996);
+  ensure_dir(after / "x");
+  write_result_json(after / "x" / "result.json", again);
+  write_file(after / "summary.json", "{}");  // not a result: passed over
+
+  auto one = read_result_folders({before});
+  EXPECT_EQ(one.size(), 12u);
+  EXPECT_EQ(compare_runs(one).kernels,
+            (std::vector<std::string>{"linux-6.1", "reclaim-on-offline"}));
+
+  auto both = read_result_folders({before, after / ""});
+  ASSERT_EQ(both.size(), 13u);
+  std::set<std::string> labels;
+  for (const auto& r : both) labels.insert(r.kernel.name);
+  EXPECT_EQ(labels,
+            (std::set<std::string>{"before/linux-6.1", "reclaim-on-offline", "after/linux-6.1"}));
+  EXPECT_EQ(both.back().metrics.at("dying_after_loop"), 499);
+
+  EXPECT_THROW(read_result_folders({tmp.path() / "nothing"}), InputError);
+  ensure_dir(tmp.path() / "empty");
+  EXPECT_THROW(read_result_folders({tmp.path() / "empty"}), InputError);
 }
 
 TEST(CompareFormatTest, Numbers) {
