@@ -47,10 +47,11 @@ TestResult welch_t_test(std::span<const double> a, std::span<const double> b);
 // Mann–Whitney U test, two-sided, ties given midranks. U is the count of
 // pairs (x from a, y from b) with x > y, plus half the ties.
 // - Exact when the pooled sample can be split into the two group sizes in
-//   at most kExactMannWhitneySplits ways (n <= 10 per side): every split
-//   is enumerated with the pooled values as they are, ties included, and
-//   p = the share of splits whose U is at least as far from n1*n2/2 as the
-//   observed one. This is the permutation distribution, valid with ties.
+//   at most kExactMannWhitneySplits ways (10 + 10 is 184756): every split
+//   is counted, by its rank sum, with the pooled values as they are, ties
+//   included, and p = the share of splits whose U is at least as far from
+//   n1*n2/2 as the observed one. This is the permutation distribution,
+//   valid with ties.
 // - Otherwise the normal approximation with the tie correction of the
 //   variance and a continuity correction of 0.5.
 // Needs n >= 1 in both samples (else p = NaN). Every value tied: p = 1.
