@@ -9,6 +9,7 @@ const std::vector<CommandEntry>& commands() {
       {"run", add_run},
       {"build", add_build},
       {"boot", add_boot},
+      {"compare", add_compare},
       {"doctor", add_doctor},
       {"history", add_history},
   };

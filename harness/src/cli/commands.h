@@ -26,5 +26,6 @@ void add_build(CLI::App& app, Action& action);
 void add_boot(CLI::App& app, Action& action);
 void add_doctor(CLI::App& app, Action& action);
 void add_history(CLI::App& app, Action& action);
+void add_compare(CLI::App& app, Action& action);
 
 }  // namespace kh::cli
