@@ -7,6 +7,8 @@ const std::vector<CommandEntry>& commands() {
       {"run", add_run},
       {"build", add_build},
       {"boot", add_boot},
+      {"bisect", add_bisect},
+      {"bisect-step", add_bisect_step},
       {"doctor", add_doctor},
   };
   return table;
