@@ -74,9 +74,9 @@ std::string bisect_log_text(const BisectReport& report) {
     if (!s.build.ok)
       out += fmt::format("  build: FAILED: {}\n", s.build.error);
     else
-      out += fmt::format("  build: {} {}, kernel {} (image sha256 {})\n",
-                         s.build.from_cache ? "from the cache" : "built in",
-                         s.build.from_cache ? "" : fmt::format("{:.0f} s", s.build.seconds),
+      out += fmt::format("  build: {}, kernel {} (image sha256 {})\n",
+                         s.build.from_cache ? std::string("from the cache")
+                                            : fmt::format("built in {:.0f} s", s.build.seconds),
                          s.build.release, s.build.hash.substr(0, 16));
     for (std::size_t i = 0; i < s.tries.size(); ++i) {
       const auto& t = s.tries[i];
@@ -84,7 +84,9 @@ std::string bisect_log_text(const BisectReport& report) {
                          t.reason.empty() ? "" : ": " + t.reason,
                          t.run_dir.empty() ? "" : fmt::format(" ({})", t.run_dir));
     }
-    out += fmt::format("  verdict: {} ({})\n", to_string(s.judgement.verdict), s.judgement.why);
+    // A failed build's error is on the build line already.
+    out += fmt::format("  verdict: {} ({})\n", to_string(s.judgement.verdict),
+                       s.build.ok ? s.judgement.why : "the build failed");
   }
   if (!report.conclusion.empty()) out += fmt::format("\n{}\n", report.conclusion);
   return out;
