@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/../../.." && pwd)
 tarball=${KHARNESS_BISECT_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
 fixture=$root/kernel-patches/selftest-bisect
 cache=${KHARNESS_CACHE:-$HOME/.cache/kharness}
-key=$( { echo "bisect-fixture-1 $tarball $(stat -c %s "$tarball")"; cat "$fixture"/series "$fixture"/*.patch; } |
+key=$( { echo "$tarball $(stat -c %s "$tarball")"; cat "$0" "$fixture"/series "$fixture"/*.patch; } |
        sha256sum | cut -c1-16)
 dir=$cache/test-repos/bisect-$key
 if [ -e "$dir/complete" ]; then echo "$dir/linux"; exit 0; fi
@@ -23,6 +23,8 @@ mkdir -p "$dir/linux.tmp"
 cd "$dir/linux.tmp"
 tar -xf "$tarball" --strip-components=1
 git init -q
+# Objects stored, not deflated: adding 1.2 GB of sources is then I/O, not zlib.
+git config core.compression 0
 git add -A -f   # Debian's .gitignore ignores everything at the top (/*)
 git commit -qm "Linux 6.1 (Debian linux-source-6.1)"
 git tag base
