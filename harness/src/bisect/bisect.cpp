@@ -10,7 +10,9 @@
 
 namespace kh {
 
-std::string short_sha(const std::string& sha) { return sha.substr(0, 12); }
+std::string short_sha(const std::string& sha) {
+  return sha.substr(0, 12);
+}
 
 std::string describe(const Commit& c) {
   std::string s = fmt::format("{} {}", short_sha(c.sha), c.subject);
@@ -30,28 +32,27 @@ StepRecord test_commit(const Commit& commit, const std::string& role, int number
     rec.judgement = {StepVerdict::skip, "build failed: " + rec.build.error};
   } else if (auto it = seen.find(rec.build.hash); it != seen.end()) {
     rec.reused_from = it->second.commit.sha;
-    rec.judgement = {it->second.judgement.verdict,
-                     fmt::format("same kernel as {} (image {}): {}",
-                                 short_sha(it->second.commit.sha), rec.build.hash.substr(0, 12),
-                                 it->second.judgement.why)};
+    rec.judgement = {
+        it->second.judgement.verdict,
+        fmt::format("same kernel as {} (image {}): {}", short_sha(it->second.commit.sha),
+                    rec.build.hash.substr(0, 12), it->second.judgement.why)};
   } else {
     rec.tries = tester.run(commit, rec.build, number);
     rec.judgement = judge_tries(rec.tries);
     seen.emplace(rec.build.hash, rec);
   }
-  rec.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return rec;
 }
 
 namespace {
 
-void require_end(const StepRecord& rec, const char* flag, StepVerdict expected, BisectReport& report,
-                 const ReportSink& sink) {
+void require_end(const StepRecord& rec, const char* flag, StepVerdict expected,
+                 BisectReport& report, const ReportSink& sink) {
   if (rec.judgement.verdict == expected) return;
-  report.conclusion = fmt::format("{} {} is {}, not {}: {}", flag, describe(rec.commit),
-                                  to_string(rec.judgement.verdict), to_string(expected),
-                                  rec.judgement.why);
+  report.conclusion =
+      fmt::format("{} {} is {}, not {}: {}", flag, describe(rec.commit),
+                  to_string(rec.judgement.verdict), to_string(expected), rec.judgement.why);
   report.finished = true;
   sink(report);
   throw InputError(report.conclusion);
@@ -59,8 +60,8 @@ void require_end(const StepRecord& rec, const char* flag, StepVerdict expected, 
 
 }  // namespace
 
-BisectReport run_bisect(const Commit& good, const std::vector<Commit>& between,
-                        StepTester& tester, const ReportSink& sink) {
+BisectReport run_bisect(const Commit& good, const std::vector<Commit>& between, StepTester& tester,
+                        const ReportSink& sink) {
   if (between.empty()) throw InputError("--good and --bad are the same commit");
   BisectReport report;
   report.mode = "bisect";
@@ -97,9 +98,9 @@ BisectReport run_bisect(const Commit& good, const std::vector<Commit>& between,
   } else {
     std::string list;
     for (const auto& c : report.first_bad) list += (list.empty() ? "" : ", ") + short_sha(c.sha);
-    report.conclusion = fmt::format(
-        "skipped commits hide the first bad commit: it is one of {} ({})", report.first_bad.size(),
-        list);
+    report.conclusion =
+        fmt::format("skipped commits hide the first bad commit: it is one of {} ({})",
+                    report.first_bad.size(), list);
   }
   report.finished = true;
   sink(report);
@@ -119,10 +120,11 @@ BisectReport run_series_check(const Commit& base, const std::vector<Commit>& pat
   sink(report);
   const StepRecord base_rec = report.steps.back();
   if (base_rec.judgement.verdict == StepVerdict::skip)
-    throw InputError(fmt::format("--base {} cannot be tested: {}", describe(base),
-                                 base_rec.judgement.why));
+    throw InputError(
+        fmt::format("--base {} cannot be tested: {}", describe(base), base_rec.judgement.why));
   std::set<std::string> base_titles;
-  for (const auto& t : base_rec.tries) base_titles.insert(t.crash_titles.begin(), t.crash_titles.end());
+  for (const auto& t : base_rec.tries)
+    base_titles.insert(t.crash_titles.begin(), t.crash_titles.end());
 
   for (const auto& patch : patches) {
     report.steps.push_back(test_commit(patch, "patch", ++number, tester, seen));
@@ -154,7 +156,8 @@ BisectReport run_series_check(const Commit& base, const std::vector<Commit>& pat
   int skipped = 0;
   for (const auto& s : report.steps)
     if (s.judgement.verdict == StepVerdict::skip) ++skipped;
-  if (skipped) parts.push_back(fmt::format("{} patch{} skipped", skipped, skipped == 1 ? "" : "es"));
+  if (skipped)
+    parts.push_back(fmt::format("{} patch{} skipped", skipped, skipped == 1 ? "" : "es"));
   for (const auto& p : parts) report.conclusion += (report.conclusion.empty() ? "" : "; ") + p;
   report.finished = true;
   sink(report);

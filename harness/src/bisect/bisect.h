@@ -81,8 +81,8 @@ StepRecord test_commit(const Commit& commit, const std::string& role, int number
 // oldest first (bad is the last). Tests the bad end, then the good end, and
 // throws InputError naming the end when bad is not bad or good is not good.
 // Then searches (search.h) and fills first_bad and conclusion.
-BisectReport run_bisect(const Commit& good, const std::vector<Commit>& between,
-                        StepTester& tester, const ReportSink& sink);
+BisectReport run_bisect(const Commit& good, const std::vector<Commit>& between, StepTester& tester,
+                        const ReportSink& sink);
 
 // Tests the base and each patch commit after it, in order (ktest's
 // patchcheck), and names the first patch that changes the verdict and the

@@ -33,8 +33,7 @@ ProcessResult git(ProcessRunner& runner, const fs::path& repo, std::vector<std::
 
 Commit resolve_commit(const fs::path& repo, const std::string& ref, const std::string& flag,
                       ProcessRunner& runner) {
-  ProcessResult r =
-      git(runner, repo, {"log", "-1", "--format=%H%x09%s", ref + "^{commit}", "--"});
+  ProcessResult r = git(runner, repo, {"log", "-1", "--format=%H%x09%s", ref + "^{commit}", "--"});
   std::string line = first_line(r.output);
   size_t tab = line.find('\t');
   if (!r.ok() || tab != 40)
@@ -107,15 +106,16 @@ std::vector<Commit> commit_series(const fs::path& repo, const Commit& base, cons
       {"GIT_COMMITTER_DATE", "2000-01-01T00:00:00Z"}};
   ProcessResult rt = git(runner, repo, {"read-tree", base.sha}, env);
   if (!rt.ok())
-    throw InfraError(fmt::format("git read-tree {} failed: {}", short_sha(base.sha),
-                                 first_line(rt.output)));
+    throw InfraError(
+        fmt::format("git read-tree {} failed: {}", short_sha(base.sha), first_line(rt.output)));
   std::vector<Commit> out;
   std::string parent = base.sha;
   for (const auto& patch : split.patches) {
     std::string text = read_file(patch.path);
     std::string strip = fmt::format("-p{}", patch.strip);
-    ProcessResult check = git(runner, repo,
-                              {"apply", "--cached", "--check", strip, fs::absolute(patch.path).string()}, env);
+    ProcessResult check =
+        git(runner, repo,
+            {"apply", "--cached", "--check", strip, fs::absolute(patch.path).string()}, env);
     if (!check.ok())
       throw InputError(fmt::format("series '{}': patch {} does not apply on {}: {}", series.name,
                                    patch.name, short_sha(base.sha),
@@ -126,8 +126,7 @@ std::vector<Commit> commit_series(const fs::path& repo, const Commit& base, cons
       throw InfraError(fmt::format("series '{}': git apply {} failed: {}", series.name, patch.name,
                                    first_line(ap.output)));
     ProcessResult wt = git(runner, repo, {"write-tree"}, env);
-    if (!wt.ok())
-      throw InfraError(fmt::format("git write-tree failed: {}", first_line(wt.output)));
+    if (!wt.ok()) throw InfraError(fmt::format("git write-tree failed: {}", first_line(wt.output)));
     std::string subject = patch_subject(text, patch.name);
     ProcessResult ct = git(runner, repo,
                            {"commit-tree", first_line(wt.output), "-p", parent, "-m",

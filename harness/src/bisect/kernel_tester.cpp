@@ -57,8 +57,9 @@ KernelBuild KernelStepTester::build(const Commit& commit) {
 std::vector<TryResult> KernelStepTester::run(const Commit& commit, const KernelBuild&, int step) {
   Job job = job_for(commit);
   auto plan = plan_for(job);
-  ExecutorOptions opts{setup_.out_dir / "steps" / fmt::format("{:02d}-{}", step, short_sha(commit.sha)),
-                       setup_.vm_jobs};
+  ExecutorOptions opts{
+      setup_.out_dir / "steps" / fmt::format("{:02d}-{}", step, short_sha(commit.sha)),
+      setup_.vm_jobs};
   auto results = executor_.execute(job, plan, opts);
   std::vector<TryResult> tries;
   for (const auto& r : results) {

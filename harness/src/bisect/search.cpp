@@ -26,9 +26,15 @@ void BisectSearch::record(std::size_t index, StepVerdict verdict) {
   long i = static_cast<long>(index);
   if (i <= lo_ || i >= static_cast<long>(hi_)) return;  // outside what is open: nothing learnt
   switch (verdict) {
-    case StepVerdict::good: lo_ = i; break;
-    case StepVerdict::bad: hi_ = index; break;
-    case StepVerdict::skip: skipped_.insert(index); break;
+    case StepVerdict::good:
+      lo_ = i;
+      break;
+    case StepVerdict::bad:
+      hi_ = index;
+      break;
+    case StepVerdict::skip:
+      skipped_.insert(index);
+      break;
   }
 }
 

@@ -11,18 +11,24 @@ const char* const kVerdictRule =
 
 std::string_view to_string(StepVerdict v) {
   switch (v) {
-    case StepVerdict::good: return "good";
-    case StepVerdict::bad: return "bad";
-    case StepVerdict::skip: return "skip";
+    case StepVerdict::good:
+      return "good";
+    case StepVerdict::bad:
+      return "bad";
+    case StepVerdict::skip:
+      return "skip";
   }
   return "?";
 }
 
 int git_bisect_exit_code(StepVerdict v) {
   switch (v) {
-    case StepVerdict::good: return 0;
-    case StepVerdict::bad: return 1;
-    case StepVerdict::skip: return 125;
+    case StepVerdict::good:
+      return 0;
+    case StepVerdict::bad:
+      return 1;
+    case StepVerdict::skip:
+      return 125;
   }
   return 125;
 }
@@ -58,14 +64,14 @@ Judgement judge_tries(const std::vector<TryResult>& tries) {
       if (!other++) first_other = fmt::format("{}: {}", to_string(t.outcome), t.reason);
     }
   }
-  std::string tally = fmt::format("{} pass, {} fail, {} infra/skip of {} tries", pass, fail, other,
-                                  tries.size());
+  std::string tally =
+      fmt::format("{} pass, {} fail, {} infra/skip of {} tries", pass, fail, other, tries.size());
   if (pass + fail == 0)
-    return {StepVerdict::skip,
-            fmt::format("no try gave a verdict ({}){}", tally,
-                        first_other.empty() ? "" : "; first: " + first_other)};
+    return {StepVerdict::skip, fmt::format("no try gave a verdict ({}){}", tally,
+                                           first_other.empty() ? "" : "; first: " + first_other)};
   if (pass > fail) return {StepVerdict::good, tally};
-  if (fail > pass) return {StepVerdict::bad, fmt::format("{}; first failure: {}", tally, first_fail)};
+  if (fail > pass)
+    return {StepVerdict::bad, fmt::format("{}; first failure: {}", tally, first_fail)};
   return {StepVerdict::skip, fmt::format("tie: {}", tally)};
 }
 

@@ -1,15 +1,16 @@
 // kharness bisect and kharness bisect-step: which commit broke it, on real
 // kernels. The search, the verdict rule and the log are in bisect/; this
 // file turns the command line into a StepSetup and prints the outcome.
+#include "bisect/bisect.h"
+
 #include <fmt/format.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <csignal>
 #include <ctime>
 #include <iostream>
-#include <unistd.h>
 
-#include "bisect/bisect.h"
 #include "bisect/git.h"
 #include "bisect/kernel_tester.h"
 #include "bisect/log.h"
@@ -116,8 +117,8 @@ StepSetup make_setup(const TestArgs& a, const fs::path& repo, const fs::path& ou
       return std::find(a.workloads.begin(), a.workloads.end(), r.id) != a.workloads.end();
     });
     bool selected = s.filters.workloads.empty() ||
-                    std::find(a.workloads.begin(), a.workloads.end(),
-                              by_id ? w.id : w.workload) != a.workloads.end();
+                    std::find(a.workloads.begin(), a.workloads.end(), by_id ? w.id : w.workload) !=
+                        a.workloads.end();
     if (selected) ids.push_back(w.id);
   }
   if (!a.asserts.empty())
@@ -134,7 +135,8 @@ StepSetup make_setup(const TestArgs& a, const fs::path& repo, const fs::path& ou
   }
   job.text += fmt::format(
       "\n# kharness bisect: arch {}, tries {}, each step's kernel is the commit under test{}{}\n",
-      arch, a.tries, a.asserts.empty() ? "" : "; assert: " + fmt::format("{}", fmt::join(a.asserts, " && ")),
+      arch, a.tries,
+      a.asserts.empty() ? "" : "; assert: " + fmt::format("{}", fmt::join(a.asserts, " && ")),
       a.params.empty() ? "" : "; params: " + fmt::format("{}", fmt::join(a.params, " ")));
   return s;
 }
@@ -174,8 +176,8 @@ int vcpus_of(const StepSetup& s, KernelStepTester& t) {
 int do_bisect(const BisectArgs& a) {
   RealProcessRunner git_runner;
   fs::path repo = repo_of(a.tree, git_runner);
-  fs::path out = a.out.empty() ? fs::path("results") / fmt::format("bisect-{}", timestamp())
-                               : fs::path(a.out);
+  fs::path out =
+      a.out.empty() ? fs::path("results") / fmt::format("bisect-{}", timestamp()) : fs::path(a.out);
   out = fs::absolute(out);
   StepSetup setup = make_setup(a, repo, out);
   Engine e(a, setup);
@@ -195,7 +197,8 @@ int do_bisect(const BisectArgs& a) {
   if (!a.series.empty()) {
     if (a.base.empty()) throw InputError("--series needs --base REF (the commit it applies to)");
     Commit base = resolve_commit(repo, a.base, "--base", git_runner);
-    Series series = load_series(a.series, resolve_series_dir(a.series, e.paths, fs::current_path()));
+    Series series =
+        load_series(a.series, resolve_series_dir(a.series, e.paths, fs::current_path()));
     auto patches = commit_series(repo, base, series, out / "series", git_runner);
     e.status->info(fmt::format("series '{}': {} patches on {}; results in {}", series.name,
                                patches.size(), describe(base), out.string()));
@@ -218,7 +221,9 @@ int do_bisect(const BisectArgs& a) {
 
 // bisect-step may only exit 0, 1 or 125 (main.cpp maps everything else);
 // a crash of kharness itself is a skip too.
-void exit_125_on_crash(int) { ::_exit(125); }
+void exit_125_on_crash(int) {
+  ::_exit(125);
+}
 
 int do_bisect_step(const TestArgs& a) {
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) std::signal(sig, exit_125_on_crash);
@@ -226,7 +231,7 @@ int do_bisect_step(const TestArgs& a) {
   fs::path repo = repo_of(a.tree, git_runner);
   Commit head = resolve_commit(repo, "HEAD", "--tree", git_runner);
   fs::path out = a.out.empty() ? fs::path("results") / fmt::format("bisect-step-{}-{}",
-                                                                    short_sha(head.sha), timestamp())
+                                                                   short_sha(head.sha), timestamp())
                                : fs::path(a.out);
   out = fs::absolute(out);
   StepSetup setup = make_setup(a, repo, out);
@@ -249,8 +254,9 @@ int do_bisect_step(const TestArgs& a) {
 }
 
 void add_test_options(CLI::App* sub, TestArgs& a) {
-  sub->add_option("--tree", a.tree, "The git tree (default: the current folder); never checked "
-                                    "out: kharness builds in a worktree of its own")
+  sub->add_option("--tree", a.tree,
+                  "The git tree (default: the current folder); never checked "
+                  "out: kharness builds in a worktree of its own")
       ->check(CLI::ExistingDirectory);
   sub->add_option("--workload,-w", a.workloads,
                   "The test: a workload under workloads/ (or, with --job, an entry's id or name); "
@@ -280,7 +286,8 @@ void add_bisect(CLI::App& app, Action& action) {
   auto args = std::make_shared<BisectArgs>();
   auto* sub = app.add_subcommand(
       "bisect", "Find the commit that broke a workload (or the patch of a series that did)");
-  sub->footer(fmt::format(R"(Bisect: tests --good (must pass) and --bad (must fail) first, then binary-
+  sub->footer(
+      fmt::format(R"(Bisect: tests --good (must pass) and --bad (must fail) first, then binary-
 searches the first-parent commits between them. Each step checks its commit
 out in one persistent worktree of the tree (<cache>/trees/wt-*/src, so make
 rebuilds only what changed) and runs the workload --tries times.
@@ -308,7 +315,7 @@ Examples:
 Exit codes: 0 the first bad commit is named (series: the check finished),
 1 skipped commits leave several candidates, 2 bad usage or an end that is not
 what --good/--bad say, 3 infrastructure, 130 interrupted.)",
-                          kVerdictRule));
+                  kVerdictRule));
   add_test_options(sub, *args);
   sub->add_option("--good", args->good, "A commit where the test passes");
   sub->add_option("--bad", args->bad, "A later commit where it fails");
@@ -322,7 +329,8 @@ void add_bisect_step(CLI::App& app, Action& action) {
   auto args = std::make_shared<TestArgs>();
   auto* sub = app.add_subcommand(
       "bisect-step", "Test HEAD of a tree for `git bisect run`: exit 0 good, 1 bad, 125 skip");
-  sub->footer(fmt::format(R"(Builds the commit HEAD of --tree points at (in kharness's own worktree of
+  sub->footer(
+      fmt::format(R"(Builds the commit HEAD of --tree points at (in kharness's own worktree of
 the tree, as `kharness bisect` does) and runs the workload --tries times.
 Verdict: {}.
 
@@ -337,7 +345,7 @@ Example:
       --assert 'dying_settled <= 0.1 * iterations'
 
 Results: RESULTS/bisect.log and bisect.json for the one step.)",
-                          kVerdictRule));
+                  kVerdictRule));
   add_test_options(sub, *args);
   sub->add_option("--out,-o", args->out,
                   "Results folder (default: results/bisect-step-<sha>-<timestamp>)");

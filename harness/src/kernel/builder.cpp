@@ -203,10 +203,10 @@ std::pair<std::vector<std::pair<std::string, std::string>>, bool> KernelBuilder:
   // Reproducible: the same inputs give the same image, byte for byte, so
   // bisect can tell that two commits built the same kernel by its hash.
   // (The date must be one `date -d` parses: gen_initramfs.sh reads it.)
-  for (const auto& [name, value] : {std::pair{"KBUILD_BUILD_TIMESTAMP", "2000-01-01 00:00:00 UTC"},
-                                    std::pair{"KBUILD_BUILD_USER", "kharness"},
-                                    std::pair{"KBUILD_BUILD_HOST", "kharness"},
-                                    std::pair{"KBUILD_BUILD_VERSION", "1"}}) {
+  for (const auto& [name, value] :
+       {std::pair{"KBUILD_BUILD_TIMESTAMP", "2000-01-01 00:00:00 UTC"},
+        std::pair{"KBUILD_BUILD_USER", "kharness"}, std::pair{"KBUILD_BUILD_HOST", "kharness"},
+        std::pair{"KBUILD_BUILD_VERSION", "1"}}) {
     const char* user = std::getenv(name);
     if (!user || !*user) env.emplace_back(name, value);
   }

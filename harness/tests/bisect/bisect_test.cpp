@@ -14,8 +14,8 @@ namespace {
 // A history of commits with what building and running each gives.
 struct FakeCommit {
   bool builds = true;
-  std::string hash;               // image hash; empty: unique per commit
-  std::vector<Outcome> outcomes;  // one per try
+  std::string hash;                // image hash; empty: unique per commit
+  std::vector<Outcome> outcomes;   // one per try
   std::vector<std::string> crash;  // titles in the first try
 };
 
@@ -29,7 +29,9 @@ class FakeTester : public StepTester {
     const FakeCommit& f = commits.at(c.sha);
     KernelBuild b;
     b.ok = f.builds;
-    if (!f.builds) b.error = "build of bisect/x86_64 failed (make exit 2); last error: mm/memcontrol.c:5431: error";
+    if (!f.builds)
+      b.error =
+          "build of bisect/x86_64 failed (make exit 2); last error: mm/memcontrol.c:5431: error";
     b.hash = f.hash.empty() ? "hash-" + c.sha : f.hash;
     b.seconds = 30;
     return b;
@@ -50,7 +52,9 @@ class FakeTester : public StepTester {
   }
 };
 
-Commit C(int i) { return Commit{fmt::format("{:040d}", i), fmt::format("commit {}", i), ""}; }
+Commit C(int i) {
+  return Commit{fmt::format("{:040d}", i), fmt::format("commit {}", i), ""};
+}
 
 // The selftest-bisect fixture's shape: c0 good base; c1..c9; c4 does not
 // build; c6 builds the same kernel as c5; c7 leaks.
@@ -81,8 +85,8 @@ TEST_F(FixtureBisect, NamesTheLeakSkipsTheBreakerAndReusesTheIdenticalKernel) {
             std::string::npos)
       << r.conclusion;
   // Ends first, then 4 builds: c4 (fails), c5, c7, c6 (same kernel as c5).
-  EXPECT_EQ(tester.built, (std::vector<std::string>{C(0).sha, C(9).sha, C(4).sha, C(5).sha,
-                                                    C(7).sha, C(6).sha}));
+  EXPECT_EQ(tester.built,
+            (std::vector<std::string>{C(0).sha, C(9).sha, C(4).sha, C(5).sha, C(7).sha, C(6).sha}));
   EXPECT_EQ(tester.ran, (std::vector<std::string>{C(0).sha, C(9).sha, C(5).sha, C(7).sha}));
   ASSERT_EQ(r.steps.size(), 6u);
   EXPECT_EQ(r.steps[2].commit.sha, C(4).sha);
@@ -118,7 +122,8 @@ TEST_F(FixtureBisect, ABadEndThatDoesNotBuildIsAnInputError) {
 TEST_F(FixtureBisect, ACrashMakesAStepBadWhateverTheMetrics) {
   // From c3 on every kernel splats, though c3..c6 pass the assertion: c3
   // is the first bad one now.
-  for (int i = 3; i <= 9; ++i) tester.commits[C(i).sha].crash = {"WARNING in mem_cgroup_css_offline"};
+  for (int i = 3; i <= 9; ++i)
+    tester.commits[C(i).sha].crash = {"WARNING in mem_cgroup_css_offline"};
   BisectReport r = run_bisect(C(0), between, tester, sink);
   ASSERT_EQ(r.first_bad.size(), 1u);
   EXPECT_EQ(r.first_bad.front().sha, C(3).sha);
@@ -163,7 +168,8 @@ TEST_F(FixtureBisect, TheLogCarriesEveryStep) {
   EXPECT_EQ(j["first_bad"][0]["commit"], C(7).sha);
   EXPECT_EQ(j["first_bad"][0]["subject"], "commit 7");
   std::string text = bisect_log_text(r);
-  EXPECT_NE(text.find("step 3 (bisect): " + C(4).sha.substr(0, 12) + " commit 4"), std::string::npos)
+  EXPECT_NE(text.find("step 3 (bisect): " + C(4).sha.substr(0, 12) + " commit 4"),
+            std::string::npos)
       << text;
   EXPECT_NE(text.find("build: FAILED"), std::string::npos);
   EXPECT_NE(text.find("first bad commit: "), std::string::npos);

@@ -16,7 +16,7 @@ std::vector<std::size_t> simulate(BisectSearch& s, std::size_t first_bad,
   while (auto i = s.next()) {
     tested.push_back(*i);
     if (tested.size() > 100) break;
-    s.record(*i, skip.count(*i)     ? StepVerdict::skip
+    s.record(*i, skip.count(*i)    ? StepVerdict::skip
                  : *i >= first_bad ? StepVerdict::bad
                                    : StepVerdict::good);
   }

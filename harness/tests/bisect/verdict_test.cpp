@@ -51,7 +51,9 @@ TEST(JudgeTries, ATieIsASkip) {
   EXPECT_EQ(j.why.rfind("tie", 0), 0u);
 }
 
-TEST(JudgeTries, NoTriesIsASkip) { EXPECT_EQ(judge_tries({}).verdict, StepVerdict::skip); }
+TEST(JudgeTries, NoTriesIsASkip) {
+  EXPECT_EQ(judge_tries({}).verdict, StepVerdict::skip);
+}
 
 TEST(TryFromRun, ToleratedReportsAreNotCrashes) {
   RunResult r;

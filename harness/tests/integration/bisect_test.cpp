@@ -29,23 +29,30 @@ fs::path fixture_repo() {
   return fs::path(out.substr(out.rfind('\n') + 1));
 }
 
-const std::vector<std::string> kTest = {
-    "--workload", "dying-cgroup", "--param", "pin=kmem", "--param", "cgroup=v1",
-    "--param", "iterations=50", "--param", "settle_seconds=3",
-    "--assert", "dying_settled <= 0.1 * iterations", "--tries", "1", "--arch", "x86_64", "--quiet"};
+const std::vector<std::string> kTest = {"--workload", "dying-cgroup",
+                                        "--param",    "pin=kmem",
+                                        "--param",    "cgroup=v1",
+                                        "--param",    "iterations=50",
+                                        "--param",    "settle_seconds=3",
+                                        "--assert",   "dying_settled <= 0.1 * iterations",
+                                        "--tries",    "1",
+                                        "--arch",     "x86_64",
+                                        "--quiet"};
 
 class BisectIntegration : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     repo_ = std::make_unique<fs::path>(fixture_repo());
     out_ = std::make_unique<ScopedTempDir>("kharness-it-bisect");
-    std::vector<std::string> args = {"bisect", "--tree", repo_->string(), "--good", "base",
-                                     "--bad", "top", "--out", (out_->path() / "bisect").string()};
+    std::vector<std::string> args = {"bisect", "--tree", repo_->string(),
+                                     "--good", "base",   "--bad",
+                                     "top",    "--out",  (out_->path() / "bisect").string()};
     args.insert(args.end(), kTest.begin(), kTest.end());
     bisect_ = std::make_unique<CliResult>(run_kharness(args));
-    std::vector<std::string> sargs = {"bisect", "--tree", repo_->string(), "--series",
-                                      "selftest-bisect", "--base", "base", "--out",
-                                      (out_->path() / "series").string()};
+    std::vector<std::string> sargs = {
+        "bisect",   "--tree",          repo_->string(),
+        "--series", "selftest-bisect", "--base",
+        "base",     "--out",           (out_->path() / "series").string()};
     sargs.insert(sargs.end(), kTest.begin(), kTest.end());
     series_ = std::make_unique<CliResult>(run_kharness(sargs));
   }
@@ -161,8 +168,8 @@ TEST_F(BisectIntegration, GitBisectRunWithBisectStepNamesTheLeak) {
   };
   git_in({"bisect", "reset", "--quiet"});  // a run that died half way
   ASSERT_TRUE(git_in({"bisect", "start", "top", "base"}).ok());
-  std::vector<std::string> run = {"bisect", "run", KHARNESS_BINARY, "bisect-step", "--out",
-                                  (tmp.path() / "step").string()};
+  std::vector<std::string> run = {"bisect",      "run",   KHARNESS_BINARY,
+                                  "bisect-step", "--out", (tmp.path() / "step").string()};
   run.insert(run.end(), kTest.begin(), kTest.end());
   ProcessResult r = git_in(run);
   std::string log = git_in({"bisect", "log"}).output;
@@ -175,8 +182,7 @@ TEST_F(BisectIntegration, GitBisectRunWithBisectStepNamesTheLeak) {
       << r.output;
   // If git met the build breaker, bisect-step said skip (125), not bad.
   if (log.find("factor out memcg_reset_protection()") != std::string::npos) {
-    EXPECT_NE(line_with(log, "factor out memcg_reset_protection()").find("skip"),
-              std::string::npos)
+    EXPECT_NE(line_with(log, "factor out memcg_reset_protection()").find("skip"), std::string::npos)
         << log;
   }
 }
@@ -191,8 +197,8 @@ TEST(BisectStepExitCodes, EverythingThatIsNotAVerdictIs125) {
   EXPECT_EQ(not_git.exit_code, 125) << not_git.output;
   EXPECT_NE(not_git.output.find("not a git work tree"), std::string::npos) << not_git.output;
   // The same error from `kharness bisect` is a usage error.
-  auto bisect = run_kharness({"bisect", "--tree", tmp.path().string(), "-w", "dying-cgroup",
-                              "--good", "a", "--bad", "b"});
+  auto bisect = run_kharness(
+      {"bisect", "--tree", tmp.path().string(), "-w", "dying-cgroup", "--good", "a", "--bad", "b"});
   EXPECT_EQ(bisect.exit_code, 2) << bisect.output;
 }
 
