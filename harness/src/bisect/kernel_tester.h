@@ -32,6 +32,9 @@ class KernelStepTester : public StepTester {
   KernelBuild build(const Commit& commit) override;
   std::vector<TryResult> run(const Commit& commit, const KernelBuild& kernel, int step) override;
 
+  // VMs at once for a step's tries.
+  void set_vm_jobs(int n) { setup_.vm_jobs = n; }
+
   // The plan of a commit (throws InputError for a bad --workload/--param).
   std::vector<PlannedRun> plan_for(const Job& job) const;
   Job job_for(const Commit& commit) const;

@@ -162,16 +162,12 @@ struct Engine {
     builder->set_tree_mode(TreeMode::persistent_worktree);
     executor = std::make_unique<Executor>(*builder, *backend, runner, *status, paths);
     tester = std::make_unique<KernelStepTester>(*builder, *executor, paths, setup);
-    // Fail on a bad --workload/--param before any build.
-    tester->plan_for(setup.job);
+    // The plan also fails on a bad --workload/--param before any build.
+    int vcpus = 1;
+    for (const auto& r : tester->plan_for(setup.job)) vcpus = std::max(vcpus, r.spec.machine.cpus);
+    tester->set_vm_jobs(default_parallel_vms(vcpus));
   }
 };
-
-int vcpus_of(const StepSetup& s, KernelStepTester& t) {
-  int vcpus = 1;
-  for (const auto& r : t.plan_for(s.job)) vcpus = std::max(vcpus, r.spec.machine.cpus);
-  return vcpus;
-}
 
 int do_bisect(const BisectArgs& a) {
   RealProcessRunner git_runner;
@@ -181,9 +177,6 @@ int do_bisect(const BisectArgs& a) {
   out = fs::absolute(out);
   StepSetup setup = make_setup(a, repo, out);
   Engine e(a, setup);
-  StepSetup with_jobs = setup;
-  with_jobs.vm_jobs = default_parallel_vms(vcpus_of(setup, *e.tester));
-  e.tester = std::make_unique<KernelStepTester>(*e.builder, *e.executor, e.paths, with_jobs);
 
   auto sink = [&](const BisectReport& r) {
     write_bisect_log(out, r);
@@ -230,8 +223,10 @@ int do_bisect_step(const TestArgs& a) {
   RealProcessRunner git_runner;
   fs::path repo = repo_of(a.tree, git_runner);
   Commit head = resolve_commit(repo, "HEAD", "--tree", git_runner);
-  fs::path out = a.out.empty() ? fs::path("results") / fmt::format("bisect-step-{}-{}",
-                                                                   short_sha(head.sha), timestamp())
+  // Not results/ under the current folder: under `git bisect run` that is
+  // the user's checkout.
+  fs::path out = a.out.empty() ? Paths::from_environment().cache / "bisect-step" /
+                                     fmt::format("{}-{}", short_sha(head.sha), timestamp())
                                : fs::path(a.out);
   out = fs::absolute(out);
   StepSetup setup = make_setup(a, repo, out);
@@ -344,11 +339,13 @@ Example:
   git bisect run kharness bisect-step -w dying-cgroup -p pin=kmem \
       --assert 'dying_settled <= 0.1 * iterations'
 
-Results: RESULTS/bisect.log and bisect.json for the one step.)",
+Results (printed at the end): <cache>/bisect-step/SHA-TIME/, or --out, with
+bisect.log and bisect.json for the one step and its run folders; not under
+the current folder, which under `git bisect run` is your checkout.)",
                   kVerdictRule));
   add_test_options(sub, *args);
   sub->add_option("--out,-o", args->out,
-                  "Results folder (default: results/bisect-step-<sha>-<timestamp>)");
+                  "Results folder (default: <cache>/bisect-step/<sha>-<timestamp>)");
   sub->callback([&action, args] { action = [args] { return do_bisect_step(*args); }; });
 }
 
