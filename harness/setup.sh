@@ -19,6 +19,8 @@ PACKAGES=(
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
   # guests
   qemu-system-x86 qemu-system-arm qemu-utils e2fsprogs busybox-static bash-static
+  # tests: the compare integration test screenshots compare.html headless
+  chromium
 )
 # The guests' packages are the ones images/guest.yaml names, for each guest arch.
 here=$(cd "$(dirname "$0")" && pwd)

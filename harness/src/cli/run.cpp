@@ -12,6 +12,7 @@
 #include "core/executor.h"
 #include "core/paths.h"
 #include "core/plan.h"
+#include "history/store.h"
 #include "report/summary.h"
 #include "util/error.h"
 #include "vm/accel.h"
@@ -28,6 +29,8 @@ struct RunArgs {
   std::string accel = "auto";
   std::string backend = "qemu";
   bool quiet = false;
+  std::string history;  // the history store; "" = the job's or the default
+  bool no_history = false;
 };
 
 std::string timestamp() {
@@ -37,6 +40,20 @@ std::string timestamp() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
   return buf;
+}
+
+// Imports the job's results folder into the history store. A history that
+// cannot be written costs a warning, never the job's results.
+void record_history(const std::filesystem::path& history, const std::filesystem::path& out,
+                    Status& status) {
+  if (history.empty() || !std::filesystem::is_directory(out)) return;
+  try {
+    HistoryStore store(history);
+    ImportReport rep = import_results(store, {out});
+    status.info(fmt::format("history: {} run(s) recorded in {}", rep.added, history.string()));
+  } catch (const std::exception& e) {
+    status.warn(fmt::format("history {}: not recorded: {}", history.string(), e.what()));
+  }
 }
 
 int do_run(const RunArgs& a) {
@@ -70,8 +87,20 @@ int do_run(const RunArgs& a) {
   ExecutorOptions opts{out, a.jobs > 0 ? a.jobs : default_parallel_vms(vcpus)};
   status->info(fmt::format("job {} ({}): {} run(s), results in {}", job.name, job.origin,
                            plan.size(), out.string()));
+  // Every run goes into the history, whatever ends the job.
+  std::filesystem::path history = a.no_history           ? std::filesystem::path()
+                                  : !a.history.empty()   ? std::filesystem::path(a.history)
+                                  : !job.history.empty() ? job.history
+                                                         : default_history_path(out);
   auto started = std::chrono::steady_clock::now();
-  auto results = executor.execute(job, plan, opts);
+  std::vector<RunResult> results;
+  try {
+    results = executor.execute(job, plan, opts);
+  } catch (...) {
+    record_history(history, out, *status);
+    throw;
+  }
+  record_history(history, out, *status);
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   std::map<std::string, std::string> keys;
@@ -111,7 +140,9 @@ with the dying-memcg reproducer on x86_64.
 
 Each run gets a folder RESULTS/<kernel>/<arch>/<workload>/ with result.json,
 console.log, records.jsonl, initramfs.cpio and reproduce.sh; the job folder
-gets summary.json, junit.xml and job.yaml.
+gets summary.json, junit.xml, kcidb.json, results.ktap and job.yaml. Every
+run is recorded in the history store (default: history.sqlite beside the
+job's results folder; see `kharness history`).
 
 Examples:
   kharness run
@@ -138,6 +169,10 @@ Exit codes: 0 all passed, 1 a run failed, 2 bad usage or input,
       ->check(CLI::IsMember({"auto", "kvm", "tcg"}));
   sub->add_option("--backend", args->backend, "VM backend")->check(CLI::IsMember(backend_names()));
   sub->add_flag("--quiet,-q", args->quiet, "No progress, only the summary table");
+  sub->add_option("--history", args->history,
+                  "History store to record the runs in (default: the job's history:, else "
+                  "history.sqlite beside the results folder)");
+  sub->add_flag("--no-history", args->no_history, "Do not record the runs in a history store");
   sub->callback([&action, args] { action = [args] { return do_run(*args); }; });
 }
 

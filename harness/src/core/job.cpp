@@ -97,8 +97,9 @@ Job parse_job(const std::string& text, const std::string& origin,
   const std::string& o = origin;
   YAML::Node root = yaml::load(text, o);
   yaml::expect_map(o, root, "the job");
-  yaml::check_keys(o, root,
-                   {"name", "kernels", "arches", "workloads", "repeats", "timeouts", "output"});
+  yaml::check_keys(
+      o, root,
+      {"name", "kernels", "arches", "workloads", "repeats", "timeouts", "output", "history"});
   Job job;
   job.origin = origin;
   job.text = text;
@@ -165,6 +166,7 @@ Job parse_job(const std::string& text, const std::string& origin,
   }
   job.output = root["output"] ? std::filesystem::path(yaml::scalar(o, root["output"], "output"))
                               : std::filesystem::path("results");
+  if (root["history"]) job.history = yaml::scalar(o, root["history"], "history");
   return job;
 }
 
