@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "bisect/verdict.h"
 #include "cli/commands.h"
 #include "core/outcome.h"
 #include "util/error.h"
@@ -26,28 +27,33 @@ Environment: KHARNESS_CACHE (default ~/.cache/kharness), KHARNESS_ROOT
 (configs/, workloads/, kernel-patches/; default: the source tree).)");
   app.require_subcommand(1);
   app.set_version_flag("--version", KHARNESS_VERSION);
+  // bisect-step runs under `git bisect run`, where an exit code of 128 or
+  // more aborts the bisect and 2 or 3 would blame the commit: it exits only
+  // with 0, 1 or 125, whatever happens.
+  const bool bisect_step = argc > 1 && std::string_view(argv[1]) == "bisect-step";
+  auto finish = [&](int code) { return bisect_step ? kh::git_bisect_exit_code_for(code) : code; };
   kh::cli::Action action;
   for (const auto& c : kh::cli::commands()) c.add(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
-    return code == 0 ? 0 : kh::kExitUsage;
+    return finish(code == 0 ? 0 : kh::kExitUsage);
   }
   kh::install_interrupt_handlers();
   try {
-    return action();
+    return finish(action());
   } catch (const kh::InputError& e) {
     fmt::print(stderr, "kharness: error: {}\n", e.what());
-    return kh::kExitUsage;
+    return finish(kh::kExitUsage);
   } catch (const kh::Interrupted& e) {
     fmt::print(stderr, "kharness: {} (results written so far are kept)\n", e.what());
-    return kh::kExitInterrupted;
+    return finish(kh::kExitInterrupted);
   } catch (const kh::InfraError& e) {
     fmt::print(stderr, "kharness: infrastructure error: {}\n", e.what());
-    return kh::kExitInfra;
+    return finish(kh::kExitInfra);
   } catch (const std::exception& e) {
     fmt::print(stderr, "kharness: internal error: {}\n", e.what());
-    return kh::kExitInfra;
+    return finish(kh::kExitInfra);
   }
 }

@@ -20,6 +20,7 @@ struct BuildArgs {
   std::string job;
   std::vector<std::string> arches, kernels;
   bool key_only = false;
+  bool incremental = false;
 };
 
 int do_build(const BuildArgs& a) {
@@ -28,6 +29,7 @@ int do_build(const BuildArgs& a) {
   TerminalStatus status;
   RealProcessRunner runner;
   KernelBuilder builder(runner, status, paths, host_cores());
+  if (a.incremental) builder.set_tree_mode(TreeMode::persistent_worktree);
   std::vector<std::string> arches = a.arches.empty() ? job.arches : a.arches;
   // The same kernel `kharness run` would build: with the job's workloads'
   // fragments, so a build here is a cache hit there.
@@ -78,6 +80,9 @@ Examples:
   sub->add_option("--arch", args->arches, "Only these arches (repeatable)");
   sub->add_option("--kernel,-k", args->kernels, "Only these kernels (repeatable)");
   sub->add_flag("--key", args->key_only, "Print the cache key instead of building");
+  sub->add_flag("--incremental", args->incremental,
+                "Build git kernels in their repository's one persistent worktree and build "
+                "folder, as bisect does (only what the ref changes is rebuilt)");
   sub->callback([&action, args] { action = [args] { return do_build(*args); }; });
 }
 

@@ -10,6 +10,8 @@ const std::vector<CommandEntry>& commands() {
       {"build", add_build},
       {"boot", add_boot},
       {"compare", add_compare},
+      {"bisect", add_bisect},
+      {"bisect-step", add_bisect_step},
       {"doctor", add_doctor},
       {"history", add_history},
   };

@@ -27,5 +27,7 @@ void add_boot(CLI::App& app, Action& action);
 void add_doctor(CLI::App& app, Action& action);
 void add_history(CLI::App& app, Action& action);
 void add_compare(CLI::App& app, Action& action);
+void add_bisect(CLI::App& app, Action& action);
+void add_bisect_step(CLI::App& app, Action& action);
 
 }  // namespace kh::cli

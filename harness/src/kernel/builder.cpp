@@ -219,6 +219,16 @@ std::pair<std::vector<std::pair<std::string, std::string>>, bool> KernelBuilder:
       {"ARCH", std::string(arch.kernel_arch)},
       {"CROSS_COMPILE", std::string(arch.cross_compile)},
       {"TMPDIR", (build_dir / "tmp").string()}};
+  // Reproducible: the same inputs give the same image, byte for byte, so
+  // bisect can tell that two commits built the same kernel by its hash.
+  // (The date must be one `date -d` parses: gen_initramfs.sh reads it.)
+  for (const auto& [name, value] :
+       {std::pair{"KBUILD_BUILD_TIMESTAMP", "2000-01-01 00:00:00 UTC"},
+        std::pair{"KBUILD_BUILD_USER", "kharness"}, std::pair{"KBUILD_BUILD_HOST", "kharness"},
+        std::pair{"KBUILD_BUILD_VERSION", "1"}}) {
+    const char* user = std::getenv(name);
+    if (!user || !*user) env.emplace_back(name, value);
+  }
   bool use_ccache = !find_program("ccache").empty();
   if (use_ccache) {
     const char* user_dir = std::getenv("CCACHE_DIR");
@@ -271,8 +281,14 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
   // two test runs) share the cache, and a source tree or build folder
   // written by two makes at once is garbage. The second waits, then usually
   // finds the first one's artifact.
+  // Incremental: the repository's one persistent worktree and build folder.
+  const bool persistent =
+      tree_mode_ == TreeMode::persistent_worktree && spec.source.kind == SourceSpec::Kind::git;
+  if (persistent && in.series)
+    throw InputError(fmt::format("kernel '{}': incremental builds take no series", spec.name));
+  const std::string tree_id = persistent ? persistent_tree_id(in.source, runner_) : in.tree_id;
   bool said_waiting = false;
-  FileLock lock = lock_tree(in.tree_id, subject, &said_waiting);
+  FileLock lock = lock_tree(tree_id, subject, &said_waiting);
   if (said_waiting) {
     if (auto hit = cache.lookup(in.key)) {
       status_.step(subject, fmt::format("kernel {} from the cache ({})", hit->release,
@@ -285,18 +301,23 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  fs::path tree_root = paths_.cache / "trees" / in.tree_id;
+  fs::path tree_root = paths_.cache / "trees" / tree_id;
   // The build folder sits beside the source (trees/<id>/src and
   // trees/<id>/build-<arch>): kbuild ties O= to the source's absolute path,
   // and with CCACHE_BASEDIR every tree's compiler lines then read "../src/...",
   // so a series tree reuses the objects the unpatched tree compiled.
   fs::path build_dir = tree_root / fmt::format("build-{}", arch.name);
-  bool tree_ready = fs::exists(tree_root / "complete");
+  bool tree_ready = fs::exists(tree_root / (persistent ? "src" : "complete"));
   require_free_space(paths_.cache, tree_ready ? kBuildBytes : kTreeAndBuildBytes,
                      fmt::format("build of {}", subject));
 
-  fs::path src =
-      prepare_tree(spec, in.source, in.series ? &*in.series : nullptr, tree_root, runner_, status_);
+  fs::path src = tree_root / "src";
+  if (persistent)
+    checkout_persistent_tree(in.source, src, spec.source.ref.empty() ? "HEAD" : spec.source.ref,
+                             runner_, status_);
+  else
+    src = prepare_tree(spec, in.source, in.series ? &*in.series : nullptr, tree_root, runner_,
+                       status_);
   ensure_dir(build_dir);
 
   auto [env, use_ccache] = build_env(arch, build_dir);

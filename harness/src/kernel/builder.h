@@ -38,6 +38,15 @@ struct Artifact {
   std::map<std::string, std::filesystem::path> selftests;
 };
 
+// Where a git source is built (see set_tree_mode).
+enum class TreeMode {
+  per_source,  // one worktree per (source, series), made once: `run`, `build`
+  // One persistent worktree per repository (kernel/source.h), each ref
+  // checked out there in turn and made in the same build folder: only the
+  // files a commit changes are rebuilt. For bisect; takes no series.
+  persistent_worktree,
+};
+
 // KCIDB's patchset hash: sha256 over the newline-terminated sha256 of each
 // patch, in order ("sha256sum *.patch | cut -c-64 | sha256sum"); "" for none.
 std::string patchset_hash(const std::vector<std::string>& patches);
@@ -45,6 +54,9 @@ std::string patchset_hash(const std::vector<std::string>& patches);
 class KernelBuilder {
  public:
   KernelBuilder(ProcessRunner& runner, Status& status, Paths paths, int jobs);
+
+  // Default per_source. Tarball sources ignore it.
+  void set_tree_mode(TreeMode mode) { tree_mode_ = mode; }
 
   // Builds `spec` for `arch`, or returns the cached artifact. Throws
   // InputError for a missing source, a series that does not apply (naming
@@ -97,6 +109,7 @@ class KernelBuilder {
   Status& status_;
   Paths paths_;
   int jobs_;
+  TreeMode tree_mode_ = TreeMode::per_source;
   std::map<std::string, std::string, std::less<>> compiler_versions_;  // memo per compiler
   bool warned_no_ccache_ = false;
 };

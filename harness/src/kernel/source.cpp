@@ -164,4 +164,44 @@ fs::path prepare_tree(const KernelSpec& spec, const fs::path& source, const Seri
   return src;
 }
 
+std::string persistent_tree_id(const fs::path& repo, ProcessRunner& runner) {
+  ProcessResult r = run_git(
+      runner, repo, {"rev-parse", "--path-format=absolute", "--git-common-dir"}, "git rev-parse");
+  if (!r.ok())
+    throw InputError(
+        fmt::format("{}: not a git repository: {}", repo.string(), first_line(r.output)));
+  return "wt-" + sha256_hex(first_line(r.output)).substr(0, 16);
+}
+
+void checkout_persistent_tree(const fs::path& repo, const fs::path& src, const std::string& commit,
+                              ProcessRunner& runner, Status& status) {
+  const std::string step = fmt::format("worktree {}", src.string());
+  ProcessResult c =
+      run_git(runner, repo, {"rev-parse", "--verify", "--quiet", commit + "^{commit}"}, step);
+  if (!c.ok()) throw InputError(fmt::format("{}: no git commit '{}'", repo.string(), commit));
+  std::string sha = first_line(c.output);
+  // A worktree git still knows and whose folder is whole: reuse it.
+  bool usable = fs::exists(src / ".git") &&
+                run_git(runner, src, {"rev-parse", "--verify", "--quiet", "HEAD"}, step).ok();
+  if (!usable) {
+    std::error_code ec;
+    if (fs::exists(src))
+      run_git(runner, repo, {"worktree", "remove", "--force", src.string()}, step);
+    fs::remove_all(src, ec);
+    run_git(runner, repo, {"worktree", "prune"}, step);
+    ensure_dir(src.parent_path());
+    status.step(step, fmt::format("git worktree add {}", sha.substr(0, 12)));
+    ProcessResult r =
+        run_git(runner, repo, {"worktree", "add", "--detach", src.string(), sha}, step);
+    if (!r.ok())
+      throw InfraError(
+          fmt::format("git worktree add {} failed: {}", src.string(), first_line(r.output)));
+    return;
+  }
+  ProcessResult r = run_git(runner, src, {"checkout", "--quiet", "--force", "--detach", sha}, step);
+  if (!r.ok())
+    throw InfraError(
+        fmt::format("git checkout {} in {} failed: {}", sha, src.string(), first_line(r.output)));
+}
+
 }  // namespace kh

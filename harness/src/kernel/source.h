@@ -36,4 +36,19 @@ std::filesystem::path prepare_tree(const KernelSpec& spec, const std::filesystem
                                    const Series* series, const std::filesystem::path& tree_root,
                                    ProcessRunner& runner, Status& status);
 
+// Incremental builds (bisect): one persistent detached worktree of a git
+// repository at a stable path, <cache>/trees/wt-<id>/src, so the build
+// folder beside it (build-<arch>) stays valid from one commit to the next:
+// kbuild ties O= to the source's absolute path. <id> hashes the repository's
+// common git folder, so every command on one repository shares it.
+std::string persistent_tree_id(const std::filesystem::path& repo, ProcessRunner& runner);
+
+// Makes sure the persistent worktree `src` of `repo` exists (adding it at
+// `commit` when it is missing or broken) and checks `commit` out in it,
+// detached and forced (the worktree is kharness's own). Only the files that
+// differ get a new mtime, so make rebuilds only what they touch. Throws
+// InputError for an unknown commit, InfraError when git fails.
+void checkout_persistent_tree(const std::filesystem::path& repo, const std::filesystem::path& src,
+                              const std::string& commit, ProcessRunner& runner, Status& status);
+
 }  // namespace kh

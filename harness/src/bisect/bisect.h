@@ -1,0 +1,97 @@
+// Bisect and series check, driven over a StepTester: the kernel side
+// (build a commit, run its tries) sits behind that interface, so the search,
+// the verdict rule and the identical-kernel reuse are tested with a fake.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bisect/verdict.h"
+
+namespace kh {
+
+struct Commit {
+  std::string sha;
+  std::string subject;
+  std::string label;  // series mode: the patch file; else empty
+};
+
+// One commit's kernel, built (or not).
+struct KernelBuild {
+  bool ok = false;
+  std::string error;  // why it did not build (ok == false)
+  std::string hash;   // sha256 of the image: equal hashes, same kernel
+  std::string release;
+  std::string artifact_key;
+  double seconds = 0;  // 0 when the artifact came from the cache
+  bool from_cache = false;
+};
+
+class StepTester {
+ public:
+  virtual ~StepTester() = default;
+  // Builds the commit's kernel. A build that fails is returned (ok = false),
+  // not thrown; Interrupted and fatal errors are thrown.
+  virtual KernelBuild build(const Commit& commit) = 0;
+  // Runs the tries on a built kernel. `step` numbers the folder.
+  virtual std::vector<TryResult> run(const Commit& commit, const KernelBuild& kernel, int step) = 0;
+};
+
+struct StepRecord {
+  int number = 0;    // 1-based, in test order
+  std::string role;  // "good end", "bad end", "bisect", "base", "patch"
+  Commit commit;
+  KernelBuild build;
+  std::vector<TryResult> tries;  // empty when not built or reused
+  Judgement judgement;
+  std::string reused_from;  // sha of the commit whose identical kernel gave the verdict
+  double seconds = 0;       // the whole step, build and tries
+};
+
+struct BisectReport {
+  std::string mode;  // "bisect" or "series"
+  Commit good, bad;  // bisect: the ends; series: good = the base
+  std::string rule = kVerdictRule;
+  std::size_t candidates = 0;  // commits after the good end, up to the bad end
+  std::vector<StepRecord> steps;
+  // bisect: the first bad commit (one), or the candidates skips leave (more).
+  std::vector<Commit> first_bad;
+  // series: the first patch whose verdict differs from the base's, and the
+  // first whose tries bring a kernel report the base did not have.
+  std::optional<Commit> verdict_changed_at;
+  std::optional<Commit> splat_at;
+  std::string splat_title;
+  std::string conclusion;  // one line, as printed at the end
+  bool finished = false;
+};
+
+// Called after every step and at the end: write the log so far.
+using ReportSink = std::function<void(const BisectReport&)>;
+
+// Builds and tests one commit; a kernel identical (same image hash) to one
+// tested before takes that step's verdict without running. `seen` maps
+// image hashes to the step that first tested them.
+StepRecord test_commit(const Commit& commit, const std::string& role, int number,
+                       StepTester& tester, std::map<std::string, StepRecord>& seen);
+
+// Bisects `between`: the commits after `good` up to and including `bad`,
+// oldest first (bad is the last). Tests the bad end, then the good end, and
+// throws InputError naming the end when bad is not bad or good is not good.
+// Then searches (search.h) and fills first_bad and conclusion.
+BisectReport run_bisect(const Commit& good, const std::vector<Commit>& between, StepTester& tester,
+                        const ReportSink& sink);
+
+// Tests the base and each patch commit after it, in order (ktest's
+// patchcheck), and names the first patch that changes the verdict and the
+// first that brings a kernel report.
+BisectReport run_series_check(const Commit& base, const std::vector<Commit>& patches,
+                              StepTester& tester, const ReportSink& sink);
+
+std::string short_sha(const std::string& sha);
+// "abc123def012 subject" (with the patch label in series mode).
+std::string describe(const Commit& c);
+
+}  // namespace kh
