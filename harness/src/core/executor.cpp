@@ -153,6 +153,8 @@ Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRec
   switch (vm.kind) {
     case VmExitKind::vm_failed:
       return {Outcome::infra, fmt::format("QEMU failed (exit {}): {}", vm.exit_code, vm.vm_output)};
+    case VmExitKind::host_failed:
+      return {Outcome::infra, "host failed: " + vm.vm_output};
     case VmExitKind::boot_timeout:
       return {Outcome::infra,
               console.booted ? "boot timeout: the kernel started but the agent never reported ready"
@@ -324,6 +326,8 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   });
   r.accel = std::string(to_string(vm.accel));
   r.accel_note = vm.accel_note;
+  r.host = vm.host;
+  r.infra_attempts = vm.infra_attempts;
   r.timings["boot"] = vm.boot_seconds;
   r.timings["vm_total"] = vm.total_seconds;
   r.timings["boot_limit"] = vm.boot_limit_seconds;
@@ -367,7 +371,7 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   write_result_json(dir / "result.json", r);
   status_.step(subject, fmt::format("{}{}{} (boot {:.1f} s, {} via {})", to_string(r.outcome),
                                     r.reason.empty() ? "" : ": ", r.reason, vm.boot_seconds,
-                                    r.accel, run.arch->qemu_binary));
+                                    r.accel, vm.host.empty() ? run.arch->qemu_binary : vm.host));
   return r;
 }
 

@@ -57,6 +57,7 @@ enum class VmExitKind {
   run_timeout,   // ready, but no poweroff in time
   vm_failed,     // QEMU itself failed to start or crashed
   interrupted,   // Ctrl-C / SIGTERM
+  host_failed,   // the VM's host went away (a libvirt connection lost): retry elsewhere
 };
 std::string_view to_string(VmExitKind k);
 
@@ -72,6 +73,10 @@ struct VmExit {
   std::string accel_note;         // how the accelerator was chosen
   std::vector<std::string> argv;  // the exact command line of the final attempt
   std::string vm_output;          // QEMU's own stderr (tail), for vm_failed
+  std::string host;               // where it ran (a libvirt URI), "" for the local qemu backend
+  // Earlier attempts of this run on hosts that failed ("qemu+tcp://h/system:
+  // connection lost"): infra, never a result.
+  std::vector<std::string> infra_attempts;
 };
 
 // Receives each complete line the agent wrote, as it arrives.
