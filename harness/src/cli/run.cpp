@@ -1,6 +1,7 @@
 // kharness run: the whole pipeline for a job.
 #include <fmt/format.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <ctime>
@@ -15,6 +16,7 @@
 #include "report/summary.h"
 #include "util/error.h"
 #include "vm/accel.h"
+#include "vm/host_pool.h"
 #include "vm/registry.h"
 
 namespace kh::cli {
@@ -26,7 +28,8 @@ struct RunArgs {
   std::vector<std::string> arches, workloads, kernels, sets;
   int jobs = 0;
   std::string accel = "auto";
-  std::string backend = "qemu";
+  std::string backend;  // "": the job's backend:, else qemu
+  std::string uri;
   bool quiet = false;
 };
 
@@ -61,13 +64,37 @@ int do_run(const RunArgs& a) {
   RealProcessRunner runner;
   RealHostProbe probe;
   BackendDeps deps{&runner, &probe, paths.cache, a.accel};
-  auto backend = create_backend(a.backend, deps);
+  // The libvirt backend's storage pool on each host is this job's own.
+  deps.pool = fmt::format("kharness-{}-{}", job.name, ::getpid());
+  std::string backend_name = !a.backend.empty()     ? a.backend
+                             : !job.backend.empty() ? job.backend
+                                                    : "qemu";
+  std::unique_ptr<Backend> backend;
+  int slots = 0;
+  if (backend_name == "libvirt" && !job.hosts.empty() && a.uri.empty()) {
+    std::vector<PoolHost> hosts;
+    for (const auto& h : job.hosts) {
+      BackendDeps d = deps;
+      d.uri = h.uri;
+      if (!h.pool_dir.empty()) d.pool_dir = h.pool_dir;
+      hosts.push_back({h.uri, create_backend("libvirt", d), h.slots, h.arches});
+    }
+    auto pool = std::make_unique<HostPool>(std::move(hosts));
+    slots = pool->total_slots();
+    backend = std::move(pool);
+  } else {
+    if (!a.uri.empty())
+      deps.uri = a.uri;
+    else if (!job.uri.empty())
+      deps.uri = job.uri;
+    backend = create_backend(backend_name, deps);
+  }
   KernelBuilder builder(runner, *status, paths, host_cores());
   Executor executor(builder, *backend, runner, *status, paths);
 
   int vcpus = 1;
   for (const auto& r : plan) vcpus = std::max(vcpus, r.spec.machine.cpus);
-  ExecutorOptions opts{out, a.jobs > 0 ? a.jobs : default_parallel_vms(vcpus)};
+  ExecutorOptions opts{out, a.jobs > 0 ? a.jobs : slots > 0 ? slots : default_parallel_vms(vcpus)};
   status->info(fmt::format("job {} ({}): {} run(s), results in {}", job.name, job.origin,
                            plan.size(), out.string()));
   auto started = std::chrono::steady_clock::now();
@@ -136,7 +163,12 @@ Exit codes: 0 all passed, 1 a run failed, 2 bad usage or input,
       ->check(CLI::PositiveNumber);
   sub->add_option("--accel", args->accel, "auto (KVM if it works here, else TCG), kvm or tcg")
       ->check(CLI::IsMember({"auto", "kvm", "tcg"}));
-  sub->add_option("--backend", args->backend, "VM backend")->check(CLI::IsMember(backend_names()));
+  sub->add_option("--backend", args->backend,
+                  "VM backend: qemu (default) or libvirt (default: the job's backend:)")
+      ->check(CLI::IsMember(backend_names()));
+  sub->add_option("--uri", args->uri,
+                  "libvirt: run every VM on this host (default: the job's uri:/hosts:, else "
+                  "qemu:///system)");
   sub->add_flag("--quiet,-q", args->quiet, "No progress, only the summary table");
   sub->callback([&action, args] { action = [args] { return do_run(*args); }; });
 }
