@@ -330,6 +330,8 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   r.infra_attempts = vm.infra_attempts;
   r.timings["boot"] = vm.boot_seconds;
   r.timings["vm_total"] = vm.total_seconds;
+  if (vm.setup_seconds >= 0) r.timings["vm_setup"] = vm.setup_seconds;
+  if (vm.teardown_seconds >= 0) r.timings["vm_teardown"] = vm.teardown_seconds;
   r.timings["boot_limit"] = vm.boot_limit_seconds;
   r.timings["workload_limit"] = vm.run_limit_seconds;
   if (vm.boot_seconds >= 0) r.timings["workload"] = vm.total_seconds - vm.boot_seconds;

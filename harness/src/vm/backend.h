@@ -66,6 +66,11 @@ struct VmExit {
   int exit_code = -1;        // QEMU's
   double boot_seconds = -1;  // start -> ready record; -1 if never
   double total_seconds = 0;
+  // What a backend spends around the guest, when it measures it (libvirt:
+  // uploads, domain creation and consoles before the guest runs; volume
+  // deletion after): -1 when not measured.
+  double setup_seconds = -1;
+  double teardown_seconds = -1;
   // The limits this boot ran under, after scaling for emulation.
   double boot_limit_seconds = 0;
   double run_limit_seconds = 0;

@@ -553,6 +553,7 @@ VmExit LibvirtBackend::run(const BootRequest& req, const RecordSink& on_record) 
     ConsoleStream console(h->conn, dom, "serial0");
     ConsoleStream records(h->conn, dom, "console1");
     if (virDomainResume(dom) < 0) throw HostError("resume: " + libvirt_message());
+    out.setup_seconds = seconds_since(start);
     StreamSink console_file(req.run_dir / "console.log");
     StreamSink records_file(req.run_dir / "records.jsonl");
     bool ready = false, console_ended = false, records_ended = false;
@@ -621,7 +622,9 @@ VmExit LibvirtBackend::run(const BootRequest& req, const RecordSink& on_record) 
     cleanup();
     throw;
   }
+  auto teardown = Clock::now();
   cleanup();
+  out.teardown_seconds = seconds_since(teardown);
   out.total_seconds = seconds_since(start);
   return out;
 }

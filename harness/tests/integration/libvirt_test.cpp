@@ -180,14 +180,20 @@ TEST_F(LibvirtBackendX86, CtrlCMidRunDestroysTheDomain) {
 class NetnsLibvirtd {
  public:
   NetnsLibvirtd() : dir_("kharness-it-netns") {
-    int n = static_cast<int>(::getpid() % 200) + 20;
-    ns_ = fmt::format("kh-it-{}", ::getpid());
-    veth_ = fmt::format("khv{}", ::getpid() % 100000);
+    static int instances = 0;
+    int k = instances++;
+    int n = static_cast<int>((::getpid() + k) % 200) + 20;
+    ns_ = fmt::format("kh-it-{}-{}", ::getpid(), k);
+    veth_ = fmt::format("khv{}{}", ::getpid() % 100000, k);
     host_ip_ = fmt::format("10.231.{}.1", n);
     ip_ = fmt::format("10.231.{}.2", n);
     const auto& d = dir_.path();
     for (const char* sub : {"run", "lib", "cache", "log", "pool"}) ensure_dir(d / sub);
     sh(fmt::format("cp -a /etc/libvirt {}/etc", d.string()));
+    // The system libvirtd's QEMU capabilities (same binaries): without them
+    // this one probes every qemu-system-* first, which takes long on a busy
+    // machine.
+    sh(fmt::format("cp -a /var/cache/libvirt/. {}/cache/ 2>/dev/null || true", d.string()));
     write_file(d / "etc/libvirtd.conf", fmt::format("listen_tls = 0\nlisten_tcp = 1\n"
                                                     "listen_addr = \"{}\"\nauth_tcp = \"none\"\n",
                                                     ip_));
@@ -212,11 +218,12 @@ class NetnsLibvirtd {
         "mount --bind {d}/etc /etc/libvirt && "
         "exec timeout -s KILL 1200 libvirtd -l -p {d}/libvirtd.pid -f /etc/libvirt/libvirtd.conf",
         fmt::arg("d", d.string()));
+    // setsid: out of the runner's process group, which it kills when sh exits.
     sh(
-        fmt::format("ip netns exec {} unshare -m --propagation private sh -c '{}' "
-                    ">{}/libvirtd.log 2>&1 &",
+        fmt::format("setsid -f ip netns exec {} unshare -m --propagation private sh -c '{}' "
+                    ">{}/libvirtd.log 2>&1",
                     ns_, inner, d.string()));
-    for (int i = 0; i < 60; ++i) {
+    for (int i = 0; i < 240; ++i) {
       if (sh(fmt::format("virsh -q -c {} version >/dev/null 2>&1", uri())).exit_code == 0) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
@@ -245,6 +252,7 @@ std::string hosts_job(const NetnsLibvirtd& remote) {
       "kernels:\n"
       "  - name: linux-6.1\n"
       "    source: {{tarball: /usr/src/linux-source-6.1.tar.xz}}\n"
+      "    expect: {{a: [tainted == 0], b: [tainted == 0], c: [tainted == 0], d: [tainted == 0]}}\n"
       "arches: [x86_64]\n"
       "hosts:\n"
       "  - {{uri: 'qemu:///system', slots: 1}}\n"
