@@ -46,7 +46,7 @@ Check program(const std::string& name, const std::string& package, bool required
 // it where systemd does not).
 Check libvirtd_running() {
   if (find_program("virsh").empty())
-    return {"libvirtd (qemu:///system)", false, "missing: apt-get install libvirt-clients", false};
+    return {"libvirtd running", false, "missing: apt-get install libvirt-clients", false};
   RealProcessRunner runner;
   Command cmd;
   cmd.argv = {"virsh", "-c", "qemu:///system", "-q", "version", "--daemon"};
@@ -56,11 +56,11 @@ Check libvirtd_running() {
     if (r.exit_code == 0) {
       auto at = r.output.find("daemon: ");
       std::string line = r.output.substr(at == std::string::npos ? 0 : at);
-      return {"libvirtd (qemu:///system)", true, line.substr(0, line.find('\n')), false};
+      return {"libvirtd running", true, line.substr(0, line.find('\n')), false};
     }
   } catch (const std::exception&) {
   }
-  return {"libvirtd (qemu:///system)", false,
+  return {"libvirtd running", false,
           "not running: harness/setup.sh starts it (or `virtlogd -d && libvirtd -d` as root); "
           "only --backend libvirt needs it",
           false};
