@@ -56,6 +56,7 @@ name: bench-libvirt
 kernels:
   - name: linux-6.1
     source: {tarball: /usr/src/linux-source-6.1.tar.xz}
+    expect: {short: [tainted == 0]}
 arches: [x86_64]
 workloads:
   - {id: short, workload: dying-cgroup, params: {iterations: 20, pin: kmem, settle_seconds: 1}}
@@ -65,7 +66,7 @@ for backend in qemu libvirt; do
   "$kh" run "$work/overhead.yaml" --backend "$backend" --jobs 1 --quiet \
     --out "$work/overhead-$backend" >"$work/overhead-$backend.log" 2>&1 ||
     { echo "bench: the $backend runs failed:"; tail -20 "$work/overhead-$backend.log"; exit 1; }
-  for f in "$work/overhead-$backend"/linux-6.1/x86_64/short*/result.json; do
+  for f in $(find "$work/overhead-$backend" -name result.json); do
     timing "$f" vm_total >>"$work/$backend.total"
     timing "$f" boot >>"$work/$backend.boot"
     [ "$backend" = libvirt ] && { timing "$f" vm_setup >>"$work/setup"; timing "$f" vm_teardown >>"$work/teardown"; }
@@ -158,7 +159,7 @@ wall() {  # wall JOB NAME
 w1=$(wall "$one" one)
 w2=$(wall "$two" two)
 runs() { python3 -c 'import json,sys,collections; s=json.load(open(sys.argv[1])); print(len(s["runs"]), dict(collections.Counter(r["outcome"] for r in s["runs"])))' "$1"; }
-hosts() { grep -ho '"host": "[^"]*"' "$1"/*/*/*/result.json | sort | uniq -c | tr '\n' ' '; }
+hosts() { find "$1" -name result.json -exec grep -ho '"host": "[^"]*"' {} + | sort | uniq -c | tr '\n' ' '; }
 echo "job $(basename "$job") with a warm cache, libvirt backend:"
 printf '  one host  (local, 2 slots):              %7.1f s  runs %s\n' "$w1" "$(runs "$work/one/summary.json")"
 printf '  two hosts (local + netns, 2 slots each): %7.1f s  runs %s\n' "$w2" "$(runs "$work/two/summary.json")"

@@ -1,5 +1,6 @@
 // kharness run: the whole pipeline for a job.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "util/error.h"
 #include "vm/accel.h"
 #include "vm/host_pool.h"
+#include "vm/libvirt.h"
 #include "vm/registry.h"
 
 namespace kh::cli {
@@ -77,7 +79,22 @@ int do_run(const RunArgs& a) {
       BackendDeps d = deps;
       d.uri = h.uri;
       if (!h.pool_dir.empty()) d.pool_dir = h.pool_dir;
-      hosts.push_back({h.uri, create_backend("libvirt", d), h.slots, h.arches});
+      auto lv = create_backend("libvirt", d);
+      std::vector<std::string> arches = h.arches;
+      // No arches: given: what the host's libvirt can emulate. A host that
+      // does not answer now is tried (and given up) at its first run.
+      if (arches.empty()) {
+        if (auto* l = dynamic_cast<LibvirtBackend*>(lv.get())) {
+          try {
+            arches = l->arches();
+            status->info(fmt::format("host {}: {} slot(s), runs {}", h.uri, h.slots,
+                                     fmt::join(arches, ", ")));
+          } catch (const InfraError& e) {
+            status->warn(fmt::format("host {}: {}", h.uri, e.what()));
+          }
+        }
+      }
+      hosts.push_back({h.uri, std::move(lv), h.slots, arches});
     }
     auto pool = std::make_unique<HostPool>(std::move(hosts));
     slots = pool->total_slots();

@@ -263,7 +263,7 @@ std::string libvirt_domain_xml(const BootRequest& req, const std::string& name,
   }
   dom.append_child("clock").append_attribute("offset") = "utc";
   // panic=-1 makes a panic a reboot; every way out ends the domain, which
-  // (transient) is then gone.
+  // (transient) is then gone. (The qemu driver has no "preserve".)
   for (const char* e : {"on_poweroff", "on_reboot", "on_crash"})
     dom.append_child(e).text() = "destroy";
 
@@ -328,8 +328,46 @@ struct LibvirtBackend::Host {
   std::mutex mu;                                // uploaded
   std::map<std::string, std::string> uploaded;  // file identity -> volume path
   std::atomic<int> counter{0};
+  // Domains whose guest has ended, their consoles closed: a thread each
+  // destroys the domain (QEMU's exit and libvirt's clean-up take a second
+  // or two) and deletes the run's volumes, so the run does not wait for
+  // it. All are joined before the pool goes.
+  std::mutex reapers_mu;
+  std::vector<std::thread> reapers;
+
+  void reap(virDomainPtr dom, std::vector<std::string> volumes,
+            std::vector<std::unique_ptr<ConsoleStream>> streams) {
+    std::lock_guard lock(reapers_mu);
+    reapers.emplace_back(
+        [this, dom, volumes = std::move(volumes), streams = std::move(streams)]() mutable {
+          // libvirt 9.0 can deadlock when a console stream is closed while the
+          // domain it belongs to is being disposed of (virChrdevFree against
+          // the stream's close callback, each holding the other's lock). So the
+          // streams stay open until libvirt's own destroy (on_poweroff) is well
+          // over.
+          auto until = Clock::now() + std::chrono::seconds(30);
+          while (virDomainIsActive(dom) == 1 && Clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          if (virDomainIsActive(dom) == 1) {
+            streams.clear();
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            virDomainDestroy(dom);
+          } else {
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+            streams.clear();
+          }
+          virDomainFree(dom);
+          if (virConnectIsAlive(conn) == 1)
+            for (const auto& v : volumes) delete_volume(v);
+          virResetLastError();
+        });
+  }
 
   ~Host() {
+    {
+      std::lock_guard lock(reapers_mu);
+      for (auto& t : reapers) t.join();
+    }
     if (pool && conn && virConnectIsAlive(conn) == 1) {
       virStorageVolPtr* vols = nullptr;
       int n = virStoragePoolListAllVolumes(pool, &vols, 0);
@@ -550,19 +588,25 @@ VmExit LibvirtBackend::run(const BootRequest& req, const RecordSink& on_record) 
   }
 
   try {
-    ConsoleStream console(h->conn, dom, "serial0");
-    ConsoleStream records(h->conn, dom, "console1");
+    // Never closed while libvirt tears their domain down (see reap): before
+    // a destroy of ours, or well after libvirt's own.
+    auto console = std::make_unique<ConsoleStream>(h->conn, dom, "serial0");
+    auto records = std::make_unique<ConsoleStream>(h->conn, dom, "console1");
     if (virDomainResume(dom) < 0) throw HostError("resume: " + libvirt_message());
     out.setup_seconds = seconds_since(start);
     StreamSink console_file(req.run_dir / "console.log");
     StreamSink records_file(req.run_dir / "records.jsonl");
     bool ready = false, console_ended = false, records_ended = false;
     Clock::time_point ready_at{}, last_check = Clock::now();
+    // Returns whether anything arrived.
     auto drain = [&] {
-      console_ended = console_file.pump(console.buffer(), [&](const std::string& line) {
+      bool any = false;
+      console_ended = console_file.pump(console->buffer(), [&](const std::string& line) {
+        any = true;
         if (req.on_console) req.on_console(line, seconds_since(start));
       });
-      records_ended = records_file.pump(records.buffer(), [&](const std::string& line) {
+      records_ended = records_file.pump(records->buffer(), [&](const std::string& line) {
+        any = true;
         if (!ready && line.find("\"type\":\"ready\"") != std::string::npos) {
           ready = true;
           ready_at = Clock::now();
@@ -570,16 +614,12 @@ VmExit LibvirtBackend::run(const BootRequest& req, const RecordSink& on_record) 
         }
         if (on_record) on_record(line);
       });
-    };
-    auto stop = [&](VmExitKind kind) {
-      virDomainDestroy(dom);
-      virResetLastError();
-      out.kind = kind;
+      return any;
     };
     for (;;) {
       drain();
       if (interrupted()) {
-        stop(VmExitKind::interrupted);
+        out.kind = VmExitKind::interrupted;
         break;
       }
       // The domain's state costs a round trip: asked every 100 ms, or at
@@ -587,34 +627,63 @@ VmExit LibvirtBackend::run(const BootRequest& req, const RecordSink& on_record) 
       if (console_ended || records_ended ||
           Clock::now() - last_check > std::chrono::milliseconds(100)) {
         last_check = Clock::now();
-        int active = virDomainIsActive(dom);
-        if (active != 1) {
-          bool gone = active == 0 || virGetLastErrorCode() == VIR_ERR_NO_DOMAIN;
+        int state = 0, reason = 0;
+        if (virDomainGetState(dom, &state, &reason, 0) < 0) {
+          bool gone = virGetLastErrorCode() == VIR_ERR_NO_DOMAIN;
           std::string why = libvirt_message();
           if (!gone || virConnectIsAlive(h->conn) != 1)
             throw HostError(fmt::format("lost the domain {}: {}", name, why));
+          out.kind = VmExitKind::powered_off;  // gone by itself
+          out.exit_code = 0;
+          break;
+        }
+        // The guest powered off, or reset after a panic (panic=-1), and
+        // QEMU has closed the consoles: libvirt is destroying the domain.
+        if ((state == VIR_DOMAIN_SHUTDOWN || state == VIR_DOMAIN_SHUTOFF ||
+             state == VIR_DOMAIN_CRASHED ||
+             (state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_SHUTTING_DOWN)) &&
+            console_ended && records_ended) {
           out.kind = VmExitKind::powered_off;
           out.exit_code = 0;
           break;
         }
       }
       if (!ready && Clock::now() - start > boot_deadline) {
-        stop(VmExitKind::boot_timeout);
+        out.kind = VmExitKind::boot_timeout;
         break;
       }
       if (ready && Clock::now() - ready_at > run_deadline) {
-        stop(VmExitKind::run_timeout);
+        out.kind = VmExitKind::run_timeout;
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    // What the consoles still carry arrives before their hang-up.
+    // What is on its way still arrives: until the consoles hang up or stay
+    // quiet for 200 ms (the guest is paused or gone), at most 2 s.
     auto tail_until = Clock::now() + std::chrono::seconds(2);
-    do {
-      drain();
+    auto quiet_since = Clock::now();
+    while (Clock::now() < tail_until) {
+      if (drain()) quiet_since = Clock::now();
       if (console_ended && records_ended) break;
+      if (Clock::now() - quiet_since > std::chrono::milliseconds(200)) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    } while (Clock::now() < tail_until);
+    }
+    drain();
+    if (out.kind == VmExitKind::powered_off) {
+      // libvirt's tear-down (QEMU's exit, the domain's clean-up) takes a
+      // second or two; the next run need not wait for it.
+      std::vector<std::unique_ptr<ConsoleStream>> streams;
+      streams.push_back(std::move(console));
+      streams.push_back(std::move(records));
+      h->reap(dom, std::move(run_volumes), std::move(streams));
+      dom = nullptr;
+      run_volumes.clear();
+    } else {
+      // Ours to destroy (timeout, Ctrl-C): the streams close first.
+      console.reset();
+      records.reset();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   } catch (const HostError& e) {
     cleanup();
     return host_failed(e.what());
