@@ -165,4 +165,4 @@ printf '  one host  (local, 2 slots):              %7.1f s  runs %s\n' "$w1" "$(
 printf '  two hosts (local + netns, 2 slots each): %7.1f s  runs %s\n' "$w2" "$(runs "$work/two/summary.json")"
 printf '  two hosts / one host: %.2f (target <= 0.67 with two real machines)\n' "$(echo "$w2 / $w1" | bc -l)"
 echo "  runs per host (two): $(hosts "$work/two")"
-echo "  (both \"hosts\" share this machine's $(nproc) cores: no speed-up is possible here)"
+echo "  (both \"hosts\" share this machine's $(nproc) cores: any gain is from more VMs at once and the second libvirtd not using the cpu cgroup, not from more CPU)"

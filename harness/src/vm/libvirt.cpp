@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <fstream>
 #include <pugixml.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -328,6 +329,27 @@ struct LibvirtBackend::Host {
   std::mutex mu;                                // uploaded
   std::map<std::string, std::string> uploaded;  // file identity -> volume path
   std::atomic<int> counter{0};
+  // Domains whose guest has ended (a lifecycle event: shut down, stopped or
+  // crashed), by name. Events come on the event loop thread and cost no
+  // round trip, while a state query blocks as long as libvirt tears the
+  // domain down.
+  std::mutex events_mu;
+  std::set<std::string> ended;
+  int callback_id = -1;
+
+  static int on_lifecycle(virConnectPtr, virDomainPtr dom, int event, int, void* opaque) {
+    if (event == VIR_DOMAIN_EVENT_SHUTDOWN || event == VIR_DOMAIN_EVENT_STOPPED ||
+        event == VIR_DOMAIN_EVENT_CRASHED) {
+      auto* h = static_cast<Host*>(opaque);
+      std::lock_guard lock(h->events_mu);
+      h->ended.insert(virDomainGetName(dom));
+    }
+    return 0;
+  }
+  bool has_ended(const std::string& name) {
+    std::lock_guard lock(events_mu);
+    return ended.count(name) > 0;
+  }
   // Domains whose guest has ended, their consoles closed: a thread each
   // destroys the domain (QEMU's exit and libvirt's clean-up take a second
   // or two) and deletes the run's volumes, so the run does not wait for
@@ -381,6 +403,7 @@ struct LibvirtBackend::Host {
       virStoragePoolUndefine(pool);
     }
     if (pool) virStoragePoolFree(pool);
+    if (conn && callback_id >= 0) virConnectDomainEventDeregisterAny(conn, callback_id);
     if (conn) virConnectClose(conn);
     virResetLastError();
   }
@@ -471,6 +494,10 @@ LibvirtBackend::Host& LibvirtBackend::host() {
                     options_.uri, libvirt_message()));
   // A host that stops answering is given up after ~10 s.
   virConnectSetKeepAlive(h->conn, 3, 3);
+  virResetLastError();
+  h->callback_id = virConnectDomainEventRegisterAny(h->conn, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                    VIR_DOMAIN_EVENT_CALLBACK(Host::on_lifecycle),
+                                                    h.get(), nullptr);
   virResetLastError();
   std::string dir = options_.pool_dir + "/" + options_.pool;
   h->pool = virStoragePoolLookupByName(h->conn, options_.pool.c_str());
@@ -622,10 +649,16 @@ VmExit LibvirtBackend::run(const BootRequest& req, const RecordSink& on_record) 
         out.kind = VmExitKind::interrupted;
         break;
       }
-      // The domain's state costs a round trip: asked every 100 ms, or at
-      // once when a console hung up.
-      if (console_ended || records_ended ||
-          Clock::now() - last_check > std::chrono::milliseconds(100)) {
+      // The guest's end comes as a lifecycle event. The domain's state is
+      // asked too, once a second or when a console hung up, for a domain
+      // that vanished without one; it costs a round trip and blocks while
+      // libvirt tears the domain down.
+      if (h->has_ended(name)) {
+        out.kind = VmExitKind::powered_off;
+        out.exit_code = 0;
+        break;
+      }
+      if (console_ended || records_ended || Clock::now() - last_check > std::chrono::seconds(1)) {
         last_check = Clock::now();
         int state = 0, reason = 0;
         if (virDomainGetState(dom, &state, &reason, 0) < 0) {
@@ -637,12 +670,13 @@ VmExit LibvirtBackend::run(const BootRequest& req, const RecordSink& on_record) 
           out.exit_code = 0;
           break;
         }
-        // The guest powered off, or reset after a panic (panic=-1), and
-        // QEMU has closed the consoles: libvirt is destroying the domain.
-        if ((state == VIR_DOMAIN_SHUTDOWN || state == VIR_DOMAIN_SHUTOFF ||
-             state == VIR_DOMAIN_CRASHED ||
-             (state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_SHUTTING_DOWN)) &&
-            console_ended && records_ended) {
+        // The guest powered off, or reset after a panic (panic=-1): its
+        // vCPUs are stopped (-no-shutdown) and libvirt is destroying the
+        // domain. Nothing more is said; what was said is drained below,
+        // without waiting for QEMU's exit.
+        if (state == VIR_DOMAIN_SHUTDOWN || state == VIR_DOMAIN_SHUTOFF ||
+            state == VIR_DOMAIN_CRASHED ||
+            (state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_SHUTTING_DOWN)) {
           out.kind = VmExitKind::powered_off;
           out.exit_code = 0;
           break;
@@ -659,13 +693,13 @@ VmExit LibvirtBackend::run(const BootRequest& req, const RecordSink& on_record) 
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     // What is on its way still arrives: until the consoles hang up or stay
-    // quiet for 200 ms (the guest is paused or gone), at most 2 s.
+    // quiet for 300 ms (the guest is stopped or gone), at most 2 s.
     auto tail_until = Clock::now() + std::chrono::seconds(2);
     auto quiet_since = Clock::now();
     while (Clock::now() < tail_until) {
       if (drain()) quiet_since = Clock::now();
       if (console_ended && records_ended) break;
-      if (Clock::now() - quiet_since > std::chrono::milliseconds(200)) break;
+      if (Clock::now() - quiet_since > std::chrono::milliseconds(300)) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     drain();
