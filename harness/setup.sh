@@ -23,6 +23,8 @@ PACKAGES=(
   # driver, virsh, virt-xml-validate (+ xmllint) for the domain XML tests
   libvirt-daemon libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
   libxml2-utils iproute2
+  # tests: the compare integration test screenshots compare.html headless
+  chromium
 )
 # The guests' packages are the ones images/guest.yaml names, for each guest arch.
 here=$(cd "$(dirname "$0")" && pwd)

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +54,7 @@ struct Jbd2Params {
   long psi_stall_percent;  // 0: PSI never triggers a capture
   long sample_interval_ms;
   long small_files;
+  long small_dirs;
   long small_write_bytes;
   long bulk_kb;
   long file_mb;
@@ -70,6 +72,7 @@ struct Jbd2Params {
     p.psi_stall_percent = ctx.param_int("psi_stall_percent", 0, 0, 100);
     p.sample_interval_ms = ctx.param_int("sample_interval_ms", 250, 10, 60000);
     p.small_files = ctx.param_int("small_files", 32, 1, 100000);
+    p.small_dirs = ctx.param_int("small_dirs", 16, 0, 100000);
     p.small_write_bytes = ctx.param_int("small_write_bytes", 2048, 0, 1 << 20);
     p.bulk_kb = ctx.param_int("bulk_kb", 1024, 0, 1 << 20);
     p.file_mb = ctx.param_int("file_mb", 16, 1, 1 << 16);
@@ -124,6 +127,11 @@ int check(ssize_t rc, WriterCounters& c) {
     tmp_names.push_back(dir + "/t" + std::to_string(n));
     final_names.push_back(dir + "/f" + std::to_string(n));
   }
+  std::vector<std::string> tmp_dirs, final_dirs;
+  for (long n = 0; n < p.small_dirs; ++n) {
+    tmp_dirs.push_back(dir + "/td" + std::to_string(n));
+    final_dirs.push_back(dir + "/d" + std::to_string(n));
+  }
   const std::string data_path = dir + "/data";
   const char* buf = chunk();
   const int data = ::open(data_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -148,6 +156,21 @@ int check(ssize_t rc, WriterCounters& c) {
       ::close(fd);
       if (err) ::_exit(err);
       if (const int rerr = check(::rename(tmp_names[n].c_str(), final_names[n].c_str()), c))
+        ::_exit(rerr);
+      c.creates.fetch_add(1, std::memory_order_relaxed);
+    }
+    // Directories: mkdir, then rename over last round's (empty) one. A new
+    // directory's first block is a new block-device page, allocated and
+    // charged to this memcg inside the mkdir's jbd2 handle
+    // (ext4_init_new_dir -> ext4_append -> sb_getblk): at memory.max, memcg
+    // direct reclaim with the handle held, the path of the thread's stack
+    // (there __ext4_new_inode -> __ext4_get_inode_loc -> __getblk_gfp).
+    for (long n = 0; n < p.small_dirs; ++n) {
+      if (::mkdir(tmp_dirs[n].c_str(), 0755) != 0) {
+        if (const int err = check(-1, c)) ::_exit(err);
+        continue;
+      }
+      if (const int rerr = check(::rename(tmp_dirs[n].c_str(), final_dirs[n].c_str()), c))
         ::_exit(rerr);
       c.creates.fetch_add(1, std::memory_order_relaxed);
     }
@@ -552,6 +575,9 @@ void must_mkdir(const std::string& path) {
 
 }  // namespace
 
+constexpr const char* kHandleCharges = "/sys/module/memcontrol/parameters/handle_charges";
+constexpr const char* kHandleReclaims = "/sys/module/memcontrol/parameters/handle_reclaims";
+
 void run_jbd2(Context& ctx) {
   const Jbd2Params p = Jbd2Params::from(ctx);
   if (ctx.scratch.empty()) fail_setup("jbd2 needs the ext4 scratch disk (machine.disk_mb > 0)");
@@ -589,6 +615,11 @@ void run_jbd2(Context& ctx) {
   for (PsiSource& s : psi) s.sample();
 
   emit_cgroup_snapshot(ctx.records, "before", h);
+  // Only a kernel with kernel-patches/selftest-jbd2-stall counts the memcg
+  // charges and reclaim passes made with a journal handle held; elsewhere
+  // the files are absent (-1) and there is no metric.
+  const long handle_charges_before = read_long(kHandleCharges);
+  const long handle_reclaims_before = read_long(kHandleReclaims);
 
   const double start = monotonic_seconds();
   const double end = start + static_cast<double>(p.duration_seconds);
@@ -627,7 +658,9 @@ void run_jbd2(Context& ctx) {
                           sys_io.last.full.avg10 >= static_cast<double>(p.psi_stall_percent);
     if (!probe_stuck && !psi_high) {
       in_stall = false;
-    } else if (!in_stall && captures < p.max_captures && t - last_capture >= 5.0) {
+    } else if (!in_stall && dstate > 0 && captures < p.max_captures && t - last_capture >= 5.0) {
+      // (With no task in D state at this tick there is nothing to dump:
+      // a running task's stack reads empty. The next tick looks again.)
       in_stall = true;
       last_capture = t;
       ++captures;
@@ -685,6 +718,10 @@ void run_jbd2(Context& ctx) {
   r.metric("writer_enomem", static_cast<double>(counters->enomem.load()));
   r.metric("writer_kills", static_cast<double>(writers.killed()));
   r.metric("writers_unreaped", static_cast<double>(writers_left));
+  if (const long after = read_long(kHandleCharges); handle_charges_before >= 0 && after >= 0)
+    r.metric("handle_charges", static_cast<double>(after - handle_charges_before));
+  if (const long after = read_long(kHandleReclaims); handle_reclaims_before >= 0 && after >= 0)
+    r.metric("handle_reclaims", static_cast<double>(after - handle_reclaims_before));
 
   if (const std::string err = probe.error(); !err.empty()) fail_workload("probe: " + err);
 }

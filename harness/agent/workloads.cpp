@@ -219,6 +219,7 @@ void run_dying_cgroup(Context& ctx) {
                       ? Pin::kmem
                       : Pin::pagecache;
   const long settle_seconds = ctx.param_int("settle_seconds", 10, 0, 86400);
+  const long samples = ctx.param_int("samples", 10, 0, 1000);
   if (pin == Pin::pagecache && ctx.scratch.empty()) {
     fail_setup("pin=pagecache needs a scratch disk (config.json has no \"disk\")");
   }
@@ -251,12 +252,22 @@ void run_dying_cgroup(Context& ctx) {
   emit_cgroup_snapshot(ctx.records, "before", h);
 
   const long progress_every = std::max(1L, iterations / 4);
+  // The dying count against iterations: `samples` points, the last one at
+  // the end of the loop, as metrics dying_at.<i> (added since `before`).
+  const long sample_every = samples > 0 ? std::max(1L, iterations / samples) : 0;
+  const long dying_at_start = sample_every ? cgroup::dying_count(h) : 0;
   long done = 0;
   const double loop_start = monotonic_seconds();
   try {
     for (long i = 1; i <= iterations; ++i) {
       loop.iteration(i);
       done = i;
+      if (sample_every && dying_at_start >= 0 && (i % sample_every == 0 || i == iterations)) {
+        if (const long dying = cgroup::dying_count(h); dying >= 0) {
+          ctx.records.metric("dying_at." + std::to_string(i),
+                             static_cast<double>(dying - dying_at_start));
+        }
+      }
       if (i % progress_every == 0 && i != iterations) {
         ctx.records.log("iteration " + std::to_string(i) + "/" + std::to_string(iterations));
       }
@@ -301,7 +312,7 @@ constexpr Workload kWorkloads[] = {
     {"dying-cgroup", run_dying_cgroup,
      "create, charge and remove memory cgroups; count the dying ones (params: iterations, cgroup "
      "v1|v2, "
-     "pin pagecache|kmem, settle_seconds)"},
+     "pin pagecache|kmem, settle_seconds, samples)"},
     {"thp-shrinker", run_thp_shrinker,
      "underused THPs on the deferred split queues of memcgs A and B; reclaim B, remove A (params: "
      "thps, order a-first|b-first, placement interleave|split|local, min_nodes, offline_wait_ms)"},

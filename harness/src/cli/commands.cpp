@@ -3,12 +3,17 @@
 namespace kh::cli {
 
 const std::vector<CommandEntry>& commands() {
+  // One row per command (clang-format would pack them into columns).
+  // clang-format off
   static const std::vector<CommandEntry> table = {
       {"run", add_run},
       {"build", add_build},
       {"boot", add_boot},
+      {"compare", add_compare},
       {"doctor", add_doctor},
+      {"history", add_history},
   };
+  // clang-format on
   return table;
 }
 

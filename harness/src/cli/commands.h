@@ -25,5 +25,7 @@ void add_run(CLI::App& app, Action& action);
 void add_build(CLI::App& app, Action& action);
 void add_boot(CLI::App& app, Action& action);
 void add_doctor(CLI::App& app, Action& action);
+void add_history(CLI::App& app, Action& action);
+void add_compare(CLI::App& app, Action& action);
 
 }  // namespace kh::cli

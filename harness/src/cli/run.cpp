@@ -14,6 +14,7 @@
 #include "core/executor.h"
 #include "core/paths.h"
 #include "core/plan.h"
+#include "history/store.h"
 #include "report/summary.h"
 #include "util/error.h"
 #include "vm/accel.h"
@@ -33,6 +34,8 @@ struct RunArgs {
   std::string backend;  // "": the job's backend:, else qemu
   std::string uri;
   bool quiet = false;
+  std::string history;  // the history store; "" = the job's or the default
+  bool no_history = false;
 };
 
 std::string timestamp() {
@@ -42,6 +45,20 @@ std::string timestamp() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
   return buf;
+}
+
+// Imports the job's results folder into the history store. A history that
+// cannot be written costs a warning, never the job's results.
+void record_history(const std::filesystem::path& history, const std::filesystem::path& out,
+                    Status& status) {
+  if (history.empty() || !std::filesystem::is_directory(out)) return;
+  try {
+    HistoryStore store(history);
+    ImportReport rep = import_results(store, {out});
+    status.info(fmt::format("history: {} run(s) recorded in {}", rep.added, history.string()));
+  } catch (const std::exception& e) {
+    status.warn(fmt::format("history {}: not recorded: {}", history.string(), e.what()));
+  }
 }
 
 int do_run(const RunArgs& a) {
@@ -114,8 +131,20 @@ int do_run(const RunArgs& a) {
   ExecutorOptions opts{out, a.jobs > 0 ? a.jobs : slots > 0 ? slots : default_parallel_vms(vcpus)};
   status->info(fmt::format("job {} ({}): {} run(s), results in {}", job.name, job.origin,
                            plan.size(), out.string()));
+  // Every run goes into the history, whatever ends the job.
+  std::filesystem::path history = a.no_history           ? std::filesystem::path()
+                                  : !a.history.empty()   ? std::filesystem::path(a.history)
+                                  : !job.history.empty() ? job.history
+                                                         : default_history_path(out);
   auto started = std::chrono::steady_clock::now();
-  auto results = executor.execute(job, plan, opts);
+  std::vector<RunResult> results;
+  try {
+    results = executor.execute(job, plan, opts);
+  } catch (...) {
+    record_history(history, out, *status);
+    throw;
+  }
+  record_history(history, out, *status);
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   std::map<std::string, std::string> keys;
@@ -155,7 +184,9 @@ with the dying-memcg reproducer on x86_64.
 
 Each run gets a folder RESULTS/<kernel>/<arch>/<workload>/ with result.json,
 console.log, records.jsonl, initramfs.cpio and reproduce.sh; the job folder
-gets summary.json, junit.xml and job.yaml.
+gets summary.json, junit.xml, kcidb.json, results.ktap and job.yaml. Every
+run is recorded in the history store (default: history.sqlite beside the
+job's results folder; see `kharness history`).
 
 Examples:
   kharness run
@@ -187,6 +218,10 @@ Exit codes: 0 all passed, 1 a run failed, 2 bad usage or input,
                   "libvirt: run every VM on this host (default: the job's uri:/hosts:, else "
                   "qemu:///system)");
   sub->add_flag("--quiet,-q", args->quiet, "No progress, only the summary table");
+  sub->add_option("--history", args->history,
+                  "History store to record the runs in (default: the job's history:, else "
+                  "history.sqlite beside the results folder)");
+  sub->add_flag("--no-history", args->no_history, "Do not record the runs in a history store");
   sub->callback([&action, args] { action = [args] { return do_run(*args); }; });
 }
 

@@ -25,6 +25,7 @@ struct ArchInfo {
   std::string_view qemu_machine;  // -machine
   std::string_view tcg_cpu;       // -cpu under TCG
   std::string_view console;       // kernel console= device
+  std::string_view boot_args;     // always on the guest command line ("" for none)
   std::string_view virtio_bus;    // "pci" or "device" (virtio-*-pci / virtio-*-device)
   double tcg_slowdown;            // timeouts are multiplied by this under TCG
 };

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <ctime>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -16,6 +17,8 @@
 #include "image/guest_image.h"
 #include "kernel/kconfig.h"
 #include "report/junit.h"
+#include "report/kcidb.h"
+#include "report/ktap_export.h"
 #include "report/result_json.h"
 #include "report/summary.h"
 #include "util/error.h"
@@ -31,6 +34,15 @@ Executor::Executor(KernelBuilder& builder, Backend& backend, ProcessRunner& runn
       runner_(runner),
       status_(status),
       paths_(std::move(paths)) {}
+
+std::string utc_timestamp() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
 std::string guest_file_path(const std::string& param, const std::filesystem::path& host) {
   return fmt::format("{}/{}/{}", kGuestFilesDir, param, host.filename().string());
@@ -261,6 +273,12 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
               run.kernel->source.kind == SourceSpec::Kind::git
                   ? run.kernel->source.path.string() + "@" + run.kernel->source.ref
                   : run.kernel->source.path.string()};
+  r.kernel.source_id = artifact.source_id;
+  r.kernel.commit = artifact.commit;
+  r.kernel.series_hash = artifact.series_hash;
+  r.kernel.config_hash = artifact.config_hash;
+  for (const auto& p : artifact.patches) r.kernel.patches.push_back(p.string());
+  r.started = utc_timestamp();
   r.arch = std::string(run.arch->name);
   r.workload = run.ref->id;
   r.workload_name = run.spec.name;
@@ -384,6 +402,8 @@ void Executor::write_summary(const Job& job, const std::vector<RunResult>& resul
   write_file(out_dir / "summary.json",
              summary_json(job.name, results, exit_code_for(outcomes)).dump(2) + "\n");
   write_file(out_dir / "junit.xml", junit_xml(job.name, results));
+  write_file(out_dir / "kcidb.json", kcidb_json(job.name, results, out_dir).dump(2) + "\n");
+  write_file(out_dir / "results.ktap", ktap_export(job.name, results));
 }
 
 std::vector<RunResult> Executor::execute(const Job& job, const std::vector<PlannedRun>& plan,
@@ -419,6 +439,7 @@ std::vector<RunResult> Executor::execute(const Job& job, const std::vector<Plann
       for (std::size_t k = i; k < end; ++k) {
         RunResult r;
         r.kernel.name = kernel->name;
+        r.started = utc_timestamp();
         r.arch = std::string(arch->name);
         r.workload = plan[k].ref->id;
         r.workload_name = plan[k].spec.name;

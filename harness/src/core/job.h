@@ -72,6 +72,9 @@ struct Job {
   std::string uri;
   std::vector<HostSpec> hosts;
   std::string text;              // the YAML as given, copied into the results
+  // The history store (history/store.h), relative to the current
+  // directory; empty: history.sqlite beside the job's results folder.
+  std::filesystem::path history;
 };
 
 // Parses a job. Throws InputError "<origin>:<line>:<col>: <what was expected>"

@@ -50,6 +50,12 @@ struct KernelIdentity {
   std::string artifact_key;  // content key of the build
   std::string series;        // series folder, or empty
   std::string source;        // tarball path, or repo@ref
+  // What the kernel is, whatever it is called: the history keys on these.
+  std::string source_id{};             // "tarball:<sha256>" or "git:<tree id>"
+  std::string commit{};                // git sources: the commit; "" for a tarball
+  std::string series_hash{};           // KCIDB patchset hash of the series; "" without one
+  std::string config_hash{};           // sha256 of the final .config
+  std::vector<std::string> patches{};  // the series' patch files, in order (absolute)
 };
 
 struct RunResult {
@@ -59,6 +65,7 @@ struct RunResult {
   std::string workload_name;  // the folder under workloads/
   std::string key_metric;     // the workload's headline metric (workload.yaml)
   int repeat = 0;
+  std::string started{};  // when the run began, UTC, "2026-11-24T21:13:14Z"
   std::map<std::string, std::string> params;
   Outcome outcome = Outcome::infra;
   std::string reason;      // one line: why fail/infra/skip

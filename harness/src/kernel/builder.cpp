@@ -184,6 +184,25 @@ KernelBuilder::Inputs KernelBuilder::resolve(const KernelSpec& spec, const ArchI
   return in;
 }
 
+std::string patchset_hash(const std::vector<std::string>& patches) {
+  if (patches.empty()) return "";
+  std::string lines;
+  for (const auto& bytes : patches) lines += sha256_hex(bytes) + "\n";
+  return sha256_hex(lines);
+}
+
+Artifact KernelBuilder::identify(Artifact a, const KernelSpec& spec, const Inputs& in) {
+  a.source_id = in.key_inputs.source_identity;
+  a.commit = source_commit(spec, in.source, runner_);
+  std::vector<std::string> bytes;
+  for (const auto& [name, b] : in.key_inputs.series) bytes.push_back(b);
+  a.series_hash = patchset_hash(bytes);
+  a.patches = in.series ? in.series->content_files() : std::vector<fs::path>{};
+  std::string config;
+  if (read_file_if_exists(a.config, config)) a.config_hash = sha256_hex(config);
+  return a;
+}
+
 std::string KernelBuilder::cache_key(const KernelSpec& spec, const ArchInfo& arch,
                                      const fs::path& job_dir,
                                      const std::vector<fs::path>& workload_config) {
@@ -245,7 +264,7 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
   if (auto hit = cache.lookup(in.key)) {
     status_.step(subject,
                  fmt::format("kernel {} from the cache ({})", hit->release, in.key.substr(0, 12)));
-    return *hit;
+    return identify(*hit, spec, in);
   }
 
   // One build at a time per tree: two kharness processes (two nightly jobs,
@@ -258,7 +277,7 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
     if (auto hit = cache.lookup(in.key)) {
       status_.step(subject, fmt::format("kernel {} from the cache ({})", hit->release,
                                         in.key.substr(0, 12)));
-      return *hit;
+      return identify(*hit, spec, in);
     }
   }
 
@@ -389,7 +408,7 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
   Artifact a = cache.store(in.key, std::string(arch.name), image, build_dir / ".config", log,
                            release, seconds);
   status_.info(fmt::format("{}: built {} in {}", subject, release, format_seconds(seconds)));
-  return a;
+  return identify(std::move(a), spec, in);
 }
 
 fs::path KernelBuilder::build_selftests(const KernelSpec& spec, const ArchInfo& arch,

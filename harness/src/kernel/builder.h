@@ -25,11 +25,22 @@ struct Artifact {
   std::filesystem::path build_log;  // full make output
   std::string release;              // `make kernelrelease`
   bool from_cache = false;
-  double build_seconds = 0;  // 0 when from the cache
+  // What the kernel is, beside the key (filled by KernelBuilder::build on
+  // every path, cached or not; not stored in meta.json).
+  std::string source_id;                       // "tarball:<sha256>" or "git:<tree id>"
+  std::string commit;                          // git sources: the commit REF named
+  std::string series_hash;                     // KCIDB patchset hash of the series, "" without one
+  std::string config_hash;                     // sha256 of the final .config
+  std::vector<std::filesystem::path> patches;  // the series' files, in order
+  double build_seconds = 0;                    // 0 when from the cache
   // selftests target -> folder of programs (build_selftests); empty path
   // when that build failed. Filled by the executor, not stored.
   std::map<std::string, std::filesystem::path> selftests;
 };
+
+// KCIDB's patchset hash: sha256 over the newline-terminated sha256 of each
+// patch, in order ("sha256sum *.patch | cut -c-64 | sha256sum"); "" for none.
+std::string patchset_hash(const std::vector<std::string>& patches);
 
 class KernelBuilder {
  public:
@@ -70,6 +81,9 @@ class KernelBuilder {
   Inputs resolve(const KernelSpec& spec, const ArchInfo& arch, const std::filesystem::path& job_dir,
                  const std::vector<std::filesystem::path>& workload_config);
   const std::string& compiler_version(std::string_view compiler);
+  // Fills the artifact's identity fields (source, commit, series and
+  // config hashes) from the resolved inputs.
+  Artifact identify(Artifact a, const KernelSpec& spec, const Inputs& in);
   // One build at a time per source tree, across kharness processes
   // (cache/locks/<tree>.lock); `waited` is set when another held it.
   FileLock lock_tree(const std::string& tree_id, const std::string& subject,

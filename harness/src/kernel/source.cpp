@@ -85,6 +85,18 @@ std::string source_identity(const KernelSpec& spec, const fs::path& source, Proc
   return "git:" + tree;
 }
 
+std::string source_commit(const KernelSpec& spec, const fs::path& source, ProcessRunner& runner) {
+  if (spec.source.kind != SourceSpec::Kind::git) return "";
+  std::string ref = spec.source.ref.empty() ? "HEAD" : spec.source.ref;
+  ProcessResult r = run_git(runner, source, {"rev-parse", "--verify", "--quiet", ref + "^{commit}"},
+                            fmt::format("kernel '{}'", spec.name));
+  std::string commit = first_line(r.output);
+  if (!r.ok() || commit.size() < 40)
+    throw InputError(
+        fmt::format("kernel '{}': source {}: no git commit '{}'", spec.name, source.string(), ref));
+  return commit;
+}
+
 fs::path prepare_tree(const KernelSpec& spec, const fs::path& source, const Series* series,
                       const fs::path& tree_root, ProcessRunner& runner, Status& status) {
   fs::path src = tree_root / "src";

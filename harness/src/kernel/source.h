@@ -23,6 +23,11 @@ std::filesystem::path resolve_source(const KernelSpec& spec, const std::filesyst
 std::string source_identity(const KernelSpec& spec, const std::filesystem::path& source,
                             ProcessRunner& runner, const std::filesystem::path& cache);
 
+// The commit REF names in a git source (40 hex digits), or "" for a
+// tarball. Throws InputError for an unknown ref.
+std::string source_commit(const KernelSpec& spec, const std::filesystem::path& source,
+                          ProcessRunner& runner);
+
 // Prepares <tree_root>/src: extracts the tarball (or adds a detached git
 // worktree) and applies the series, then writes <tree_root>/complete. A tree
 // without that stamp (an interrupted extraction or a failed patch) is

@@ -107,12 +107,23 @@ RunResult parse(const json& j, const std::string& source) {
     rd.get(*k, "artifact_key", r.kernel.artifact_key, "kernel.");
     rd.get(*k, "series", r.kernel.series, "kernel.");
     rd.get(*k, "source", r.kernel.source, "kernel.");
+    rd.get(*k, "source_id", r.kernel.source_id, "kernel.");
+    rd.get(*k, "commit", r.kernel.commit, "kernel.");
+    rd.get(*k, "series_hash", r.kernel.series_hash, "kernel.");
+    rd.get(*k, "config_hash", r.kernel.config_hash, "kernel.");
+    if (const json* ps = rd.field(*k, "patches", json::value_t::array, "kernel.")) {
+      for (const json& p : *ps) {
+        if (!p.is_string()) rd.fail("'kernel.patches' entries should be strings");
+        r.kernel.patches.push_back(p.get<std::string>());
+      }
+    }
   }
   rd.get(j, "arch", r.arch);
   rd.get(j, "workload", r.workload);
   rd.get(j, "key_metric", r.key_metric);
   rd.get(j, "workload_name", r.workload_name);
   rd.get(j, "repeat", r.repeat);
+  rd.get(j, "started", r.started);
   rd.get(j, "params", r.params);
   rd.get(j, "reason", r.reason);
   rd.get(j, "accel", r.accel);
@@ -199,12 +210,18 @@ nlohmann::json to_json(const RunResult& r) {
                  {"release", r.kernel.release},
                  {"artifact_key", r.kernel.artifact_key},
                  {"series", r.kernel.series},
-                 {"source", r.kernel.source}};
+                 {"source", r.kernel.source},
+                 {"source_id", r.kernel.source_id},
+                 {"commit", r.kernel.commit},
+                 {"series_hash", r.kernel.series_hash},
+                 {"config_hash", r.kernel.config_hash},
+                 {"patches", r.kernel.patches}};
   j["arch"] = r.arch;
   j["workload"] = r.workload;
   if (!r.key_metric.empty()) j["key_metric"] = r.key_metric;
   j["workload_name"] = r.workload_name;
   j["repeat"] = r.repeat;
+  j["started"] = r.started;
   j["params"] = r.params;
   j["outcome"] = std::string(to_string(r.outcome));
   j["reason"] = r.reason;

@@ -81,7 +81,9 @@ std::string run_relative(const std::filesystem::path& p, const std::filesystem::
 std::string base_cmdline(const ArchInfo& arch) {
   // panic=-1 + -no-reboot: a panicking guest ends QEMU at once instead of
   // hanging until the timeout.
-  return fmt::format("console={} panic=-1 rdinit=/init", arch.console);
+  std::string line = fmt::format("console={} panic=-1 rdinit=/init", arch.console);
+  if (!arch.boot_args.empty()) line += fmt::format(" {}", arch.boot_args);
+  return line;
 }
 
 std::vector<std::string> qemu_argv(const BootRequest& req, Accel accel) {

@@ -24,6 +24,13 @@ std::string error_of(const std::string& text) {
   return "(no error)";
 }
 
+TEST(JobTest, HistoryStoreIsOptional) {
+  EXPECT_EQ(parse_job(kMinimal, "job.yaml", "/jobs").history, "");
+  Job j = parse_job(std::string(kMinimal) + "history: /srv/nightly/history.sqlite\n", "job.yaml",
+                    "/jobs");
+  EXPECT_EQ(j.history, "/srv/nightly/history.sqlite");
+}
+
 TEST(JobTest, MinimalJobGetsDefaults) {
   Job j = parse_job(kMinimal, "job.yaml", "/jobs");
   EXPECT_EQ(j.name, "t");

@@ -14,8 +14,8 @@ namespace {
 class Programs : public JobRunTest {
  protected:
   static void SetUpTestSuite() {
-    start({"run", job("workloads-x86_64.yaml"), "--workload", "cover-letter", "--workload",
-           "kmem-2021", "--workload", "kselftest-cgroup"});
+    start({"run", job("workloads-x86_64.yaml"), "--kernel", "linux-6.1", "--workload",
+           "cover-letter", "--workload", "kmem-2021", "--workload", "kselftest-cgroup"});
   }
   static void TearDownTestSuite() { finish(); }
 };

@@ -14,8 +14,8 @@ namespace {
 class ThpShrinkerX86 : public JobRunTest {
  protected:
   static void SetUpTestSuite() {
-    start({"run", job("workloads-x86_64.yaml"), "--workload", "thp-shrinker", "--workload",
-           "thp-nokmem", "--jobs", "2"});
+    start({"run", job("workloads-x86_64.yaml"), "--kernel", "linux-6.1", "--workload",
+           "thp-shrinker", "--workload", "thp-nokmem", "--jobs", "2"});
   }
   static void TearDownTestSuite() { finish(); }
   static double metric(const nlohmann::json& r, const std::string& name) {

@@ -8,6 +8,7 @@
 #include "test_util.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/hash.h"
 
 namespace fs = std::filesystem;
 
@@ -312,6 +313,25 @@ TEST_F(BuilderTest, FailedMakeNamesTheFirstErrorAndTheLog) {
         << m;
     EXPECT_NE(m.find("build.log"), std::string::npos);
   }
+}
+
+TEST_F(BuilderTest, ArtifactCarriesTheKernelsIdentityBuiltOrCached) {
+  spec.series = test::data_path("kernel/good-series").string();
+  fs::path dir = test::data_path("kernel/good-series");
+  std::string expected_series = patchset_hash({read_file(dir / "0001-memcg-log-online.patch"),
+                                               read_file(dir / "0002-init-print-marker.patch")});
+  for (int pass = 0; pass < 2; ++pass) {  // built, then from the cache
+    Artifact a = build();
+    EXPECT_EQ(a.from_cache, pass == 1);
+    EXPECT_EQ(a.source_id.rfind("tarball:", 0), 0u) << a.source_id;
+    EXPECT_EQ(a.commit, "");  // a tarball has none
+    EXPECT_EQ(a.series_hash, expected_series);
+    EXPECT_EQ(a.config_hash, sha256_hex(read_file(a.config)));
+    ASSERT_EQ(a.patches.size(), 2u);
+    EXPECT_EQ(a.patches[1].filename(), "0002-init-print-marker.patch");
+  }
+  spec.series.clear();
+  EXPECT_EQ(build().series_hash, "");
 }
 
 TEST_F(BuilderTest, SeriesIsAppliedOnceToTheExtractedTree) {

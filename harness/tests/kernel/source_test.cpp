@@ -61,6 +61,16 @@ TEST_F(GitSourceTest, IdentityIsTheTreeOfTheRef) {
             "git:" + git(repo, {"rev-parse", "v1^{tree}"}));
 }
 
+TEST_F(GitSourceTest, CommitIsTheRefsCommitAndTarballsHaveNone) {
+  EXPECT_EQ(source_commit(spec, repo, runner), git(repo, {"rev-parse", "v1^{commit}"}));
+  EXPECT_NE(source_commit(spec, repo, runner), git(repo, {"rev-parse", "HEAD"}));
+  spec.source.ref = "v9";
+  EXPECT_THROW(source_commit(spec, repo, runner), InputError);
+  KernelSpec tarball;
+  tarball.source.kind = SourceSpec::Kind::tarball;
+  EXPECT_EQ(source_commit(tarball, repo, runner), "");
+}
+
 TEST_F(GitSourceTest, UnknownRefIsAnInputError) {
   spec.source.ref = "v9";
   try {

@@ -44,7 +44,7 @@ TEST(QemuArgvTest, X86UnderTcg) {
   EXPECT_EQ(after(v, "-m"), "512");
   EXPECT_EQ(after(v, "-kernel"), "/cache/artifacts/k/bzImage");
   EXPECT_EQ(after(v, "-initrd"), "initramfs.cpio");  // relative: reproduce.sh replays it elsewhere
-  EXPECT_EQ(after(v, "-append"), "console=ttyS0 panic=-1 rdinit=/init cgroup.memory=nokmem");
+  EXPECT_EQ(after(v, "-append"), "console=ttyS0 panic=-1 rdinit=/init no_timer_check cgroup.memory=nokmem");
   EXPECT_TRUE(contains(v, "-no-reboot")) << "a panic must end QEMU, not reboot the guest";
   EXPECT_TRUE(contains(v, "-nodefaults"));
   EXPECT_TRUE(contains(v, "virtio-serial-pci"));
@@ -103,7 +103,7 @@ TEST(QemuArgvTest, X86ConsoleOnTheTerminal) {
   r.console = Console::terminal;
   auto v = qemu_argv(r, Accel::tcg);
   expect_console_on_terminal(v);
-  EXPECT_EQ(after(v, "-append"), "console=ttyS0 panic=-1 rdinit=/init cgroup.memory=nokmem");
+  EXPECT_EQ(after(v, "-append"), "console=ttyS0 panic=-1 rdinit=/init no_timer_check cgroup.memory=nokmem");
   EXPECT_TRUE(contains(v, "virtio-serial-pci"));
 }
 
