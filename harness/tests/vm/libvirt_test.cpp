@@ -8,6 +8,7 @@
 
 #include "util/files.h"
 #include "util/process.h"
+#include "vm/qemu.h"
 
 namespace kh {
 namespace {
@@ -66,8 +67,10 @@ TEST(LibvirtDomainXmlTest, X86DirectKernelBootUnderTcg) {
   EXPECT_STREQ(os.child("type").attribute("machine").value(), "pc");
   EXPECT_STREQ(os.child_value("kernel"), "/pool/kernel-1");
   EXPECT_STREQ(os.child_value("initrd"), "/pool/kh-1-initramfs.cpio");
-  EXPECT_STREQ(os.child_value("cmdline"),
-               "console=ttyS0 panic=-1 rdinit=/init cgroup.memory=nokmem");
+  // The qemu backend's command line, then the machine's.
+  EXPECT_EQ(std::string(os.child_value("cmdline")),
+            base_cmdline(*find_arch("x86_64")) + " cgroup.memory=nokmem");
+  EXPECT_EQ(std::string(os.child_value("cmdline")).rfind("console=ttyS0 panic=-1 ", 0), 0u);
   EXPECT_TRUE(d.child("features").child("acpi"));
   EXPECT_STREQ(d.child("cpu").attribute("mode").value(), "maximum");
   EXPECT_FALSE(d.child("cpu").child("numa"));
