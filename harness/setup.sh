@@ -19,6 +19,10 @@ PACKAGES=(
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
   # guests
   qemu-system-x86 qemu-system-arm qemu-utils e2fsprogs busybox-static bash-static
+  # the libvirt backend (--backend libvirt, hosts:): the daemon and its QEMU
+  # driver, virsh, virt-xml-validate (+ xmllint) for the domain XML tests
+  libvirt-daemon libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
+  libxml2-utils iproute2
   # tests: the compare integration test screenshots compare.html headless
   chromium
 )
@@ -59,7 +63,27 @@ need_debs=$(missing_debs)
 need_arch=""
 dpkg --print-foreign-architectures | grep -qx arm64 || need_arch=arm64
 
+# The libvirt backend talks to the local libvirtd (qemu:///system). Under
+# systemd the package starts it; without systemd (a container, a chroot)
+# this starts virtlogd and libvirtd as daemons. Running it again is a no-op.
+start_libvirtd() {
+  command -v libvirtd >/dev/null || return 0
+  if virsh -q -c qemu:///system version >/dev/null 2>&1; then return 0; fi
+  if [ -d /run/systemd/system ]; then
+    $SUDO systemctl start virtlogd libvirtd || true
+  else
+    pgrep -x virtlogd >/dev/null || $SUDO virtlogd -d
+    pgrep -x libvirtd >/dev/null || $SUDO libvirtd -d
+  fi
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    virsh -q -c qemu:///system version >/dev/null 2>&1 && { echo "setup.sh: libvirtd is running"; return 0; }
+    sleep 0.5
+  done
+  echo "setup.sh: libvirtd did not start (the libvirt backend will not work; qemu does)" >&2
+}
+
 if [ -z "$need_pkgs" ] && [ -z "$need_debs" ] && [ -z "$need_arch" ]; then
+  start_libvirtd
   echo "setup.sh: everything is installed (guest packages in $debs)"
   exit 0
 fi
@@ -88,4 +112,5 @@ if [ -n "$still" ]; then
   echo "setup.sh: still missing after install:" $still >&2
   exit 1
 fi
+start_libvirtd
 echo "setup.sh: done"

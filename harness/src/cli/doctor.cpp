@@ -42,6 +42,30 @@ Check program(const std::string& name, const std::string& package, bool required
   return {name, true, first_line({path.string(), version_flag}), required};
 }
 
+// The libvirt backend needs a running libvirtd (harness/setup.sh starts
+// it where systemd does not).
+Check libvirtd_running() {
+  if (find_program("virsh").empty())
+    return {"libvirtd running", false, "missing: apt-get install libvirt-clients", false};
+  RealProcessRunner runner;
+  Command cmd;
+  cmd.argv = {"virsh", "-c", "qemu:///system", "-q", "version", "--daemon"};
+  cmd.timeout = std::chrono::seconds(10);
+  try {
+    auto r = runner.run(cmd);
+    if (r.exit_code == 0) {
+      auto at = r.output.find("daemon: ");
+      std::string line = r.output.substr(at == std::string::npos ? 0 : at);
+      return {"libvirtd running", true, line.substr(0, line.find('\n')), false};
+    }
+  } catch (const std::exception&) {
+  }
+  return {"libvirtd running", false,
+          "not running: harness/setup.sh starts it (or `virtlogd -d && libvirtd -d` as root); "
+          "only --backend libvirt needs it",
+          false};
+}
+
 int do_doctor(bool probe_kvm) {
   Paths paths = Paths::from_environment();
   std::vector<Check> checks;
@@ -57,6 +81,7 @@ int do_doctor(bool probe_kvm) {
   checks.push_back(program("flex", "flex"));
   checks.push_back(program("bc", "bc"));
   checks.push_back(program("libvirtd", "libvirt-daemon-system", false));
+  checks.push_back(libvirtd_running());
 
   std::string tarball = "/usr/src/linux-source-6.1.tar.xz";
   checks.push_back(

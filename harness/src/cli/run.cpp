@@ -1,6 +1,8 @@
 // kharness run: the whole pipeline for a job.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <ctime>
@@ -16,6 +18,8 @@
 #include "report/summary.h"
 #include "util/error.h"
 #include "vm/accel.h"
+#include "vm/host_pool.h"
+#include "vm/libvirt.h"
 #include "vm/registry.h"
 
 namespace kh::cli {
@@ -27,7 +31,8 @@ struct RunArgs {
   std::vector<std::string> arches, workloads, kernels, sets;
   int jobs = 0;
   std::string accel = "auto";
-  std::string backend = "qemu";
+  std::string backend;  // "": the job's backend:, else qemu
+  std::string uri;
   bool quiet = false;
   std::string history;  // the history store; "" = the job's or the default
   bool no_history = false;
@@ -78,13 +83,52 @@ int do_run(const RunArgs& a) {
   RealProcessRunner runner;
   RealHostProbe probe;
   BackendDeps deps{&runner, &probe, paths.cache, a.accel};
-  auto backend = create_backend(a.backend, deps);
+  // The libvirt backend's storage pool on each host is this job's own.
+  deps.pool = fmt::format("kharness-{}-{}", job.name, ::getpid());
+  std::string backend_name = !a.backend.empty()     ? a.backend
+                             : !job.backend.empty() ? job.backend
+                                                    : "qemu";
+  std::unique_ptr<Backend> backend;
+  int slots = 0;
+  if (backend_name == "libvirt" && !job.hosts.empty() && a.uri.empty()) {
+    std::vector<PoolHost> hosts;
+    for (const auto& h : job.hosts) {
+      BackendDeps d = deps;
+      d.uri = h.uri;
+      if (!h.pool_dir.empty()) d.pool_dir = h.pool_dir;
+      auto lv = create_backend("libvirt", d);
+      std::vector<std::string> arches = h.arches;
+      // No arches: given: what the host's libvirt can emulate. A host that
+      // does not answer now is tried (and given up) at its first run.
+      if (arches.empty()) {
+        if (auto* l = dynamic_cast<LibvirtBackend*>(lv.get())) {
+          try {
+            arches = l->arches();
+            status->info(fmt::format("host {}: {} slot(s), runs {}", h.uri, h.slots,
+                                     fmt::join(arches, ", ")));
+          } catch (const InfraError& e) {
+            status->warn(fmt::format("host {}: {}", h.uri, e.what()));
+          }
+        }
+      }
+      hosts.push_back({h.uri, std::move(lv), h.slots, arches});
+    }
+    auto pool = std::make_unique<HostPool>(std::move(hosts));
+    slots = pool->total_slots();
+    backend = std::move(pool);
+  } else {
+    if (!a.uri.empty())
+      deps.uri = a.uri;
+    else if (!job.uri.empty())
+      deps.uri = job.uri;
+    backend = create_backend(backend_name, deps);
+  }
   KernelBuilder builder(runner, *status, paths, host_cores());
   Executor executor(builder, *backend, runner, *status, paths);
 
   int vcpus = 1;
   for (const auto& r : plan) vcpus = std::max(vcpus, r.spec.machine.cpus);
-  ExecutorOptions opts{out, a.jobs > 0 ? a.jobs : default_parallel_vms(vcpus)};
+  ExecutorOptions opts{out, a.jobs > 0 ? a.jobs : slots > 0 ? slots : default_parallel_vms(vcpus)};
   status->info(fmt::format("job {} ({}): {} run(s), results in {}", job.name, job.origin,
                            plan.size(), out.string()));
   // Every run goes into the history, whatever ends the job.
@@ -167,7 +211,12 @@ Exit codes: 0 all passed, 1 a run failed, 2 bad usage or input,
       ->check(CLI::PositiveNumber);
   sub->add_option("--accel", args->accel, "auto (KVM if it works here, else TCG), kvm or tcg")
       ->check(CLI::IsMember({"auto", "kvm", "tcg"}));
-  sub->add_option("--backend", args->backend, "VM backend")->check(CLI::IsMember(backend_names()));
+  sub->add_option("--backend", args->backend,
+                  "VM backend: qemu (default) or libvirt (default: the job's backend:)")
+      ->check(CLI::IsMember(backend_names()));
+  sub->add_option("--uri", args->uri,
+                  "libvirt: run every VM on this host (default: the job's uri:/hosts:, else "
+                  "qemu:///system)");
   sub->add_flag("--quiet,-q", args->quiet, "No progress, only the summary table");
   sub->add_option("--history", args->history,
                   "History store to record the runs in (default: the job's history:, else "

@@ -165,6 +165,8 @@ Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRec
   switch (vm.kind) {
     case VmExitKind::vm_failed:
       return {Outcome::infra, fmt::format("QEMU failed (exit {}): {}", vm.exit_code, vm.vm_output)};
+    case VmExitKind::host_failed:
+      return {Outcome::infra, "host failed: " + vm.vm_output};
     case VmExitKind::boot_timeout:
       return {Outcome::infra,
               console.booted ? "boot timeout: the kernel started but the agent never reported ready"
@@ -342,8 +344,12 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   });
   r.accel = std::string(to_string(vm.accel));
   r.accel_note = vm.accel_note;
+  r.host = vm.host;
+  r.infra_attempts = vm.infra_attempts;
   r.timings["boot"] = vm.boot_seconds;
   r.timings["vm_total"] = vm.total_seconds;
+  if (vm.setup_seconds >= 0) r.timings["vm_setup"] = vm.setup_seconds;
+  if (vm.teardown_seconds >= 0) r.timings["vm_teardown"] = vm.teardown_seconds;
   r.timings["boot_limit"] = vm.boot_limit_seconds;
   r.timings["workload_limit"] = vm.run_limit_seconds;
   if (vm.boot_seconds >= 0) r.timings["workload"] = vm.total_seconds - vm.boot_seconds;
@@ -385,7 +391,7 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   write_result_json(dir / "result.json", r);
   status_.step(subject, fmt::format("{}{}{} (boot {:.1f} s, {} via {})", to_string(r.outcome),
                                     r.reason.empty() ? "" : ": ", r.reason, vm.boot_seconds,
-                                    r.accel, run.arch->qemu_binary));
+                                    r.accel, vm.host.empty() ? run.arch->qemu_binary : vm.host));
   return r;
 }
 

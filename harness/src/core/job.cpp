@@ -97,9 +97,9 @@ Job parse_job(const std::string& text, const std::string& origin,
   const std::string& o = origin;
   YAML::Node root = yaml::load(text, o);
   yaml::expect_map(o, root, "the job");
-  yaml::check_keys(
-      o, root,
-      {"name", "kernels", "arches", "workloads", "repeats", "timeouts", "output", "history"});
+  yaml::check_keys(o, root,
+                   {"name", "kernels", "arches", "workloads", "repeats", "timeouts", "output",
+                    "history", "backend", "uri", "hosts"});
   Job job;
   job.origin = origin;
   job.text = text;
@@ -167,6 +167,47 @@ Job parse_job(const std::string& text, const std::string& origin,
   job.output = root["output"] ? std::filesystem::path(yaml::scalar(o, root["output"], "output"))
                               : std::filesystem::path("results");
   if (root["history"]) job.history = yaml::scalar(o, root["history"], "history");
+  if (root["backend"]) {
+    job.backend = yaml::scalar(o, root["backend"], "backend");
+    if (job.backend != "qemu" && job.backend != "libvirt")
+      yaml::fail(o, root["backend"],
+                 fmt::format("backend '{}': expected qemu or libvirt", job.backend));
+  }
+  if (root["uri"]) job.uri = yaml::scalar(o, root["uri"], "uri (a libvirt URI)");
+  if (root["hosts"]) {
+    const auto& hs = root["hosts"];
+    if (!hs.IsSequence() || hs.size() == 0)
+      yaml::fail(o, hs, "hosts: should be a non-empty list of libvirt URIs or {uri:, slots:}");
+    if (job.backend == "qemu")
+      yaml::fail(o, root["backend"], "hosts: are libvirt hosts; backend: qemu cannot use them");
+    if (root["uri"]) yaml::fail(o, root["uri"], "give either uri: or hosts:, not both");
+    std::set<std::string> uris;
+    for (const auto& h : hs) {
+      HostSpec spec;
+      if (h.IsScalar()) {
+        spec.uri = yaml::scalar(o, h, "host URI");
+      } else {
+        yaml::expect_map(o, h, "a host (uri:, slots:, arches:, pool_dir:)");
+        yaml::check_keys(o, h, {"uri", "slots", "arches", "pool_dir"});
+        if (!h["uri"]) yaml::fail(o, h, "a host needs uri:");
+        spec.uri = yaml::scalar(o, h["uri"], "host uri");
+        if (h["slots"]) spec.slots = yaml::integer(o, h["slots"], "slots", 1, 256);
+        if (h["arches"]) {
+          spec.arches = yaml::string_list(o, h["arches"], "arches");
+          for (const auto& a : spec.arches)
+            if (!find_arch(a))
+              yaml::fail(o, h["arches"],
+                         fmt::format("unknown arch '{}' (known: {})", a, known_arch_names()));
+        }
+        if (h["pool_dir"]) spec.pool_dir = yaml::scalar(o, h["pool_dir"], "pool_dir");
+      }
+      if (!uris.insert(spec.uri).second)
+        yaml::fail(o, h,
+                   fmt::format("host '{}' is listed twice (give it slots: instead)", spec.uri));
+      job.hosts.push_back(std::move(spec));
+    }
+    job.backend = "libvirt";
+  }
   return job;
 }
 

@@ -48,6 +48,14 @@ struct Timeouts {
   std::chrono::seconds workload{900};  // agent ready to poweroff, before TCG scaling
 };
 
+// A libvirt host of the job's pool (hosts:).
+struct HostSpec {
+  std::string uri;                  // qemu:///system, qemu+ssh://builder/system
+  int slots = 1;                    // VMs at once there
+  std::vector<std::string> arches;  // what it may run; empty: whatever its libvirt offers
+  std::string pool_dir;             // where on the host the storage pool goes; "" default
+};
+
 struct Job {
   std::string name;
   std::string origin;              // file name for messages ("configs/jobs/default.yaml")
@@ -58,6 +66,11 @@ struct Job {
   int repeats = 1;
   Timeouts timeouts;
   std::filesystem::path output;  // results root, relative to the current directory
+  // VM backend: "" leaves it to the command line (qemu by default; libvirt
+  // when hosts: is given). uri: the libvirt host for a single-host job.
+  std::string backend;
+  std::string uri;
+  std::vector<HostSpec> hosts;
   std::string text;              // the YAML as given, copied into the results
   // The history store (history/store.h), relative to the current
   // directory; empty: history.sqlite beside the job's results folder.

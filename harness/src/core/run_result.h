@@ -77,6 +77,9 @@ struct RunResult {
   std::vector<ConsoleFinding> console;
   std::vector<TestCase> cases;  // subtests of the programs the workload ran
   std::string run_dir;          // relative to the job's output folder
+  std::string host;             // the libvirt host it ran on; "" for the local qemu backend
+  // Attempts on hosts that failed before this one (infra, never a result).
+  std::vector<std::string> infra_attempts{};
 };
 
 }  // namespace kh

@@ -131,6 +131,10 @@ RunResult parse(const json& j, const std::string& source) {
   rd.get(j, "timings", r.timings);
   rd.get(j, "metrics", r.metrics);
   rd.get(j, "run_dir", r.run_dir);
+  rd.get(j, "host", r.host);
+  if (const json* as = rd.array("infra_attempts"))
+    for (const json& a : *as)
+      if (a.is_string()) r.infra_attempts.push_back(a.get<std::string>());
 
   if (const json* as = rd.array("assertions")) {
     for (const json& a : *as) {
@@ -243,6 +247,8 @@ nlohmann::json to_json(const RunResult& r) {
     j["cases"] = std::move(cases);
   }
   j["run_dir"] = r.run_dir;
+  if (!r.host.empty()) j["host"] = r.host;
+  if (!r.infra_attempts.empty()) j["infra_attempts"] = r.infra_attempts;
   return j;
 }
 

@@ -57,6 +57,7 @@ enum class VmExitKind {
   run_timeout,   // ready, but no poweroff in time
   vm_failed,     // QEMU itself failed to start or crashed
   interrupted,   // Ctrl-C / SIGTERM
+  host_failed,   // the VM's host went away (a libvirt connection lost): retry elsewhere
 };
 std::string_view to_string(VmExitKind k);
 
@@ -65,6 +66,11 @@ struct VmExit {
   int exit_code = -1;        // QEMU's
   double boot_seconds = -1;  // start -> ready record; -1 if never
   double total_seconds = 0;
+  // What a backend spends around the guest, when it measures it (libvirt:
+  // uploads, domain creation and consoles before the guest runs; volume
+  // deletion after): -1 when not measured.
+  double setup_seconds = -1;
+  double teardown_seconds = -1;
   // The limits this boot ran under, after scaling for emulation.
   double boot_limit_seconds = 0;
   double run_limit_seconds = 0;
@@ -72,6 +78,10 @@ struct VmExit {
   std::string accel_note;         // how the accelerator was chosen
   std::vector<std::string> argv;  // the exact command line of the final attempt
   std::string vm_output;          // QEMU's own stderr (tail), for vm_failed
+  std::string host;               // where it ran (a libvirt URI), "" for the local qemu backend
+  // Earlier attempts of this run on hosts that failed ("qemu+tcp://h/system:
+  // connection lost"): infra, never a result.
+  std::vector<std::string> infra_attempts;
 };
 
 // Receives each complete line the agent wrote, as it arrives.

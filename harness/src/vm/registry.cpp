@@ -51,6 +51,8 @@ std::string_view to_string(VmExitKind k) {
       return "vm_failed";
     case VmExitKind::interrupted:
       return "interrupted";
+    case VmExitKind::host_failed:
+      return "host_failed";
   }
   return "?";
 }

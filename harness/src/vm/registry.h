@@ -19,6 +19,11 @@ struct BackendDeps {
   HostProbe* probe = nullptr;
   std::filesystem::path cache_dir;  // for the accelerator verdict
   std::string accel = "auto";       // "auto", "kvm" or "tcg"
+  // libvirt: the host's URI, the storage pool to make there and the folder
+  // on the host it goes in (vm/libvirt.h).
+  std::string uri = "qemu:///system";
+  std::string pool = "kharness";
+  std::string pool_dir = "/var/lib/libvirt/images";
 };
 
 using BackendFactory = std::function<std::unique_ptr<Backend>(const BackendDeps&)>;

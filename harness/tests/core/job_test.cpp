@@ -189,3 +189,52 @@ TEST(ShippedJobsTest, EveryJobInConfigsJobsIsValid) {
 
 }  // namespace
 }  // namespace kh
+
+namespace kh {
+namespace {
+
+TEST(JobHostsTest, BackendUriAndHostPool) {
+  Job j = parse_job(std::string(kMinimal) + "backend: libvirt\nuri: qemu+ssh://big/system\n",
+                    "job.yaml", "/jobs");
+  EXPECT_EQ(j.backend, "libvirt");
+  EXPECT_EQ(j.uri, "qemu+ssh://big/system");
+  EXPECT_TRUE(j.hosts.empty());
+  EXPECT_EQ(parse_job(kMinimal, "job.yaml", "/jobs").backend, "");
+
+  j = parse_job(std::string(kMinimal) +
+                    "hosts:\n"
+                    "  - qemu:///system\n"
+                    "  - {uri: 'qemu+tcp://10.0.0.2/system', slots: 3, arches: [arm64], "
+                    "pool_dir: /srv/pools}\n",
+                "job.yaml", "/jobs");
+  EXPECT_EQ(j.backend, "libvirt") << "hosts: implies the libvirt backend";
+  ASSERT_EQ(j.hosts.size(), 2u);
+  EXPECT_EQ(j.hosts[0].uri, "qemu:///system");
+  EXPECT_EQ(j.hosts[0].slots, 1);
+  EXPECT_TRUE(j.hosts[0].arches.empty());
+  EXPECT_EQ(j.hosts[1].slots, 3);
+  EXPECT_EQ(j.hosts[1].arches, std::vector<std::string>{"arm64"});
+  EXPECT_EQ(j.hosts[1].pool_dir, "/srv/pools");
+}
+
+TEST(JobHostsTest, BadHostsAreInputErrorsWithTheLine) {
+  std::string base = kMinimal;
+  EXPECT_NE(error_of(base + "backend: xen\n").find("job.yaml:6:"), std::string::npos);
+  EXPECT_NE(error_of(base + "backend: xen\n").find("expected qemu or libvirt"), std::string::npos);
+  EXPECT_NE(error_of(base + "hosts: []\n").find("non-empty list"), std::string::npos);
+  EXPECT_NE(error_of(base + "hosts:\n  - {uri: a, slots: 0}\n").find("slots"), std::string::npos);
+  EXPECT_NE(error_of(base + "hosts:\n  - {uri: a, arches: [mips]}\n").find("unknown arch 'mips'"),
+            std::string::npos);
+  EXPECT_NE(error_of(base + "hosts:\n  - {slots: 2}\n").find("a host needs uri:"),
+            std::string::npos);
+  EXPECT_NE(error_of(base + "hosts:\n  - {uri: a, cpus: 2}\n").find("unknown key 'cpus'"),
+            std::string::npos);
+  EXPECT_NE(error_of(base + "hosts: [a, a]\n").find("listed twice"), std::string::npos);
+  EXPECT_NE(error_of(base + "backend: qemu\nhosts: [a]\n").find("backend: qemu cannot"),
+            std::string::npos);
+  EXPECT_NE(error_of(base + "uri: a\nhosts: [a]\n").find("either uri: or hosts:"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace kh
