@@ -10,30 +10,11 @@
 namespace fs = std::filesystem;
 
 namespace kh {
-namespace {
-
-std::string first_line(const std::string& s) {
-  std::string line = s.substr(0, s.find('\n'));
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-  return line;
-}
-
-ProcessResult git(ProcessRunner& runner, const fs::path& repo, std::vector<std::string> args,
-                  std::vector<std::pair<std::string, std::string>> env = {}) {
-  Command cmd;
-  cmd.argv = {"git", "-C", repo.string()};
-  cmd.argv.insert(cmd.argv.end(), args.begin(), args.end());
-  cmd.env = std::move(env);
-  ProcessResult r = runner.run(cmd);
-  if (r.interrupted) throw Interrupted("git " + args.front());
-  return r;
-}
-
-}  // namespace
 
 Commit resolve_commit(const fs::path& repo, const std::string& ref, const std::string& flag,
                       ProcessRunner& runner) {
-  ProcessResult r = git(runner, repo, {"log", "-1", "--format=%H%x09%s", ref + "^{commit}", "--"});
+  ProcessResult r =
+      run_git(runner, repo, {"log", "-1", "--format=%H%x09%s", ref + "^{commit}", "--"});
   std::string line = first_line(r.output);
   size_t tab = line.find('\t');
   if (!r.ok() || tab != 40)
@@ -43,13 +24,13 @@ Commit resolve_commit(const fs::path& repo, const std::string& ref, const std::s
 
 std::vector<Commit> first_parent_path(const fs::path& repo, const Commit& good, const Commit& bad,
                                       ProcessRunner& runner) {
-  ProcessResult anc = git(runner, repo, {"merge-base", "--is-ancestor", good.sha, bad.sha});
+  ProcessResult anc = run_git(runner, repo, {"merge-base", "--is-ancestor", good.sha, bad.sha});
   if (anc.exit_code != 0)
     throw InputError(fmt::format("--good {} is not an ancestor of --bad {}", short_sha(good.sha),
                                  short_sha(bad.sha)));
-  ProcessResult r = git(runner, repo,
-                        {"log", "--reverse", "--first-parent", "--ancestry-path",
-                         "--format=%H%x09%s", bad.sha, "^" + good.sha, "--"});
+  ProcessResult r = run_git(runner, repo,
+                            {"log", "--reverse", "--first-parent", "--ancestry-path",
+                             "--format=%H%x09%s", bad.sha, "^" + good.sha, "--"});
   if (!r.ok())
     throw InfraError(fmt::format("git log {}..{} failed: {}", short_sha(good.sha),
                                  short_sha(bad.sha), first_line(r.output)));
@@ -104,7 +85,7 @@ std::vector<Commit> commit_series(const fs::path& repo, const Commit& base, cons
       {"GIT_COMMITTER_NAME", "kharness series"},
       {"GIT_COMMITTER_EMAIL", "kharness@localhost"},
       {"GIT_COMMITTER_DATE", "2000-01-01T00:00:00Z"}};
-  ProcessResult rt = git(runner, repo, {"read-tree", base.sha}, env);
+  ProcessResult rt = run_git(runner, repo, {"read-tree", base.sha}, "", env);
   if (!rt.ok())
     throw InfraError(
         fmt::format("git read-tree {} failed: {}", short_sha(base.sha), first_line(rt.output)));
@@ -113,25 +94,26 @@ std::vector<Commit> commit_series(const fs::path& repo, const Commit& base, cons
   for (const auto& patch : split.patches) {
     std::string text = read_file(patch.path);
     std::string strip = fmt::format("-p{}", patch.strip);
-    ProcessResult check =
-        git(runner, repo,
-            {"apply", "--cached", "--check", strip, fs::absolute(patch.path).string()}, env);
+    ProcessResult check = run_git(
+        runner, repo, {"apply", "--cached", "--check", strip, fs::absolute(patch.path).string()},
+        "", env);
     if (!check.ok())
       throw InputError(fmt::format("series '{}': patch {} does not apply on {}: {}", series.name,
                                    patch.name, short_sha(base.sha),
                                    describe_apply_failure(check.output, text)));
-    ProcessResult ap =
-        git(runner, repo, {"apply", "--cached", strip, fs::absolute(patch.path).string()}, env);
+    ProcessResult ap = run_git(
+        runner, repo, {"apply", "--cached", strip, fs::absolute(patch.path).string()}, "", env);
     if (!ap.ok())
       throw InfraError(fmt::format("series '{}': git apply {} failed: {}", series.name, patch.name,
                                    first_line(ap.output)));
-    ProcessResult wt = git(runner, repo, {"write-tree"}, env);
+    ProcessResult wt = run_git(runner, repo, {"write-tree"}, "", env);
     if (!wt.ok()) throw InfraError(fmt::format("git write-tree failed: {}", first_line(wt.output)));
     std::string subject = patch_subject(text, patch.name);
-    ProcessResult ct = git(runner, repo,
-                           {"commit-tree", first_line(wt.output), "-p", parent, "-m",
-                            fmt::format("{}\n\nkharness series check: {}", subject, patch.name)},
-                           env);
+    ProcessResult ct =
+        run_git(runner, repo,
+                {"commit-tree", first_line(wt.output), "-p", parent, "-m",
+                 fmt::format("{}\n\nkharness series check: {}", subject, patch.name)},
+                "", env);
     if (!ct.ok())
       throw InfraError(fmt::format("git commit-tree failed: {}", first_line(ct.output)));
     parent = first_line(ct.output);

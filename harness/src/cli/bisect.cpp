@@ -16,6 +16,7 @@
 #include "bisect/log.h"
 #include "cli/commands.h"
 #include "cli/job_loading.h"
+#include "cli/job_runner.h"
 #include "core/arch.h"
 #include "core/paths.h"
 #include "kernel/series.h"
@@ -43,15 +44,6 @@ struct TestArgs {
 struct BisectArgs : TestArgs {
   std::string good, bad, series, base;
 };
-
-std::string timestamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
-  return buf;
-}
 
 fs::path repo_of(const std::string& tree, ProcessRunner& runner) {
   Command cmd;
@@ -172,8 +164,8 @@ struct Engine {
 int do_bisect(const BisectArgs& a) {
   RealProcessRunner git_runner;
   fs::path repo = repo_of(a.tree, git_runner);
-  fs::path out =
-      a.out.empty() ? fs::path("results") / fmt::format("bisect-{}", timestamp()) : fs::path(a.out);
+  fs::path out = a.out.empty() ? fs::path("results") / fmt::format("bisect-{}", folder_timestamp())
+                               : fs::path(a.out);
   out = fs::absolute(out);
   StepSetup setup = make_setup(a, repo, out);
   Engine e(a, setup);
@@ -226,7 +218,7 @@ int do_bisect_step(const TestArgs& a) {
   // Not results/ under the current folder: under `git bisect run` that is
   // the user's checkout.
   fs::path out = a.out.empty() ? Paths::from_environment().cache / "bisect-step" /
-                                     fmt::format("{}-{}", short_sha(head.sha), timestamp())
+                                     fmt::format("{}-{}", short_sha(head.sha), folder_timestamp())
                                : fs::path(a.out);
   out = fs::absolute(out);
   StepSetup setup = make_setup(a, repo, out);

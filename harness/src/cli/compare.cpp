@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/job_loading.h"
+#include "cli/job_runner.h"
 #include "core/executor.h"
 #include "core/paths.h"
 #include "core/plan.h"
@@ -39,15 +40,6 @@ struct CompareArgs {
   bool quiet = false;
 };
 
-std::string timestamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
-  return buf;
-}
-
 bool selected(const std::vector<std::string>& filter, const std::string& value) {
   return filter.empty() || std::find(filter.begin(), filter.end(), value) != filter.end();
 }
@@ -73,26 +65,22 @@ std::vector<RunResult> run_job(const CompareArgs& a, fs::path& out,
                                  a.kernels.empty() ? "the job has" : "--kernel names",
                                  kernel_order.size()));
 
-  out = a.out.empty() ? job.output / fmt::format("{}-compare-{}", job.name, timestamp())
+  out = a.out.empty() ? job.output / fmt::format("{}-compare-{}", job.name, folder_timestamp())
                       : fs::path(a.out);
   std::unique_ptr<Status> status;
   if (a.quiet)
     status = std::make_unique<QuietStatus>();
   else
     status = std::make_unique<TerminalStatus>();
-  RealProcessRunner runner;
-  RealHostProbe probe;
-  BackendDeps deps{&runner, &probe, paths.cache, a.accel};
-  auto backend = create_backend("qemu", deps);
-  KernelBuilder builder(runner, *status, paths, host_cores());
-  Executor executor(builder, *backend, runner, *status, paths);
-  int vcpus = 1;
-  for (const auto& r : plan) vcpus = std::max(vcpus, r.spec.machine.cpus);
-  ExecutorOptions opts{out, a.jobs > 0 ? a.jobs : default_parallel_vms(vcpus)};
   status->info(fmt::format("compare {} ({}): {} kernel(s) x {} repeat(s), {} run(s), results in {}",
                            job.name, job.origin, kernel_order.size(), a.repeats, plan.size(),
                            out.string()));
-  return executor.execute(job, plan, opts);
+  // The job's backend (qemu, libvirt, hosts) and its history, as `run`.
+  JobRunOptions opts;
+  opts.out = out;
+  opts.jobs = a.jobs;
+  opts.accel = a.accel;
+  return execute_job(job, plan, opts, *status);
 }
 
 int do_compare(const CompareArgs& a) {
@@ -129,7 +117,7 @@ int do_compare(const CompareArgs& a) {
     else if (a.inputs.size() == 1)
       out = a.inputs[0];
     else
-      out = fs::path("results") / fmt::format("compare-{}", timestamp());
+      out = fs::path("results") / fmt::format("compare-{}", folder_timestamp());
   }
   options.extra_metrics = a.metrics;
   options.all_metrics = a.all_metrics;

@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/job_loading.h"
+#include "cli/job_runner.h"
 #include "core/executor.h"
 #include "core/paths.h"
 #include "core/plan.h"
@@ -38,29 +39,6 @@ struct RunArgs {
   bool no_history = false;
 };
 
-std::string timestamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
-  return buf;
-}
-
-// Imports the job's results folder into the history store. A history that
-// cannot be written costs a warning, never the job's results.
-void record_history(const std::filesystem::path& history, const std::filesystem::path& out,
-                    Status& status) {
-  if (history.empty() || !std::filesystem::is_directory(out)) return;
-  try {
-    HistoryStore store(history);
-    ImportReport rep = import_results(store, {out});
-    status.info(fmt::format("history: {} run(s) recorded in {}", rep.added, history.string()));
-  } catch (const std::exception& e) {
-    status.warn(fmt::format("history {}: not recorded: {}", history.string(), e.what()));
-  }
-}
-
 int do_run(const RunArgs& a) {
   Job job = load_job_or_default(a.job);
   Paths paths = Paths::from_environment();
@@ -73,78 +51,18 @@ int do_run(const RunArgs& a) {
     throw InputError(fmt::format("{}: the filters leave nothing to run", job.origin));
 
   std::filesystem::path out = a.out.empty()
-                                  ? job.output / fmt::format("{}-{}", job.name, timestamp())
+                                  ? job.output / fmt::format("{}-{}", job.name, folder_timestamp())
                                   : std::filesystem::path(a.out);
   std::unique_ptr<Status> status;
   if (a.quiet)
     status = std::make_unique<QuietStatus>();
   else
     status = std::make_unique<TerminalStatus>();
-  RealProcessRunner runner;
-  RealHostProbe probe;
-  BackendDeps deps{&runner, &probe, paths.cache, a.accel};
-  // The libvirt backend's storage pool on each host is this job's own.
-  deps.pool = fmt::format("kharness-{}-{}", job.name, ::getpid());
-  std::string backend_name = !a.backend.empty()     ? a.backend
-                             : !job.backend.empty() ? job.backend
-                                                    : "qemu";
-  std::unique_ptr<Backend> backend;
-  int slots = 0;
-  if (backend_name == "libvirt" && !job.hosts.empty() && a.uri.empty()) {
-    std::vector<PoolHost> hosts;
-    for (const auto& h : job.hosts) {
-      BackendDeps d = deps;
-      d.uri = h.uri;
-      if (!h.pool_dir.empty()) d.pool_dir = h.pool_dir;
-      auto lv = create_backend("libvirt", d);
-      std::vector<std::string> arches = h.arches;
-      // No arches: given: what the host's libvirt can emulate. A host that
-      // does not answer now is tried (and given up) at its first run.
-      if (arches.empty()) {
-        if (auto* l = dynamic_cast<LibvirtBackend*>(lv.get())) {
-          try {
-            arches = l->arches();
-            status->info(fmt::format("host {}: {} slot(s), runs {}", h.uri, h.slots,
-                                     fmt::join(arches, ", ")));
-          } catch (const InfraError& e) {
-            status->warn(fmt::format("host {}: {}", h.uri, e.what()));
-          }
-        }
-      }
-      hosts.push_back({h.uri, std::move(lv), h.slots, arches});
-    }
-    auto pool = std::make_unique<HostPool>(std::move(hosts));
-    slots = pool->total_slots();
-    backend = std::move(pool);
-  } else {
-    if (!a.uri.empty())
-      deps.uri = a.uri;
-    else if (!job.uri.empty())
-      deps.uri = job.uri;
-    backend = create_backend(backend_name, deps);
-  }
-  KernelBuilder builder(runner, *status, paths, host_cores());
-  Executor executor(builder, *backend, runner, *status, paths);
-
-  int vcpus = 1;
-  for (const auto& r : plan) vcpus = std::max(vcpus, r.spec.machine.cpus);
-  ExecutorOptions opts{out, a.jobs > 0 ? a.jobs : slots > 0 ? slots : default_parallel_vms(vcpus)};
   status->info(fmt::format("job {} ({}): {} run(s), results in {}", job.name, job.origin,
                            plan.size(), out.string()));
-  // Every run goes into the history, whatever ends the job.
-  std::filesystem::path history = a.no_history           ? std::filesystem::path()
-                                  : !a.history.empty()   ? std::filesystem::path(a.history)
-                                  : !job.history.empty() ? job.history
-                                                         : default_history_path(out);
+  JobRunOptions opts{out, a.jobs, a.accel, a.backend, a.uri, a.history, a.no_history};
   auto started = std::chrono::steady_clock::now();
-  std::vector<RunResult> results;
-  try {
-    results = executor.execute(job, plan, opts);
-  } catch (...) {
-    record_history(history, out, *status);
-    throw;
-  }
-  record_history(history, out, *status);
+  std::vector<RunResult> results = execute_job(job, plan, opts, *status);
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   std::map<std::string, std::string> keys;

@@ -36,12 +36,6 @@ struct Fragment {
   bool from_workload = false;
 };
 
-std::string first_line(const std::string& s) {
-  std::string line = s.substr(0, s.find('\n'));
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-  return line;
-}
-
 // Job fragments: a bare name is configs/kernel/<name>.config; anything with a
 // slash or a .config suffix is a path relative to the job.
 Fragment load_fragment(const std::string& kernel, const std::string& name, const Paths& paths,

@@ -15,22 +15,6 @@ namespace fs = std::filesystem;
 namespace kh {
 namespace {
 
-std::string first_line(const std::string& s) {
-  std::string line = s.substr(0, s.find('\n'));
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-  return line;
-}
-
-ProcessResult run_git(ProcessRunner& runner, const fs::path& repo, std::vector<std::string> args,
-                      const std::string& step) {
-  Command cmd;
-  cmd.argv = {"git", "-C", repo.string()};
-  cmd.argv.insert(cmd.argv.end(), args.begin(), args.end());
-  ProcessResult r = runner.run(cmd);
-  if (r.interrupted) throw Interrupted(step);
-  return r;
-}
-
 // sha256 of a file, memoised by (path, size, mtime): hashing a 140 MB
 // tarball on every run costs seconds.
 std::string tarball_sha(const fs::path& tarball, const fs::path& cache) {

@@ -230,4 +230,22 @@ std::string shell_join(const std::vector<std::string>& argv) {
   return out;
 }
 
+std::string first_line(const std::string& output) {
+  std::string line = output.substr(0, output.find('\n'));
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  return line;
+}
+
+ProcessResult run_git(ProcessRunner& runner, const std::filesystem::path& repo,
+                      std::vector<std::string> args, const std::string& step,
+                      std::vector<std::pair<std::string, std::string>> env) {
+  Command cmd;
+  cmd.argv = {"git", "-C", repo.string()};
+  cmd.argv.insert(cmd.argv.end(), args.begin(), args.end());
+  cmd.env = std::move(env);
+  ProcessResult r = runner.run(cmd);
+  if (r.interrupted) throw Interrupted(step.empty() ? "git " + args.front() : step);
+  return r;
+}
+
 }  // namespace kh

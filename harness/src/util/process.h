@@ -83,4 +83,14 @@ std::filesystem::path find_program(const std::string& name);
 std::string shell_quote(const std::string& word);
 std::string shell_join(const std::vector<std::string>& argv);
 
+// A command's first output line, without trailing blanks ("" for none).
+std::string first_line(const std::string& output);
+
+// `git -C repo ARGS...` with `env` added; throws Interrupted(step, or
+// "git ARG0") when Ctrl-C stopped it. A git that failed is the caller's
+// to judge (ProcessResult::ok()).
+ProcessResult run_git(ProcessRunner& runner, const std::filesystem::path& repo,
+                      std::vector<std::string> args, const std::string& step = "",
+                      std::vector<std::pair<std::string, std::string>> env = {});
+
 }  // namespace kh
