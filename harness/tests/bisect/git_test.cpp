@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "test_util.h"
 #include "util/error.h"
 #include "util/files.h"
 
@@ -11,14 +12,7 @@ namespace fs = std::filesystem;
 namespace kh {
 namespace {
 
-std::string git(const fs::path& repo, std::vector<std::string> args) {
-  Command cmd;
-  cmd.argv = {"git", "-C", repo.string(), "-c", "user.name=t", "-c", "user.email=t@example.org"};
-  cmd.argv.insert(cmd.argv.end(), args.begin(), args.end());
-  ProcessResult r = RealProcessRunner().run(cmd);
-  EXPECT_TRUE(r.ok()) << shell_join(cmd.argv) << ": " << r.output;
-  return r.output.substr(0, r.output.find('\n'));
-}
+using test::git;
 
 class BisectGitTest : public ::testing::Test {
  protected:

@@ -21,14 +21,7 @@ class CountingRunner : public RealProcessRunner {
   }
 };
 
-std::string git(const fs::path& repo, std::vector<std::string> args) {
-  Command cmd;
-  cmd.argv = {"git", "-C", repo.string(), "-c", "user.name=t", "-c", "user.email=t@example.org"};
-  cmd.argv.insert(cmd.argv.end(), args.begin(), args.end());
-  ProcessResult r = RealProcessRunner().run(cmd);
-  EXPECT_TRUE(r.ok()) << shell_join(cmd.argv) << ": " << r.output;
-  return r.output.substr(0, r.output.find('\n'));
-}
+using test::git;
 
 class GitSourceTest : public ::testing::Test {
  protected:
