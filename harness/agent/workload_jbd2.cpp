@@ -520,11 +520,14 @@ constexpr size_t kSysrqLimit = 64 * 1024;
 // What the kernel says about the tasks stuck now: each D-state task's
 // /proc/<pid>/task/<tid>/stack, and the sysrq-w dump (blocked tasks with
 // their stacks, as printk writes them), as one "stall" record.
-void capture_stall(Records& records, Kmsg& kmsg, int index, double at, std::string_view trigger,
+// Returns false, and records nothing, when no task is in D state by now
+// (the one seen at the tick may be running again): nothing to dump.
+bool capture_stall(Records& records, Kmsg& kmsg, int index, double at, std::string_view trigger,
                    double probe_stuck_ms, double psi_io_full_avg10) {
   kmsg.drain();  // the log up to now is not part of the dump
   nlohmann::json tasks = nlohmann::json::array();
   const std::vector<Task> stuck = dstate_tasks();
+  if (stuck.empty()) return false;
   for (size_t i = 0; i < stuck.size() && i < kMaxStackTasks; ++i) {
     const Task& t = stuck[i];
     std::string stack;
@@ -548,6 +551,7 @@ void capture_stall(Records& records, Kmsg& kmsg, int index, double at, std::stri
                 {"dstate_tasks", stuck.size()},
                 {"tasks", std::move(tasks)},
                 {"sysrq_w", sysrq}});
+  return true;
 }
 
 // ---- the workload ------------------------------------------------------------
@@ -659,15 +663,16 @@ void run_jbd2(Context& ctx) {
     if (!probe_stuck && !psi_high) {
       in_stall = false;
     } else if (!in_stall && dstate > 0 && captures < p.max_captures && t - last_capture >= 5.0) {
-      // (With no task in D state at this tick there is nothing to dump:
-      // a running task's stack reads empty. The next tick looks again.)
-      in_stall = true;
-      last_capture = t;
-      ++captures;
-      ctx.records.log("stall " + std::to_string(captures) + " at " +
-                      std::to_string(static_cast<long>(t - start)) + " s: capturing stacks");
-      capture_stall(ctx.records, kmsg, captures, t - start, probe_stuck ? "probe" : "psi",
-                    probe_stuck ? (t - since) * 1000.0 : 0.0, sys_io.last.full.avg10);
+      // (With no task in D state there is nothing to dump: a running
+      // task's stack reads empty. The next tick looks again.)
+      if (capture_stall(ctx.records, kmsg, captures + 1, t - start, probe_stuck ? "probe" : "psi",
+                        probe_stuck ? (t - since) * 1000.0 : 0.0, sys_io.last.full.avg10)) {
+        in_stall = true;
+        last_capture = t;
+        ++captures;
+        ctx.records.log("stall " + std::to_string(captures) + " at " +
+                        std::to_string(static_cast<long>(t - start)) + " s: stacks captured");
+      }
     }
   }
   const double run_seconds = monotonic_seconds() - start;
