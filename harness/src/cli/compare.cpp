@@ -48,14 +48,7 @@ std::vector<RunResult> run_job(const CompareArgs& a, fs::path& out,
                                std::vector<std::string>& kernel_order) {
   Job job = load_job_or_default(a.inputs[0]);
   job.repeats = a.repeats;
-  Paths paths = Paths::from_environment();
-  PlanFilters filters{a.arches, a.workloads, a.kernels, a.sets};
-  auto plan = make_plan(job, filters, [&](const std::string& name) {
-    return load_workload(paths.workloads_root(), name);
-  });
-  resolve_file_params(plan, job.base_dir, paths.root);
-  if (plan.empty())
-    throw InputError(fmt::format("{}: the filters leave nothing to run", job.origin));
+  auto plan = plan_job(job, {a.arches, a.workloads, a.kernels, a.sets});
   if (a.kernels.empty())
     for (const auto& k : job.kernels) kernel_order.push_back(k.name);
   else

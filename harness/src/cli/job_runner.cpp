@@ -48,6 +48,17 @@ std::string folder_timestamp() {
   return buf;
 }
 
+std::vector<PlannedRun> plan_job(const Job& job, const PlanFilters& filters) {
+  Paths paths = Paths::from_environment();
+  auto plan = make_plan(job, filters, [&](const std::string& name) {
+    return load_workload(paths.workloads_root(), name);
+  });
+  resolve_file_params(plan, job.base_dir, paths.root);
+  if (plan.empty())
+    throw InputError(fmt::format("{}: the filters leave nothing to run", job.origin));
+  return plan;
+}
+
 std::vector<RunResult> execute_job(const Job& job, const std::vector<PlannedRun>& plan,
                                    const JobRunOptions& a, Status& status) {
   Paths paths = Paths::from_environment();

@@ -25,6 +25,10 @@ struct JobRunOptions {
   bool no_history = false;
 };
 
+// The plan of `job` under `filters`, its workloads loaded and their file
+// parameters resolved. Throws InputError when the filters leave nothing.
+std::vector<PlannedRun> plan_job(const Job& job, const PlanFilters& filters);
+
 // Runs the plan and returns its results. Results already written stay,
 // and are in the history, on every exit path (InputError, InfraError,
 // Interrupted are rethrown).

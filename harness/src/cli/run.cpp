@@ -41,14 +41,7 @@ struct RunArgs {
 
 int do_run(const RunArgs& a) {
   Job job = load_job_or_default(a.job);
-  Paths paths = Paths::from_environment();
-  PlanFilters filters{a.arches, a.workloads, a.kernels, a.sets};
-  auto plan = make_plan(job, filters, [&](const std::string& name) {
-    return load_workload(paths.workloads_root(), name);
-  });
-  resolve_file_params(plan, job.base_dir, paths.root);
-  if (plan.empty())
-    throw InputError(fmt::format("{}: the filters leave nothing to run", job.origin));
+  auto plan = plan_job(job, {a.arches, a.workloads, a.kernels, a.sets});
 
   std::filesystem::path out = a.out.empty()
                                   ? job.output / fmt::format("{}-{}", job.name, folder_timestamp())
