@@ -23,6 +23,8 @@ PACKAGES=(
   # driver, virsh, virt-xml-validate (+ xmllint) for the domain XML tests
   libvirt-daemon libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
   libxml2-utils iproute2
+  # libvirtd's subreaper where there is no systemd (see start_libvirtd)
+  tini
   # tests: the compare integration test screenshots compare.html headless
   chromium
 )
@@ -58,14 +60,15 @@ missing_debs() {
   done
 }
 
-need_pkgs=$(missing_packages)
-need_debs=$(missing_debs)
-need_arch=""
-dpkg --print-foreign-architectures | grep -qx arm64 || need_arch=arm64
-
 # The libvirt backend talks to the local libvirtd (qemu:///system). Under
-# systemd the package starts it; without systemd (a container, a chroot)
-# this starts virtlogd and libvirtd as daemons. Running it again is a no-op.
+# systemd the package starts it; without systemd (a container, a microVM)
+# this starts virtlogd as a daemon and libvirtd under `tini -s`, a
+# subreaper. libvirt double-forks QEMU, so a QEMU that exits is an orphan,
+# and libvirt tears its domain down only once kill(pid, 0) fails, which a
+# zombie does not: an init that reaps orphans now and then (this project's
+# CI machines reap every 2 s) adds that much to every domain's teardown.
+# tini reaps them at once. Running it again is a no-op. (`setup.sh
+# --libvirtd` does only this; the integration tests use it.)
 start_libvirtd() {
   command -v libvirtd >/dev/null || return 0
   if virsh -q -c qemu:///system version >/dev/null 2>&1; then return 0; fi
@@ -73,7 +76,10 @@ start_libvirtd() {
     $SUDO systemctl start virtlogd libvirtd || true
   else
     pgrep -x virtlogd >/dev/null || $SUDO virtlogd -d
-    pgrep -x libvirtd >/dev/null || $SUDO libvirtd -d
+    if ! pgrep -x libvirtd >/dev/null; then
+      $SUDO mkdir -p /var/log/libvirt
+      $SUDO setsid -f tini -s -- libvirtd </dev/null >>/var/log/libvirt/libvirtd.stderr 2>&1
+    fi
   fi
   for _ in 1 2 3 4 5 6 7 8 9 10; do
     virsh -q -c qemu:///system version >/dev/null 2>&1 && { echo "setup.sh: libvirtd is running"; return 0; }
@@ -81,6 +87,16 @@ start_libvirtd() {
   done
   echo "setup.sh: libvirtd did not start (the libvirt backend will not work; qemu does)" >&2
 }
+
+if [ "${1:-}" = --libvirtd ]; then
+  start_libvirtd
+  exit 0
+fi
+
+need_pkgs=$(missing_packages)
+need_debs=$(missing_debs)
+need_arch=""
+dpkg --print-foreign-architectures | grep -qx arm64 || need_arch=arm64
 
 if [ -z "$need_pkgs" ] && [ -z "$need_debs" ] && [ -z "$need_arch" ]; then
   start_libvirtd

@@ -30,11 +30,11 @@ CliResult sh(const std::string& cmd) {
   return {r.exit_code, r.output};
 }
 
-// The local libvirtd, started the way harness/setup.sh does when it is
-// not running (no systemd here).
+// The local libvirtd, started by harness/setup.sh when it is not running
+// (no systemd here: under tini, a subreaper).
 void ensure_local_libvirtd() {
   if (sh("virsh -q -c qemu:///system version >/dev/null 2>&1").exit_code == 0) return;
-  sh("pgrep -x virtlogd >/dev/null || virtlogd -d; pgrep -x libvirtd >/dev/null || libvirtd -d");
+  sh(KHARNESS_SOURCE_DIR "/harness/setup.sh --libvirtd");
   for (int i = 0; i < 40; ++i) {
     if (sh("virsh -q -c qemu:///system version >/dev/null 2>&1").exit_code == 0) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
@@ -216,7 +216,8 @@ class NetnsLibvirtd {
         "mount --bind {d}/run /run/libvirt && mount --bind {d}/lib /var/lib/libvirt && "
         "mount --bind {d}/cache /var/cache/libvirt && mount --bind {d}/log /var/log/libvirt && "
         "mount --bind {d}/etc /etc/libvirt && "
-        "exec timeout -s KILL 1200 libvirtd -l -p {d}/libvirtd.pid -f /etc/libvirt/libvirtd.conf",
+        "exec timeout -s KILL 1200 tini -s -- libvirtd -l -p {d}/libvirtd.pid "
+        "-f /etc/libvirt/libvirtd.conf",
         fmt::arg("d", d.string()));
     // setsid: out of the runner's process group, which it kills when sh exits.
     sh(
