@@ -39,15 +39,6 @@ void record_history(const std::filesystem::path& history, const std::filesystem:
 
 }  // namespace
 
-std::string folder_timestamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
-  return buf;
-}
-
 std::vector<PlannedRun> plan_job(const Job& job, const PlanFilters& filters) {
   Paths paths = Paths::from_environment();
   auto plan = make_plan(job, filters, [&](const std::string& name) {

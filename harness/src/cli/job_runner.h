@@ -11,6 +11,7 @@
 #include "core/job.h"
 #include "core/plan.h"
 #include "core/run_result.h"
+#include "util/clock.h"  // folder_timestamp: the results folder's name
 #include "util/status.h"
 
 namespace kh::cli {
@@ -34,8 +35,5 @@ std::vector<PlannedRun> plan_job(const Job& job, const PlanFilters& filters);
 // Interrupted are rethrown).
 std::vector<RunResult> execute_job(const Job& job, const std::vector<PlannedRun>& plan,
                                    const JobRunOptions& options, Status& status);
-
-// The timestamp in results folder names: 20261124-213110.
-std::string folder_timestamp();
 
 }  // namespace kh::cli

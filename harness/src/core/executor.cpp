@@ -35,15 +35,6 @@ Executor::Executor(KernelBuilder& builder, Backend& backend, ProcessRunner& runn
       status_(status),
       paths_(std::move(paths)) {}
 
-std::string utc_timestamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string guest_file_path(const std::string& param, const std::filesystem::path& host) {
   return fmt::format("{}/{}/{}", kGuestFilesDir, param, host.filename().string());
 }

@@ -15,6 +15,7 @@
 #include "core/run_result.h"
 #include "image/guest_image.h"
 #include "kernel/builder.h"
+#include "util/clock.h"  // utc_timestamp: RunResult::started
 #include "vm/backend.h"
 
 namespace kh {
@@ -106,9 +107,6 @@ std::optional<std::pair<unsigned long, unsigned long>> taint_appeared(const Agen
 // cases (KTAP is parsed once, for both).
 Metrics collect_metrics(const PlannedRun& run, const AgentRecords& records,
                         std::vector<std::string>& errors, std::vector<TestCase>* cases = nullptr);
-
-// Now, UTC, as RunResult::started has it: "2026-11-24T21:13:14Z".
-std::string utc_timestamp();
 
 // The contents of reproduce.sh for a run folder.
 std::string reproduce_script(const std::vector<std::string>& argv, int disk_mb);

@@ -15,21 +15,19 @@
 #include <sstream>
 #include <thread>
 
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/files.h"
 #include "util/hash.h"
 #include "util/interrupt.h"
+#include "util/lines.h"
 #include "vm/qemu.h"
 #include "vm/registry.h"
 
 namespace kh {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
+using Clock = SteadyClock;
 
 // The host is gone or refuses us: the run is retried elsewhere.
 struct HostError : std::runtime_error {
@@ -147,21 +145,14 @@ class StreamSink {
     if (!chunk.empty()) {
       out_.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
       out_.flush();
-      pending_ += chunk;
-      std::size_t nl;
-      while ((nl = pending_.find('\n')) != std::string::npos) {
-        std::string line = pending_.substr(0, nl);
-        pending_.erase(0, nl + 1);
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        on_line(line);
-      }
+      lines_.feed(chunk, on_line);
     }
     return ended;
   }
 
  private:
   std::ofstream out_;
-  std::string pending_;
+  LineSplitter lines_;
 };
 
 // Sparse upload callbacks over a file descriptor: holes (an mkfs'ed scratch

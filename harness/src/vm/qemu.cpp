@@ -5,19 +5,17 @@
 #include <fstream>
 #include <thread>
 
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/files.h"
 #include "util/interrupt.h"
+#include "util/lines.h"
 #include "vm/registry.h"
 
 namespace kh {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
+using Clock = SteadyClock;
 
 // Reads the complete lines appended to a file since the last call.
 class LineTail {
@@ -30,20 +28,13 @@ class LineTail {
     in.seekg(static_cast<std::streamoff>(offset_));
     std::string chunk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     offset_ += chunk.size();
-    pending_ += chunk;
-    std::size_t nl;
-    while ((nl = pending_.find('\n')) != std::string::npos) {
-      std::string line = pending_.substr(0, nl);
-      pending_.erase(0, nl + 1);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      on_line(line);
-    }
+    lines_.feed(chunk, on_line);
   }
 
  private:
   std::filesystem::path path_;
   std::size_t offset_ = 0;
-  std::string pending_;
+  LineSplitter lines_;
 };
 
 std::string tail_of(const std::filesystem::path& p, std::size_t n) {
