@@ -385,8 +385,10 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
     follower.poll();
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - make_start).count();
     std::string pct;
-    if (expected > 0)
-      pct = fmt::format("{:3d}% ", std::min(99, follower.cc_lines() * 100 / expected));
+    // The last clean build's count; a config with more objects outgrows it,
+    // and then no share is shown rather than a 99% that stays.
+    if (expected > 0 && follower.cc_lines() < expected)
+      pct = fmt::format("{:3d}% ", follower.cc_lines() * 100 / expected);
     status_.progress(subject, fmt::format("{}{} CC, {} [{}]", pct, follower.cc_lines(),
                                           follower.last_object(), format_seconds(s)));
   };
