@@ -37,6 +37,8 @@ struct CompareArgs {
   bool all_metrics = false;
   int jobs = 0;
   std::string accel = "auto";
+  std::string history;  // job mode: the history store; "" = the job's or the default
+  bool no_history = false;
   bool quiet = false;
 };
 
@@ -73,6 +75,8 @@ std::vector<RunResult> run_job(const CompareArgs& a, fs::path& out,
   opts.out = out;
   opts.jobs = a.jobs;
   opts.accel = a.accel;
+  opts.history = a.history;
+  opts.no_history = a.no_history;
   return execute_job(job, plan, opts, *status);
 }
 
@@ -199,6 +203,10 @@ gnuplot failed, 130 interrupted.)");
       ->check(CLI::PositiveNumber);
   sub->add_option("--accel", args->accel, "auto (KVM if it works here, else TCG), kvm or tcg")
       ->check(CLI::IsMember({"auto", "kvm", "tcg"}));
+  sub->add_option("--history", args->history,
+                  "History store to record the job's runs in (job mode; default: the job's "
+                  "history:, else history.sqlite beside the results folder)");
+  sub->add_flag("--no-history", args->no_history, "Do not record the runs in a history store");
   sub->add_flag("--quiet,-q", args->quiet, "No progress, only the report");
   sub->callback([&action, args] { action = [args] { return do_compare(*args); }; });
 }

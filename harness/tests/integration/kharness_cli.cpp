@@ -1,5 +1,7 @@
-#include <algorithm>
 #include "kharness_cli.h"
+
+#include <algorithm>
+#include <filesystem>
 
 #include <unistd.h>
 
@@ -9,12 +11,38 @@
 
 namespace kh::it {
 
+namespace {
+
+// A run's history goes beside its results folder by default. For a test
+// whose --out is a temporary folder of its own, that is the shared temp
+// folder (/tmp/history.sqlite), which would outlive the test and mix every
+// test's runs: such runs get --no-history. A test that keeps its results in
+// a subfolder of its temporary folder (the history suite) keeps the default
+// store, inside that folder, and one that names a store keeps it.
+std::vector<std::string> without_stray_history(std::vector<std::string> args) {
+  if (args.empty() || (args[0] != "run" && args[0] != "compare")) return args;
+  auto out = std::find(args.begin(), args.end(), "--out");
+  const bool names_history = std::find_if(args.begin(), args.end(), [](const std::string& a) {
+                               return a == "--history" || a == "--no-history";
+                             }) != args.end();
+  if (names_history || out == args.end() || out + 1 == args.end()) return args;
+  std::filesystem::path dir = std::filesystem::path(*(out + 1)).lexically_normal();
+  if (dir.filename().empty()) dir = dir.parent_path();
+  if (dir.parent_path() == std::filesystem::temp_directory_path().lexically_normal() ||
+      dir.parent_path() == "/tmp")
+    args.push_back("--no-history");
+  return args;
+}
+
+}  // namespace
+
 CliResult run_kharness(const std::vector<std::string>& args,
                        const std::vector<std::pair<std::string, std::string>>& env) {
   RealProcessRunner runner;
   Command c;
   c.argv = {KHARNESS_BINARY};
-  c.argv.insert(c.argv.end(), args.begin(), args.end());
+  auto checked = without_stray_history(args);
+  c.argv.insert(c.argv.end(), checked.begin(), checked.end());
   c.timeout = std::chrono::minutes(30);
   c.env = env;
   ProcessResult r = runner.run(c);
@@ -24,12 +52,6 @@ CliResult run_kharness(const std::vector<std::string>& args,
 void JobRunTest::start(std::vector<std::string> args) {
   out_ = std::make_unique<ScopedTempDir>("kharness-it");
   args.insert(args.end(), {"--out", out_->path().string()});
-  // A test's runs stay out of the history next to its temporary folder
-  // (/tmp/history.sqlite); the history suite names its own store.
-  const bool names_history = std::find_if(args.begin(), args.end(), [](const std::string& a) {
-                               return a == "--history" || a == "--no-history";
-                             }) != args.end();
-  if (!args.empty() && args[0] == "run" && !names_history) args.push_back("--no-history");
   result_ = std::make_unique<CliResult>(run_kharness(args));
 }
 
