@@ -2,6 +2,8 @@
 // lacks.
 #include <fmt/format.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -61,9 +63,41 @@ Check libvirtd_running() {
   } catch (const std::exception&) {
   }
   return {"libvirtd running", false,
-          "not running: harness/setup.sh starts it (or `virtlogd -d && libvirtd -d` as root); "
+          "not running: `harness/setup.sh --libvirtd` starts it (as root); "
           "only --backend libvirt needs it",
           false};
+}
+
+// libvirt double-forks QEMU, so a QEMU that exits is reaped by libvirtd's
+// nearest subreaper, else PID 1, and libvirt tears the domain down only
+// when it is reaped. systemd (and sysvinit) reap at once; some container
+// and microVM inits only now and then (2 s on this project's CI machines:
+// 2 s more per VM). harness/setup.sh starts libvirtd under `tini -s`.
+Check libvirtd_reaper() {
+  const std::string what = "libvirtd's QEMUs reaped";
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::string comm;
+    if (!read_file_if_exists(e.path() / "comm", comm) || comm != "libvirtd\n") continue;
+    std::string stat;
+    if (!read_file_if_exists(e.path() / "stat", stat)) continue;
+    // pid (comm) state ppid ...
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    int ppid = 0;
+    char state = 0;
+    if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) != 2) continue;
+    std::string parent;
+    read_file_if_exists(fmt::format("/proc/{}/comm", ppid), parent);
+    while (!parent.empty() && parent.back() == '\n') parent.pop_back();
+    if (ppid != 1 || parent == "systemd" || parent == "init")
+      return {what, true, fmt::format("by libvirtd's parent {} (pid {})", parent, ppid), false};
+    return {what, false,
+            fmt::format("by PID 1 ({}), which may reap late: each domain's teardown waits for it; "
+                        "restart libvirtd under `tini -s` (harness/setup.sh does)",
+                        parent),
+            false};
+  }
+  return {what, true, "no libvirtd running", false};
 }
 
 int do_doctor(bool probe_kvm) {
@@ -82,6 +116,7 @@ int do_doctor(bool probe_kvm) {
   checks.push_back(program("bc", "bc"));
   checks.push_back(program("libvirtd", "libvirt-daemon-system", false));
   checks.push_back(libvirtd_running());
+  checks.push_back(libvirtd_reaper());
 
   std::string tarball = "/usr/src/linux-source-6.1.tar.xz";
   checks.push_back(
