@@ -59,7 +59,19 @@ void TerminalStatus::warn(std::string_view line) {
 }
 
 void QuietStatus::step(std::string_view subject, std::string_view what) {
-  last_step = fmt::format("[{}] {}", subject, what);
+  std::string line = fmt::format("[{}] {}", subject, what);
+  std::lock_guard lock(mu_);
+  last_step = std::move(line);
+}
+
+void QuietStatus::info(std::string_view line) {
+  std::lock_guard lock(mu_);
+  last_info = line;
+}
+
+void QuietStatus::warn(std::string_view line) {
+  std::lock_guard lock(mu_);
+  last_warn = line;
 }
 
 }  // namespace kh

@@ -8,6 +8,8 @@
 
 namespace kh {
 
+// Every implementation is called from several threads at once (the runs
+// of a job, builds of several kernels).
 class Status {
  public:
   virtual ~Status() = default;
@@ -40,13 +42,18 @@ class TerminalStatus : public Status {
 };
 
 // Swallows everything but remembers the last lines (tests assert on them).
+// Keeps only the last line of each kind (tests read them once the work is
+// done). Runs report from several threads at once, so every call locks.
 class QuietStatus : public Status {
  public:
   void step(std::string_view subject, std::string_view what) override;
   void progress(std::string_view, std::string_view) override {}
-  void info(std::string_view line) override { last_info = line; }
-  void warn(std::string_view line) override { last_warn = line; }
+  void info(std::string_view line) override;
+  void warn(std::string_view line) override;
   std::string last_step, last_info, last_warn;
+
+ private:
+  std::mutex mu_;
 };
 
 }  // namespace kh
