@@ -136,7 +136,8 @@ int interrupt_when(const std::vector<std::string>& args, const std::function<boo
   RealProcessRunner runner;
   Command c;
   c.argv = {KHARNESS_BINARY};
-  c.argv.insert(c.argv.end(), args.begin(), args.end());
+  auto checked = without_stray_history(args);
+  c.argv.insert(c.argv.end(), checked.begin(), checked.end());
   c.output = log;
   auto child = runner.spawn(c);
   auto start = std::chrono::steady_clock::now();

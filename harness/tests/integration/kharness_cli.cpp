@@ -11,14 +11,6 @@
 
 namespace kh::it {
 
-namespace {
-
-// A run's history goes beside its results folder by default. For a test
-// whose --out is a temporary folder of its own, that is the shared temp
-// folder (/tmp/history.sqlite), which would outlive the test and mix every
-// test's runs: such runs get --no-history. A test that keeps its results in
-// a subfolder of its temporary folder (the history suite) keeps the default
-// store, inside that folder, and one that names a store keeps it.
 std::vector<std::string> without_stray_history(std::vector<std::string> args) {
   if (args.empty() || (args[0] != "run" && args[0] != "compare")) return args;
   auto out = std::find(args.begin(), args.end(), "--out");
@@ -33,8 +25,6 @@ std::vector<std::string> without_stray_history(std::vector<std::string> args) {
     args.push_back("--no-history");
   return args;
 }
-
-}  // namespace
 
 CliResult run_kharness(const std::vector<std::string>& args,
                        const std::vector<std::pair<std::string, std::string>>& env) {

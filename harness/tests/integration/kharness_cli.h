@@ -18,6 +18,15 @@ struct CliResult {
   std::string output;  // stdout and stderr
 };
 
+// A run's history goes beside its results folder by default. For a test
+// whose --out is a temporary folder of its own, that is the shared temp
+// folder (/tmp/history.sqlite), which would outlive the test and mix every
+// test's runs: such `run` and `compare` commands get --no-history. A test
+// that keeps its results in a subfolder of its temporary folder (the
+// history suite) keeps the default store, inside that folder, and one that
+// names a store keeps it. Every way of starting kharness goes through this.
+std::vector<std::string> without_stray_history(std::vector<std::string> args);
+
 // Runs `kharness args...` to completion (30 min limit), with `env` set on
 // top of ours.
 CliResult run_kharness(const std::vector<std::string>& args,

@@ -49,7 +49,8 @@ std::string leftovers(const std::string& uri) {
 }
 
 // `kharness args...` in the background, for a signal mid-run.
-pid_t spawn_kharness(const std::vector<std::string>& args, const std::filesystem::path& log) {
+pid_t spawn_kharness(const std::vector<std::string>& given, const std::filesystem::path& log) {
+  const std::vector<std::string> args = without_stray_history(given);
   pid_t pid = ::fork();
   if (pid == 0) {
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
