@@ -8,7 +8,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <csignal>
-#include <ctime>
 #include <iostream>
 
 #include "bisect/git.h"
@@ -16,11 +15,12 @@
 #include "bisect/log.h"
 #include "cli/commands.h"
 #include "cli/job_loading.h"
-#include "cli/job_runner.h"
 #include "core/arch.h"
 #include "core/paths.h"
 #include "kernel/series.h"
+#include "util/clock.h"
 #include "util/error.h"
+#include "util/process.h"
 #include "vm/accel.h"
 #include "vm/registry.h"
 
@@ -46,13 +46,9 @@ struct BisectArgs : TestArgs {
 };
 
 fs::path repo_of(const std::string& tree, ProcessRunner& runner) {
-  Command cmd;
-  cmd.argv = {"git", "-C", tree, "rev-parse", "--show-toplevel"};
-  ProcessResult r = runner.run(cmd);
-  if (r.interrupted) throw Interrupted("git rev-parse");
+  ProcessResult r = run_git(runner, tree, {"rev-parse", "--show-toplevel"});
   if (!r.ok()) throw InputError(fmt::format("--tree {}: not a git work tree", tree));
-  std::string top = r.output.substr(0, r.output.find('\n'));
-  return fs::path(top);
+  return fs::path(first_line(r.output));
 }
 
 // The job every step runs: --job's (one kernel, one arch), or one made from

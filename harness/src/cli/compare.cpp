@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <iostream>
 #include <map>
 #include <set>
@@ -12,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/job_loading.h"
 #include "cli/job_runner.h"
+#include "util/clock.h"
 #include "core/executor.h"
 #include "core/paths.h"
 #include "core/plan.h"

@@ -24,14 +24,14 @@ struct Check {
   bool required = true;
 };
 
-std::string first_line(const std::vector<std::string>& argv) {
+// What a command prints first (a version), or why it could not run.
+std::string command_first_line(const std::vector<std::string>& argv) {
   RealProcessRunner runner;
   Command cmd;
   cmd.argv = argv;
   cmd.timeout = std::chrono::seconds(10);
   try {
-    auto r = runner.run(cmd);
-    return r.output.substr(0, r.output.find('\n'));
+    return first_line(runner.run(cmd).output);
   } catch (const std::exception& e) {
     return e.what();
   }
@@ -41,7 +41,7 @@ Check program(const std::string& name, const std::string& package, bool required
               const char* version_flag = "--version") {
   auto path = find_program(name);
   if (path.empty()) return {name, false, "missing: apt-get install " + package, required};
-  return {name, true, first_line({path.string(), version_flag}), required};
+  return {name, true, command_first_line({path.string(), version_flag}), required};
 }
 
 // The libvirt backend needs a running libvirtd (harness/setup.sh starts

@@ -11,7 +11,6 @@
 #include "core/job.h"
 #include "core/plan.h"
 #include "core/run_result.h"
-#include "util/clock.h"  // folder_timestamp: the results folder's name
 #include "util/status.h"
 
 namespace kh::cli {

@@ -5,13 +5,13 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <ctime>
 #include <iostream>
 #include <thread>
 
 #include "cli/commands.h"
 #include "cli/job_loading.h"
 #include "cli/job_runner.h"
+#include "util/clock.h"
 #include "core/executor.h"
 #include "core/paths.h"
 #include "core/plan.h"

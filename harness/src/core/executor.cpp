@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
-#include <ctime>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -21,6 +20,7 @@
 #include "report/ktap_export.h"
 #include "report/result_json.h"
 #include "report/summary.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/files.h"
 #include "util/interrupt.h"

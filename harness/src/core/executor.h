@@ -15,7 +15,6 @@
 #include "core/run_result.h"
 #include "image/guest_image.h"
 #include "kernel/builder.h"
-#include "util/clock.h"  // utc_timestamp: RunResult::started
 #include "vm/backend.h"
 
 namespace kh {

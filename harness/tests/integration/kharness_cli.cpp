@@ -20,8 +20,7 @@ std::vector<std::string> without_stray_history(std::vector<std::string> args) {
   if (names_history || out == args.end() || out + 1 == args.end()) return args;
   std::filesystem::path dir = std::filesystem::path(*(out + 1)).lexically_normal();
   if (dir.filename().empty()) dir = dir.parent_path();
-  if (dir.parent_path() == std::filesystem::temp_directory_path().lexically_normal() ||
-      dir.parent_path() == "/tmp")
+  if (dir.parent_path() == std::filesystem::temp_directory_path().lexically_normal())
     args.push_back("--no-history");
   return args;
 }
