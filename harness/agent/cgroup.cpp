@@ -15,7 +15,16 @@
 namespace kh {
 
 const char* to_string(ErrorKind kind) {
-  return kind == ErrorKind::setup ? "setup" : "workload";
+  switch (kind) {
+    case ErrorKind::setup: return "setup";
+    case ErrorKind::workload: return "workload";
+    case ErrorKind::unsupported: return "unsupported";
+  }
+  return "setup";
+}
+
+void fail_unsupported(const std::string& message) {
+  throw AgentError(ErrorKind::unsupported, message);
 }
 
 void fail_setup(const std::string& message) {
@@ -175,6 +184,47 @@ long memory_num_cgroups() {
   return -1;
 }
 
+// The memory row of /proc/cgroups: whether the kernel has the controller at
+// all, and whether it is enabled (cgroup_disable=memory turns it off).
+struct MemoryController {
+  bool listed = false;
+  bool enabled = false;
+};
+
+MemoryController memory_controller() {
+  MemoryController mc;
+  std::string text;
+  if (read_file("/proc/cgroups", text) != 0) return mc;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + pos, end - pos);
+    if (line.substr(0, 7) == "memory\t" || line.substr(0, 7) == "memory ") {
+      mc.listed = true;
+      while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+      mc.enabled = !line.empty() && line.back() == '1';
+    }
+    pos = end + 1;
+  }
+  return mc;
+}
+
+// cgroup_disable=memory on the command line: the controller exists and is
+// off. A workload that needs memcg cannot run; that is the kernel's (or the
+// job's) choice, not a harness failure.
+void require_memory_controller() {
+  const MemoryController mc = memory_controller();
+  std::string cmdline;
+  read_file("/proc/cmdline", cmdline);
+  if (mc.listed && !mc.enabled)
+    fail_unsupported("the memory controller is disabled in this kernel (" +
+                     std::string(cmdline.find("cgroup_disable=memory") != std::string::npos
+                                     ? "cgroup_disable=memory on the command line"
+                                     : "/proc/cgroups: memory enabled 0") +
+                     ")");
+}
+
 }  // namespace
 
 Version parse_version(std::string_view text) {
@@ -186,6 +236,7 @@ Version parse_version(std::string_view text) {
 Hierarchy mount_memory(Version version, const std::string& parent_name) {
   Hierarchy h;
   h.version = version;
+  require_memory_controller();
   if (version == Version::v2) {
     h.root = kMountPoint;
     must_mount("cgroup2", h.root, "cgroup2", nullptr);
@@ -197,7 +248,18 @@ Hierarchy mount_memory(Version version, const std::string& parent_name) {
     must_mount("tmpfs", kMountPoint, "tmpfs", "mode=755");
     h.root = std::string(kMountPoint) + "/memory";
     must_mkdir(h.root);
-    must_mount("none", h.root, "cgroup", "memory");
+    // A kernel built without the v1 memory controller (opt-in since 6.11,
+    // CONFIG_MEMCG_V1) refuses this mount with EINVAL (ENOENT on some
+    // trees). The kernel lacks a capability: a skip, not a setup failure.
+    if (::mount("none", h.root.c_str(), "cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC, "memory") != 0) {
+      const int err = errno;
+      if (err == EINVAL || err == ENOENT || err == ENODEV)
+        fail_unsupported(errno_message("the kernel has no cgroup v1 memory controller (mount -t "
+                                       "cgroup -o memory",
+                                       err) +
+                         "; trees that define CONFIG_MEMCG_V1 need it =y)");
+      fail_setup(errno_message("mount -t cgroup -o memory " + h.root, err));
+    }
     h.parent = h.root + "/" + parent_name;
     must_mkdir(h.parent);
   }

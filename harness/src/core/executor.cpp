@@ -48,6 +48,7 @@ std::string agent_config_json(const PlannedRun& run, bool has_disk, AgentShell s
     if (p.file && run.params.count(p.name))
       j["params"][p.name] = guest_file_path(p.name, run.params.at(p.name));
   if (has_disk) j["disk"] = "/dev/vda";
+  if (!run.ref->lru_gen.empty()) j["lru_gen"] = run.ref->lru_gen;
   switch (shell) {
     case AgentShell::none:
       break;
@@ -105,7 +106,8 @@ BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kern
 }
 
 std::string missing_workload_config(const WorkloadSpec& spec, const std::string& final_config,
-                                    const std::string& arch) {
+                                    const std::string& arch,
+                                    const std::vector<std::string>& not_applicable) {
   const auto fragments = spec.config_for(arch);
   if (fragments.empty()) return "";
   std::vector<ConfigSetting> requested;
@@ -117,6 +119,10 @@ std::string missing_workload_config(const WorkloadSpec& spec, const std::string&
     requested.insert(requested.end(), settings.begin(), settings.end());
   }
   auto lost = lost_symbols(requested, config_values(parse_kconfig(final_config, ".config")));
+  std::erase_if(lost, [&](const ConfigSetting& c) {
+    return std::find(not_applicable.begin(), not_applicable.end(), c.symbol) !=
+           not_applicable.end();
+  });
   if (lost.empty()) return "";
   return fmt::format("the kernel lacks what workload '{}' needs: {}", spec.name,
                      describe_lost(lost));
@@ -167,6 +173,8 @@ Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRec
     default:
       break;
   }
+  if (!records.unsupported.empty())
+    return {Outcome::skip, "kernel lacks: " + records.unsupported.front()};
   if (!records.setup_errors.empty())
     return {Outcome::infra, "agent setup: " + records.setup_errors.front()};
   if (!records.workload_errors.empty())
@@ -175,8 +183,11 @@ Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRec
     return {Outcome::infra, "the guest powered off before the agent reported ready"};
   if (!records.done) return {Outcome::infra, "the guest powered off before the agent finished"};
   std::vector<std::string> failed;
+  std::string unjudged;  // the first assertion over a metric the kernel did not provide
   for (const auto& a : assertions)
-    if (!a.passed)
+    if (!a.passed && !a.missing.empty()) {
+      if (unjudged.empty()) unjudged = fmt::format("{} ({})", a.expression, a.error);
+    } else if (!a.passed)
       failed.push_back(!a.error.empty() ? fmt::format("{} ({})", a.expression, a.error)
                        : !a.left.empty()
                            ? fmt::format("{} ({} was {:g})", a.expression, a.left, a.left_value)
@@ -185,6 +196,7 @@ Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRec
     std::string more = failed.size() > 1 ? fmt::format(" (+{} more)", failed.size() - 1) : "";
     return {Outcome::fail, "assertion failed: " + failed.front() + more};
   }
+  if (!unjudged.empty()) return {Outcome::skip, "cannot judge on this kernel: " + unjudged};
   return {Outcome::pass, ""};
 }
 
@@ -215,7 +227,8 @@ std::vector<TestCase> program_cases(const AgentRecords& records, Metrics& metric
 }
 
 Metrics collect_metrics(const PlannedRun& run, const AgentRecords& records,
-                        std::vector<std::string>& errors, std::vector<TestCase>* cases) {
+                        std::vector<std::string>& errors, std::vector<TestCase>* cases,
+                        MissingMetrics* missing) {
   Metrics m;
   for (const auto& snap : records.snapshots)
     for (const auto& [k, v] : snapshot_metrics(snap)) m[k] = v;
@@ -227,7 +240,7 @@ Metrics collect_metrics(const PlannedRun& run, const AgentRecords& records,
     double d = std::strtod(v.c_str(), &end);
     if (!v.empty() && end && *end == '\0') m[k] = d;
   }
-  auto errs = derive_metrics(run.spec.metrics, m);
+  auto errs = derive_metrics(run.spec.metrics, m, missing);
   errors.insert(errors.end(), errs.begin(), errs.end());
   return m;
 }
@@ -269,6 +282,7 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   r.kernel.series_hash = artifact.series_hash;
   r.kernel.config_hash = artifact.config_hash;
   for (const auto& p : artifact.patches) r.kernel.patches.push_back(p.string());
+  r.kernel.config_not_applicable = artifact.config_not_applicable;
   r.started = utc_timestamp();
   r.arch = std::string(run.arch->name);
   r.workload = run.ref->id;
@@ -276,6 +290,7 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   r.key_metric = run.spec.key_metric;
   r.repeat = run.repeat;
   r.params = run.params;
+  if (!run.ref->lru_gen.empty()) r.params["lru_gen"] = run.ref->lru_gen;
   r.run_dir = run.run_dir;
   r.timings["build"] = artifact.build_seconds;
 
@@ -285,7 +300,8 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
     std::string final_config;
     read_file_if_exists(artifact.config, final_config);
     if (std::string why =
-            missing_workload_config(run.spec, final_config, std::string(run.arch->name));
+            missing_workload_config(run.spec, final_config, std::string(run.arch->name),
+                                    artifact.config_not_applicable);
         !why.empty()) {
       r.outcome = Outcome::skip;
       r.reason = why;
@@ -362,12 +378,13 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
                   run.kernel->tolerate.end();
 
   std::vector<std::string> metric_errors;
-  r.metrics = collect_metrics(run, records, metric_errors, &r.cases);
+  r.metrics = collect_metrics(run, records, metric_errors, &r.cases, &r.missing_metrics);
   // Each program's whole output beside the console: script.out,
   // test_memcontrol.ktap.
   for (const auto& o : records.outputs)
     write_file(dir / fmt::format("{}.{}", o.name, o.format == "ktap" ? "ktap" : "out"), o.text);
-  if (records.done) r.assertions = evaluate_assertions(run.assertions, r.metrics);
+  if (records.done)
+    r.assertions = evaluate_assertions(run.assertions, r.metrics, r.missing_metrics);
   Verdict v = judge_run(vm, console, records, r.assertions, run.kernel->tolerate);
   r.outcome = v.outcome;
   r.reason = v.reason;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/assertions.h"
 #include "analysis/console_report.h"
 #include "analysis/records.h"
 #include "core/plan.h"
@@ -92,9 +93,11 @@ Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRec
 
 // Why the built kernel cannot run `spec` ("the kernel lacks what workload
 // 'jbd2' needs: config: 1 symbol lost ..."), or "" when its `config:`
-// fragments all survived in `final_config` (the .config text).
+// fragments all survived in `final_config` (the .config text). Symbols in
+// `not_applicable` (the tree does not define them) are not missing.
 std::string missing_workload_config(const WorkloadSpec& spec, const std::string& final_config,
-                                    const std::string& arch);
+                                    const std::string& arch,
+                                    const std::vector<std::string>& not_applicable = {});
 
 // The taint bits the run added, comparing the first and the last snapshot
 // of /proc/sys/kernel/tainted: (before, after), or nullopt when none.
@@ -103,9 +106,11 @@ std::optional<std::pair<unsigned long, unsigned long>> taint_appeared(const Agen
 // The metrics of a run: each snapshot's, the agent's own, the numeric
 // parameters, then the workload's derived metrics. Derivation errors are
 // returned, not thrown. `cases`, when given, receives program_cases'
-// cases (KTAP is parsed once, for both).
+// cases (KTAP is parsed once, for both). `missing`, when given, receives
+// the derived metrics the kernel's snapshots could not feed, with why.
 Metrics collect_metrics(const PlannedRun& run, const AgentRecords& records,
-                        std::vector<std::string>& errors, std::vector<TestCase>* cases = nullptr);
+                        std::vector<std::string>& errors, std::vector<TestCase>* cases = nullptr,
+                        MissingMetrics* missing = nullptr);
 
 // The contents of reproduce.sh for a run folder.
 std::string reproduce_script(const std::vector<std::string>& argv, int disk_mb);

@@ -74,14 +74,22 @@ WorkloadRef parse_workload_ref(const std::string& o, const YAML::Node& n) {
     check_name(o, n, w.id, "workload");
     return w;
   }
-  yaml::expect_map(o, n, "a workload (a name, or workload: NAME with id:, params:, cmdline:)");
-  yaml::check_keys(o, n, {"workload", "id", "params", "cmdline"});
+  yaml::expect_map(o, n,
+                   "a workload (a name, or workload: NAME with id:, params:, cmdline:, lru_gen:)");
+  yaml::check_keys(o, n, {"workload", "id", "params", "cmdline", "lru_gen"});
   if (!n["workload"]) yaml::fail(o, n, "a workload entry needs workload: NAME");
   w.workload = yaml::scalar(o, n["workload"], "workload");
   check_name(o, n["workload"], w.workload, "workload");
   w.id = n["id"] ? yaml::scalar(o, n["id"], "workload id") : w.workload;
   if (n["id"]) check_name(o, n["id"], w.id, "workload id");
   if (n["cmdline"]) w.cmdline = yaml::scalar(o, n["cmdline"], "cmdline");
+  if (n["lru_gen"]) {
+    // YAML 1.1 readers take a bare on/off for a boolean; yaml-cpp gives the
+    // scalar as written, and only these two words mean anything here.
+    w.lru_gen = yaml::scalar(o, n["lru_gen"], "lru_gen");
+    if (w.lru_gen != "on" && w.lru_gen != "off")
+      yaml::fail(o, n["lru_gen"], "lru_gen: expected on or off, got '" + w.lru_gen + "'");
+  }
   if (n["params"]) {
     yaml::expect_map(o, n["params"], "params (name: value)");
     for (const auto& kv : n["params"])

@@ -40,6 +40,10 @@ struct WorkloadRef {
   std::string workload;                       // folder under workloads/
   std::map<std::string, std::string> params;  // overrides workload.yaml defaults
   std::string cmdline;  // appended after the workload's own (a variant: cgroup.memory=nokmem)
+  // MGLRU for this entry's runs: "on" or "off" (/sys/kernel/mm/lru_gen/
+  // enabled, set by the agent before the workload); "" leaves the kernel's
+  // default. A kernel without MGLRU skips such runs.
+  std::string lru_gen{};
 };
 
 struct Timeouts {

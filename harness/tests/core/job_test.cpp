@@ -1,4 +1,5 @@
 #include "core/job.h"
+#include "build_info.h"
 
 #include <gtest/gtest.h>
 
@@ -81,6 +82,31 @@ output: /tmp/out
   EXPECT_EQ(j.repeats, 3);
   EXPECT_EQ(j.timeouts.boot.count(), 20);
   EXPECT_EQ(j.output, "/tmp/out");
+}
+
+TEST(JobTest, LruGenPerWorkloadEntry) {
+  Job j = parse_job(std::string(R"(name: t
+kernels:
+  - name: base
+    source: {tarball: x.tar.xz}
+workloads:
+  - dying-cgroup
+  - {id: dying-mglru, workload: dying-cgroup, lru_gen: on}
+  - {id: dying-classic, workload: dying-cgroup, lru_gen: off}
+)"),
+                    "job.yaml", "/jobs");
+  EXPECT_EQ(j.workloads[0].lru_gen, "");
+  EXPECT_EQ(j.workloads[1].lru_gen, "on");
+  EXPECT_EQ(j.workloads[2].lru_gen, "off");
+  std::string e = error_of(R"(name: t
+kernels:
+  - name: base
+    source: {tarball: x.tar.xz}
+workloads:
+  - {workload: dying-cgroup, lru_gen: yes}
+)");
+  EXPECT_EQ(e.rfind("job.yaml:6:", 0), 0u) << e;
+  EXPECT_NE(e.find("lru_gen: expected on or off, got 'yes'"), std::string::npos) << e;
 }
 
 TEST(JobTest, UnknownTopLevelKeyNamesLineColumnAndAllowedKeys) {
