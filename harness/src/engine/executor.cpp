@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <thread>
@@ -104,13 +103,10 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
     status_.progress(subject, "console: " + title);
   };
   status_.step(subject, "booting");
-  VmExit vm = backend_.run(req, [&](const std::string& line) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_object()) return;
-    std::string type = j.value("type", "");
-    if (type == "ready") status_.progress(subject, "agent ready, running " + run.ref->id);
-    if (type == "log") status_.progress(subject, j.value("message", ""));
-    if (type == "snapshot") status_.progress(subject, "snapshot " + j.value("name", ""));
+  VmExit vm = backend_.run(req, [&](const AgentRecord& record) {
+    if (record.type == "ready") status_.progress(subject, "agent ready, running " + run.ref->id);
+    if (record.type == "log") status_.progress(subject, record.text("message"));
+    if (record.type == "snapshot") status_.progress(subject, "snapshot " + record.text("name"));
   });
   r.accel = std::string(to_string(vm.accel));
   r.accel_note = vm.accel_note;

@@ -19,8 +19,7 @@
 #include "util/error.h"
 #include "util/files.h"
 #include "util/hash.h"
-#include "util/interrupt.h"
-#include "util/lines.h"
+#include "vm/monitor.h"
 #include "vm/qemu.h"
 #include "vm/registry.h"
 
@@ -125,34 +124,32 @@ class ConsoleStream {
   }
   ConsoleStream(const ConsoleStream&) = delete;
   ConsoleStream& operator=(const ConsoleStream&) = delete;
-  StreamBuffer& buffer() { return *buffer_; }
+  // Outlives the stream: what it delivered stays readable after a close.
+  std::shared_ptr<StreamBuffer> buffer() const { return buffer_; }
 
  private:
   virStreamPtr st_ = nullptr;
   std::shared_ptr<StreamBuffer> buffer_;
 };
 
-// Appends what a stream delivered to a file in the run folder and hands
-// each complete line ("\r" dropped) to a sink.
-class StreamSink {
+// Appends what a stream delivered to a file in the run folder.
+class StreamFile {
  public:
-  explicit StreamSink(const std::filesystem::path& file)
-      : out_(file, std::ios::binary | std::ios::trunc) {}
-  template <class F>
-  bool pump(StreamBuffer& b, F&& on_line) {
-    bool ended = false;
-    std::string chunk = b.take(ended);
+  StreamFile(std::shared_ptr<StreamBuffer> buffer, const std::filesystem::path& file)
+      : buffer_(std::move(buffer)), out_(file, std::ios::binary | std::ios::trunc) {}
+  // What arrived since the last call; `ended` when the stream hung up.
+  std::string take(bool& ended) {
+    std::string chunk = buffer_->take(ended);
     if (!chunk.empty()) {
       out_.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
       out_.flush();
-      lines_.feed(chunk, on_line);
     }
-    return ended;
+    return chunk;
   }
 
  private:
+  std::shared_ptr<StreamBuffer> buffer_;
   std::ofstream out_;
-  LineSplitter lines_;
 };
 
 // Sparse upload callbacks over a file descriptor: holes (an mkfs'ed scratch
@@ -465,6 +462,97 @@ struct LibvirtBackend::Host {
   }
 };
 
+namespace {
+
+// A running domain as the monitor sees it: its serial console and the
+// agent's console as streams, copied into console.log and records.jsonl as
+// they arrive; its end from the host's lifecycle events or, for a domain
+// that vanished without one, its state.
+class DomainSession : public GuestSession {
+ public:
+  // Opens both consoles; the domain is still paused, so no byte is missed.
+  DomainSession(LibvirtBackend::Host& host, virDomainPtr dom, std::string name,
+                const std::filesystem::path& run_dir)
+      : host_(host),
+        dom_(dom),
+        name_(std::move(name)),
+        console_(std::make_unique<ConsoleStream>(host.conn, dom, "serial0")),
+        records_(std::make_unique<ConsoleStream>(host.conn, dom, "console1")),
+        console_file_(console_->buffer(), run_dir / "console.log"),
+        records_file_(records_->buffer(), run_dir / "records.jsonl") {}
+
+  GuestOutput read() override {
+    GuestOutput out;
+    out.console = console_file_.take(console_ended_);
+    out.records = records_file_.take(records_ended_);
+    // Closed streams (stop) deliver nothing more.
+    out.ended = stopped_ || (console_ended_ && records_ended_);
+    return out;
+  }
+
+  std::optional<GuestEnd> poll_end() override {
+    // The guest's end comes as a lifecycle event. The domain's state is
+    // asked too, once a second or when a console hung up, for a domain
+    // that vanished without one; it costs a round trip and blocks while
+    // libvirt tears the domain down.
+    if (host_.has_ended(name_)) return GuestEnd{};
+    if (!console_ended_ && !records_ended_ && Clock::now() - last_check_ <= std::chrono::seconds(1))
+      return std::nullopt;
+    last_check_ = Clock::now();
+    int state = 0, reason = 0;
+    if (virDomainGetState(dom_, &state, &reason, 0) < 0) {
+      bool gone = virGetLastErrorCode() == VIR_ERR_NO_DOMAIN;
+      std::string why = libvirt_message();
+      if (!gone || virConnectIsAlive(host_.conn) != 1)
+        throw HostError(fmt::format("lost the domain {}: {}", name_, why));
+      return GuestEnd{};  // gone by itself
+    }
+    // The guest powered off, or reset after a panic (panic=-1): its vCPUs
+    // are stopped and libvirt is destroying the domain. Nothing more is
+    // said; what was said is drained without waiting for QEMU's exit.
+    if (state == VIR_DOMAIN_SHUTDOWN || state == VIR_DOMAIN_SHUTOFF ||
+        state == VIR_DOMAIN_CRASHED ||
+        (state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_SHUTTING_DOWN))
+      return GuestEnd{};
+    return std::nullopt;
+  }
+
+  // Ours to destroy (a deadline, Ctrl-C): the streams close first (see
+  // Host::reap).
+  void stop() override {
+    close_streams();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (virDomainIsActive(dom_) == 1) virDomainDestroy(dom_);
+    virResetLastError();
+    stopped_ = true;
+  }
+
+  // After the guest's own end: the open streams, for the reaper to close
+  // once libvirt has disposed of the domain.
+  std::vector<std::unique_ptr<ConsoleStream>> release_streams() {
+    std::vector<std::unique_ptr<ConsoleStream>> streams;
+    streams.push_back(std::move(console_));
+    streams.push_back(std::move(records_));
+    return streams;
+  }
+
+ private:
+  void close_streams() {
+    console_.reset();
+    records_.reset();
+  }
+
+  LibvirtBackend::Host& host_;
+  virDomainPtr dom_;
+  std::string name_;
+  std::unique_ptr<ConsoleStream> console_, records_;
+  StreamFile console_file_, records_file_;
+  bool console_ended_ = false, records_ended_ = false, stopped_ = false;
+  Clock::time_point last_check_ = Clock::now();
+};
+
+}  // namespace
+
 LibvirtBackend::LibvirtBackend(LibvirtOptions options)
     : options_(std::move(options)), uri_tag_(Hasher().feed(options_.uri).hex().substr(0, 6)) {
   ensure_event_loop();
@@ -529,7 +617,6 @@ VmExit LibvirtBackend::attach(const BootRequest&) {
 }
 
 VmExit LibvirtBackend::run(const BootRequest& req, const RecordSink& on_record) {
-  const ArchInfo& a = *req.arch;
   VmExit out;
   out.host = options_.uri;
   out.accel = options_.accel == "kvm" ? Accel::kvm : Accel::tcg;
@@ -537,13 +624,9 @@ VmExit LibvirtBackend::run(const BootRequest& req, const RecordSink& on_record) 
                        ? "KVM requested (--accel kvm), libvirt domain type kvm"
                        : "TCG: libvirt domain type qemu (the libvirt backend runs KVM only with "
                          "--accel kvm)";
-  const double scale = out.accel == Accel::kvm ? 1.0 : a.tcg_slowdown;
-  const auto boot_deadline = std::chrono::milliseconds(
-      static_cast<long>(static_cast<double>(req.boot_timeout.count()) * 1000 * scale));
-  const auto run_deadline = std::chrono::milliseconds(
-      static_cast<long>(static_cast<double>(req.run_timeout.count()) * 1000 * scale));
-  out.boot_limit_seconds = static_cast<double>(boot_deadline.count()) / 1000;
-  out.run_limit_seconds = static_cast<double>(run_deadline.count()) / 1000;
+  const Deadlines deadlines = deadlines_for(req, out.accel);
+  out.boot_limit_seconds = static_cast<double>(deadlines.boot.count()) / 1000;
+  out.run_limit_seconds = static_cast<double>(deadlines.run.count()) / 1000;
   // reproduce.sh replays the run under plain QEMU on this machine.
   out.argv = qemu_argv(req, out.accel);
   for (const char* f : {"console.log", "records.jsonl"}) write_file(req.run_dir / f, "");
@@ -606,108 +689,23 @@ VmExit LibvirtBackend::run(const BootRequest& req, const RecordSink& on_record) 
   }
 
   try {
-    // Never closed while libvirt tears their domain down (see reap): before
-    // a destroy of ours, or well after libvirt's own.
-    auto console = std::make_unique<ConsoleStream>(h->conn, dom, "serial0");
-    auto records = std::make_unique<ConsoleStream>(h->conn, dom, "console1");
+    // The session's streams are never closed while libvirt tears their
+    // domain down (see Host::reap): they go to the reaper after the
+    // guest's own end, and close before a destroy of ours (stop, and
+    // cleanup after an error, which runs once the session is gone).
+    DomainSession session(*h, dom, name, req.run_dir);
     if (virDomainResume(dom) < 0) throw HostError("resume: " + libvirt_message());
     out.setup_seconds = seconds_since(start);
-    StreamSink console_file(req.run_dir / "console.log");
-    StreamSink records_file(req.run_dir / "records.jsonl");
-    bool ready = false, console_ended = false, records_ended = false;
-    Clock::time_point ready_at{}, last_check = Clock::now();
-    // Returns whether anything arrived.
-    auto drain = [&] {
-      bool any = false;
-      console_ended = console_file.pump(console->buffer(), [&](const std::string& line) {
-        any = true;
-        if (req.on_console) req.on_console(line, seconds_since(start));
-      });
-      records_ended = records_file.pump(records->buffer(), [&](const std::string& line) {
-        any = true;
-        if (!ready && line.find("\"type\":\"ready\"") != std::string::npos) {
-          ready = true;
-          ready_at = Clock::now();
-          out.boot_seconds = seconds_since(start);
-        }
-        if (on_record) on_record(line);
-      });
-      return any;
-    };
-    for (;;) {
-      drain();
-      if (interrupted()) {
-        out.kind = VmExitKind::interrupted;
-        break;
-      }
-      // The guest's end comes as a lifecycle event. The domain's state is
-      // asked too, once a second or when a console hung up, for a domain
-      // that vanished without one; it costs a round trip and blocks while
-      // libvirt tears the domain down.
-      if (h->has_ended(name)) {
-        out.kind = VmExitKind::powered_off;
-        out.exit_code = 0;
-        break;
-      }
-      if (console_ended || records_ended || Clock::now() - last_check > std::chrono::seconds(1)) {
-        last_check = Clock::now();
-        int state = 0, reason = 0;
-        if (virDomainGetState(dom, &state, &reason, 0) < 0) {
-          bool gone = virGetLastErrorCode() == VIR_ERR_NO_DOMAIN;
-          std::string why = libvirt_message();
-          if (!gone || virConnectIsAlive(h->conn) != 1)
-            throw HostError(fmt::format("lost the domain {}: {}", name, why));
-          out.kind = VmExitKind::powered_off;  // gone by itself
-          out.exit_code = 0;
-          break;
-        }
-        // The guest powered off, or reset after a panic (panic=-1): its
-        // vCPUs are stopped (-no-shutdown) and libvirt is destroying the
-        // domain. Nothing more is said; what was said is drained below,
-        // without waiting for QEMU's exit.
-        if (state == VIR_DOMAIN_SHUTDOWN || state == VIR_DOMAIN_SHUTOFF ||
-            state == VIR_DOMAIN_CRASHED ||
-            (state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_SHUTTING_DOWN)) {
-          out.kind = VmExitKind::powered_off;
-          out.exit_code = 0;
-          break;
-        }
-      }
-      if (!ready && Clock::now() - start > boot_deadline) {
-        out.kind = VmExitKind::boot_timeout;
-        break;
-      }
-      if (ready && Clock::now() - ready_at > run_deadline) {
-        out.kind = VmExitKind::run_timeout;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    // What is on its way still arrives: until the consoles hang up or stay
-    // quiet for 300 ms (the guest is stopped or gone), at most 2 s.
-    auto tail_until = Clock::now() + std::chrono::seconds(2);
-    auto quiet_since = Clock::now();
-    while (Clock::now() < tail_until) {
-      if (drain()) quiet_since = Clock::now();
-      if (console_ended && records_ended) break;
-      if (Clock::now() - quiet_since > std::chrono::milliseconds(300)) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    drain();
+    VmExit watched = monitor_guest(session, deadlines, start, req.on_console, on_record);
+    out.kind = watched.kind;
+    out.exit_code = watched.exit_code;
+    out.boot_seconds = watched.boot_seconds;
     if (out.kind == VmExitKind::powered_off) {
       // libvirt's tear-down (QEMU's exit, the domain's clean-up) takes a
       // second or two; the next run need not wait for it.
-      std::vector<std::unique_ptr<ConsoleStream>> streams;
-      streams.push_back(std::move(console));
-      streams.push_back(std::move(records));
-      h->reap(dom, std::move(run_volumes), std::move(streams));
+      h->reap(dom, std::move(run_volumes), session.release_streams());
       dom = nullptr;
       run_volumes.clear();
-    } else {
-      // Ours to destroy (timeout, Ctrl-C): the streams close first.
-      console.reset();
-      records.reset();
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   } catch (const HostError& e) {
     cleanup();
