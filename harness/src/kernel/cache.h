@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "kernel/builder.h"
+#include "kernel/artifact.h"
 
 namespace kh {
 
