@@ -355,12 +355,14 @@ YAML::Node load(const std::string& text, const std::string& origin) {
                     "YAML files nested up to that",
                     origin, nest.line, nest.column, kMaxDepth));
   try {
+    // Syntax first: a malformed file is reported as such, not by whatever
+    // the structure check meets before the parser gives up.
+    YAML::Node n = YAML::Load(text);
     std::istringstream in(text);
     YAML::Parser parser(in);
     StructureCheck check(origin);
     while (parser.HandleNextDocument(check)) {
     }
-    YAML::Node n = YAML::Load(text);
     if (!n.IsDefined() || n.IsNull())
       throw InputError(fmt::format("{}:1:1: empty document", origin));
     return n;
