@@ -144,8 +144,8 @@ std::string commit_of(const fs::path& repo, const std::string& ref, ProcessRunne
   return r.ok() && commit.size() >= 40 ? commit : "";
 }
 
-// URL sources: which mirrors this process brought up to date, and the
-// commit each (mirror, ref) was pinned to (resolve_source).
+// Which URL mirrors this process brought up to date, and the commit each
+// (repository or mirror, ref) was pinned to by resolve_source.
 struct MirrorMemo {
   std::mutex mu;
   std::set<fs::path> updated;
@@ -157,10 +157,10 @@ MirrorMemo& mirror_memo() {
   return memo;
 }
 
-// The ref to hand git for `spec` read from `source`: a URL's pinned commit,
-// else the ref as the job gives it.
+// The ref to hand git for `spec` read from `source`: the commit
+// resolve_source pinned it to, else the ref as the job gives it.
 std::string effective_ref(const KernelSpec& spec, const fs::path& source) {
-  if (spec.source.kind == SourceSpec::Kind::git && is_git_url(spec.source.path.string())) {
+  if (spec.source.kind == SourceSpec::Kind::git) {
     MirrorMemo& memo = mirror_memo();
     std::lock_guard<std::mutex> lock(memo.mu);
     auto it = memo.pins.find({source, ref_of(spec)});
@@ -305,10 +305,15 @@ fs::path resolve_source(const KernelSpec& spec, const fs::path& job_dir, Process
     throw InputError(
         fmt::format("{}: source {}: no such {}", head, p.string(), git ? "folder" : "file"));
   if (git) {
+    MirrorMemo& memo = mirror_memo();
+    std::lock_guard<std::mutex> lock(memo.mu);
+    if (memo.pins.count({p, ref_of(spec)})) return p;
     check_repository(spec, p, runner);
-    if (commit_of(p, ref_of(spec), runner, head).empty())
+    std::string commit = commit_of(p, ref_of(spec), runner, head);
+    if (commit.empty())
       throw InputError(fmt::format("{}: source {}: no branch, tag or commit '{}'",
                                    about(spec.source.ref_where, spec), p.string(), ref_of(spec)));
+    memo.pins[{p, ref_of(spec)}] = commit;
   }
   return p;
 }

@@ -24,9 +24,10 @@ bool is_git_url(const std::string& location);
 //   not a folder inside one, and must hold the ref.
 // - A git URL resolves to a bare mirror, <cache>/git/<hash of the URL>,
 //   brought up to date by update_mirror at most once per URL and process.
-//   Its ref is then pinned: every later call and every function below use
-//   the commit it named at that moment, so all kernel × arch builds of a
-//   job build one commit even if another kharness fetches meanwhile.
+// A git ref is then pinned: every later call and every function below use
+// the commit it named at that moment, so all kernel × arch builds of a job
+// build one commit even if the branch moves meanwhile (a commit in the
+// developer's tree, another kharness fetching the mirror).
 // Throws InputError "<job>:<line>:<col>: kernel 'K': source S: ..." (the
 // position of git:/tarball: or of ref: in the job, SourceSpec::path_where /
 // ref_where) for a missing file, a folder that is not a repository, a URL
@@ -63,7 +64,7 @@ MirrorUpdate update_mirror(const KernelSpec& spec, ProcessRunner& runner,
 std::string source_identity(const KernelSpec& spec, const std::filesystem::path& source,
                             ProcessRunner& runner, const std::filesystem::path& cache);
 
-// The commit REF names in a git source (40 hex digits; for a URL, the one
+// The commit REF names in a git source (40 hex digits; the one
 // resolve_source pinned), or "" for a tarball. Throws InputError for an
 // unknown ref.
 std::string source_commit(const KernelSpec& spec, const std::filesystem::path& source,

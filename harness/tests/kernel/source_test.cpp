@@ -214,6 +214,20 @@ TEST_F(GitSourceTest, ThingsThatAreNotRepositoriesAreOneLineEach) {
   EXPECT_EQ(error("bare.git", "v1"), "(no error)") << "and so is a bare repository";
 }
 
+// A developer commits while a job builds its second arch: the job still
+// builds the commit its ref named when the job began.
+TEST_F(GitSourceTest, ALocalRefIsPinnedForTheProcess) {
+  git(repo, {"branch", "work"});
+  spec.source.ref = "work";
+  const std::string at_start = git(repo, {"rev-parse", "work"});
+  fs::path src = resolve_source(spec, tmp.path(), runner, tmp.path() / "cache", status);
+  git(repo, {"branch", "-f", "work", "v1"});
+  EXPECT_EQ(resolve_source(spec, tmp.path(), runner, tmp.path() / "cache", status), src);
+  EXPECT_EQ(source_commit(spec, src, runner), at_start);
+  EXPECT_EQ(source_identity(spec, src, runner, tmp.path() / "cache"),
+            "git:" + git(repo, {"rev-parse", at_start + "^{tree}"}));
+}
+
 // URL sources, over file:// (this machine has no network): a bare mirror
 // in the cache, cloned once and fetched later, the ref pinned per process.
 class UrlSourceTest : public GitSourceTest {
