@@ -265,8 +265,8 @@ MirrorUpdate update_mirror(const KernelSpec& spec, ProcessRunner& runner, const 
   }
   if (commit_of(dir, ref, runner, head).empty())
     throw InputError(
-        fmt::format("{}: source {}: cannot fetch ({}), and the cached mirror has no '{}'", head,
-                    url, git_complaint(r.output), ref));
+        fmt::format("{}: source {}: cannot fetch ({}), and the cached mirror {} has no '{}'", head,
+                    url, git_complaint(r.output), dir.string(), ref));
   status.warn(fmt::format("{}: source {}: cannot fetch ({}); using the cached mirror {} as it is",
                           head, url, git_complaint(r.output), dir.string()));
   return MirrorUpdate::stale;

@@ -359,7 +359,8 @@ TEST_F(UrlSourceTest, AFailedFetchFallsBackToTheMirrorWithAWarning) {
   spec.source.ref = "v2";
   std::string e = error_of([&] { update_mirror(spec, runner, cache, status); });
   EXPECT_EQ(e.rfind("job.yaml:5:12: kernel 'dev': source " + url + ": cannot fetch (", 0), 0u) << e;
-  EXPECT_NE(e.find("and the cached mirror has no 'v2'"), std::string::npos) << e;
+  EXPECT_NE(e.find("and the cached mirror " + src.string() + " has no 'v2'"), std::string::npos)
+      << e;
 }
 
 }  // namespace
