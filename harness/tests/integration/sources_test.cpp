@@ -3,9 +3,11 @@
 // and fetched on the next run, a folder under ~, and the mistakes, each one
 // line naming the job file's line with exit code 2. `kharness build --key`
 // resolves every source without building a kernel, so this suite takes
-// seconds; building from a mirror is covered by the unit tests
-// (tests/kernel/source_test.cpp, builder_test.cpp).
+// seconds, and `kharness run` builds a fake kernel tree (a Makefile that
+// writes a file named bzImage) from the mirror to check result.json.
 #include <gtest/gtest.h>
+
+#include <cstdlib>
 
 #include "kharness_cli.h"
 #include "test_util.h"
@@ -22,12 +24,27 @@ class SourceIntegration : public ::testing::Test {
     origin = tmp.path() / "home/src/linux";
     fs::create_directories(origin.parent_path());
     fs::copy(test::data_path("kernel/fake-tree"), origin, fs::copy_options::recursive);
+    // Enough of a kernel tree for kharness's build steps, in a second: the
+    // merge concatenates the fragments, make writes a file named bzImage.
+    write_file(origin / "Makefile",
+               "bzImage:\n\tmkdir -p $(O)/arch/x86/boot && echo fake > "
+               "$(O)/arch/x86/boot/bzImage && touch $(O)/vmlinux\n"
+               "kernelrelease:\n\t@echo 6.1.0-fake\n");
+    write_file(origin / "scripts/kconfig/merge_config.sh",
+               "#!/bin/sh\nshift; shift; out=$1; shift\ncat \"$@\" > \"$out/.config\"\n");
     test::git(origin, {"init", "-q", "-b", "master"});
     test::git(origin, {"add", "-A"});
     test::git(origin, {"commit", "-qm", "base"});
     test::git(origin, {"tag", "next-20260128"});
     env = {{"KHARNESS_CACHE", (tmp.path() / "cache").string()},
            {"HOME", (tmp.path() / "home").string()}};
+    // The guests' .debs, from the shared cache (harness/setup.sh fetched them).
+    const char* shared = std::getenv("KHARNESS_CACHE");
+    const char* home = std::getenv("HOME");
+    fs::path debs = shared && *shared ? fs::path(shared) / "debs"
+                                      : fs::path(home ? home : "/root") / ".cache/kharness/debs";
+    fs::create_directories(tmp.path() / "cache");
+    fs::create_symlink(debs, tmp.path() / "cache/debs");
   }
   // A job of one kernel with this source, in tmp/jobs/NAME.yaml.
   std::string job_with(const std::string& name, const std::string& source) {
@@ -81,6 +98,44 @@ TEST_F(SourceIntegration, UrlIsClonedOnceFetchedLaterAndUsedAsCachedWhenUnreacha
             std::string::npos)
       << offline.output;
   EXPECT_NE(offline.output.find("using the cached mirror"), std::string::npos) << offline.output;
+}
+
+// All the way to result.json: `kharness run` builds the (fake) kernel from
+// a worktree of the mirror, and the run records the commit the ref named,
+// then, after a commit upstream, the next run's. The fake image does not
+// boot, so the runs are infra; what is checked is the kernel's identity.
+TEST_F(SourceIntegration, RunRecordsTheCommitTheUrlRefResolvedTo) {
+  std::string url = "file://" + origin.string();
+  std::string job = job_with("url-run", "      git: " + url + "\n      ref: master\n");
+  for (int day = 0; day < 2; ++day) {
+    if (day == 1) {
+      write_file(origin / "init/main.c", read_file(origin / "init/main.c") + "// next day\n");
+      test::git(origin, {"commit", "-qam", "next day"});
+    }
+    const std::string commit = test::git(origin, {"rev-parse", "master"});
+    fs::path out = tmp.path() / ("out-" + std::to_string(day));
+    CliResult r = run_kharness(
+        {"run", job, "--out", out.string(), "--no-history", "--accel", "tcg", "--quiet"}, env);
+    EXPECT_EQ(r.exit_code, 3) << r.output;
+    auto result = read_json(out / "next/x86_64/dying-cgroup/result.json");
+    EXPECT_EQ(result["kernel"]["commit"], commit) << result["kernel"];
+    EXPECT_EQ(result["kernel"]["source"], url + "@master");
+    EXPECT_EQ(result["kernel"]["source_id"],
+              "git:" + test::git(origin, {"rev-parse", "master^{tree}"}));
+  }
+  // Two trees, each a worktree of the mirror (its .git file points there),
+  // none of the origin.
+  int trees = 0;
+  for (const auto& e : fs::directory_iterator(tmp.path() / "cache/trees")) {
+    if (!fs::exists(e.path() / "complete")) continue;
+    ++trees;
+    EXPECT_TRUE(fs::exists(e.path() / "src/Makefile"));
+    EXPECT_EQ(
+        read_file(e.path() / "src/.git").find("gitdir: " + (tmp.path() / "cache/git").string()),
+        0u);
+  }
+  EXPECT_EQ(trees, 2);
+  EXPECT_FALSE(fs::exists(origin / ".git/worktrees"));
 }
 
 TEST_F(SourceIntegration, HomeAndRelativeFoldersResolve) {
