@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <regex>
 #include <set>
 
 #include "core/arch.h"
@@ -13,15 +12,25 @@
 namespace kh {
 namespace {
 
-// Names end up in folder names and JUnit classnames.
+// Names end up in folder names and JUnit classnames. (A loop, not
+// std::regex: libstdc++'s matcher recurses once per character.)
 void check_name(const std::string& origin, const YAML::Node& node, const std::string& name,
                 const std::string& what) {
-  static const std::regex ok("[A-Za-z0-9][A-Za-z0-9._+-]*");
-  if (!std::regex_match(name, ok))
+  constexpr std::size_t kMaxName = 100;
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  bool ok = !name.empty() && alnum(name.front());
+  for (char c : name) ok = ok && (alnum(c) || c == '.' || c == '_' || c == '+' || c == '-');
+  if (!ok)
     yaml::fail(origin, node,
                fmt::format("{} '{}' must start with a letter or digit and use only letters, "
                            "digits, '.', '_', '+', '-'",
-                           what, name));
+                           what, name.substr(0, kMaxName)));
+  if (name.size() > kMaxName)
+    yaml::fail(
+        origin, node,
+        fmt::format("{} '{}...' is longer than {} characters", what, name.substr(0, 20), kMaxName));
 }
 
 SourceSpec parse_source(const std::string& o, const YAML::Node& n) {
@@ -32,12 +41,20 @@ SourceSpec parse_source(const std::string& o, const YAML::Node& n) {
   if (n["tarball"]) {
     s.kind = SourceSpec::Kind::tarball;
     s.path = yaml::scalar(o, n["tarball"], "source.tarball");
+    s.path_where = yaml::where(o, n["tarball"]);
+    if (s.path.empty()) yaml::fail(o, n["tarball"], "tarball: needs a path");
     if (n["ref"]) yaml::fail(o, n["ref"], "ref: only goes with a git: source");
   } else if (n["git"]) {
     s.kind = SourceSpec::Kind::git;
     s.path = yaml::scalar(o, n["git"], "source.git");
+    s.path_where = yaml::where(o, n["git"]);
+    if (s.path.empty()) yaml::fail(o, n["git"], "git: needs a folder or a URL");
     if (!n["ref"]) yaml::fail(o, n, "a git: source needs ref: (a branch, tag or commit)");
     s.ref = yaml::scalar(o, n["ref"], "source.ref");
+    s.ref_where = yaml::where(o, n["ref"]);
+    // Refs reach git's command line: one that starts with '-' would be an option.
+    if (s.ref.empty() || s.ref.front() == '-' || s.ref.find_first_of(" \t\n") != std::string::npos)
+      yaml::fail(o, n["ref"], fmt::format("ref '{}' is not a branch, tag or commit", s.ref));
   } else {
     yaml::fail(o, n, "source needs tarball: PATH or git: PATH");
   }
@@ -221,7 +238,7 @@ Job parse_job(const std::string& text, const std::string& origin,
 
 Job load_job_file(const std::filesystem::path& path) {
   std::string text;
-  if (!read_file_if_exists(path, text))
+  if (!yaml::read_file_if_exists(path, text))
     throw InputError(fmt::format("{}: cannot read job file", path.string()));
   return parse_job(text, path.string(), std::filesystem::absolute(path).parent_path());
 }

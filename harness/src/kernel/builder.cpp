@@ -179,7 +179,7 @@ KernelBuilder::Inputs KernelBuilder::resolve(const KernelSpec& spec, const ArchI
                                              const fs::path& job_dir,
                                              const std::vector<fs::path>& workload_config) {
   Inputs in;
-  in.source = resolve_source(spec, job_dir);
+  in.source = resolve_source(spec, job_dir, runner_, paths_.cache, status_);
   if (!spec.series.empty()) {
     in.series = load_series(spec.series, resolve_series_dir(spec.series, paths_, job_dir));
   }

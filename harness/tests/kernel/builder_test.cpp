@@ -369,5 +369,29 @@ TEST_F(BuilderTest, SeriesThatDoesNotApplyLeavesNoCompleteTree) {
   EXPECT_EQ(runner.count("tar"), 1);
 }
 
+// A git URL (file:// here: no network) is built from the cache's mirror,
+// and the artifact names the commit the ref resolved to, built or cached:
+// what result.json records as kernel.commit.
+TEST_F(BuilderTest, UrlSourceCarriesTheCommitItsRefResolvedTo) {
+  fs::path origin = tmp.path() / "origin";
+  fs::copy(test::data_path("kernel/fake-tree"), origin, fs::copy_options::recursive);
+  test::git(origin, {"init", "-q", "-b", "next"});
+  test::git(origin, {"add", "-A"});
+  test::git(origin, {"commit", "-qm", "base"});
+  test::git(origin, {"tag", "next-20260128"});
+  const std::string commit = test::git(origin, {"rev-parse", "HEAD"});
+  spec.source.kind = SourceSpec::Kind::git;
+  spec.source.path = "file://" + origin.string();
+  spec.source.ref = "next-20260128";
+  for (int pass = 0; pass < 2; ++pass) {  // built, then from the cache
+    Artifact a = build();
+    EXPECT_EQ(a.from_cache, pass == 1);
+    EXPECT_EQ(a.commit, commit);
+    EXPECT_EQ(a.source_id, "git:" + test::git(origin, {"rev-parse", "HEAD^{tree}"}));
+  }
+  EXPECT_TRUE(fs::exists(paths.cache / "git"));
+  EXPECT_EQ(test::git(origin, {"status", "--porcelain"}), "") << "the origin is never touched";
+}
+
 }  // namespace
 }  // namespace kh
