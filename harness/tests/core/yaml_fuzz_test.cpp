@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "build_info.h"
 #include "core/job.h"
 #include "core/workload.h"
 #include "core/yaml_util.h"

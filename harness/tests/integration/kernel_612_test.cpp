@@ -78,6 +78,7 @@ TEST_F(Linux612X86, SelftestsAreThoseOf612) {
   for (const auto& c : res["cases"]) programs.insert(c["program"].get<std::string>());
   EXPECT_EQ(programs, (std::set<std::string>{"test_core", "test_memcontrol", "test_kmem"}));
   EXPECT_GE(res["metrics"]["test_memcontrol.pass"].get<double>(), 11) << res["reason"];
+  EXPECT_GE(res["metrics"]["test_kmem.pass"].get<double>(), 4) << res["reason"];
 }
 
 // cgroup_disable=memory: the kernel boots clean, the workload cannot run,

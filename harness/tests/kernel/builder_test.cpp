@@ -299,6 +299,24 @@ TEST_F(BuilderTest, SymbolsLostInTheMergeAreListedWithTheirFragment) {
   EXPECT_EQ(runner.count("make"), 0);
 }
 
+// The fake tree's Kconfig defines MEMCG and VIRTIO_BLK only: a dropped
+// CONFIG_BASE_FULL (gone from trees after 6.1) is not applicable, so the
+// build goes on, and the artifact says so, built or from the cache.
+TEST_F(BuilderTest, ASymbolTheTreeDoesNotDefineIsNotApplicableNotLost) {
+  write_file(paths.kernel_configs() / "base.config",
+             "CONFIG_PRINTK=y\nCONFIG_BLK_DEV=y\nCONFIG_BASE_FULL=y\n");
+  runner.drop_in_merge = {"CONFIG_BASE_FULL"};
+  int makes = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    Artifact a = build();
+    EXPECT_EQ(a.from_cache, pass == 1);
+    EXPECT_EQ(a.config_not_applicable, std::vector<std::string>{"CONFIG_BASE_FULL"});
+    if (pass == 0) makes = runner.count("make");
+  }
+  EXPECT_GT(makes, 0);
+  EXPECT_EQ(runner.count("make"), makes);  // the second came from the cache
+}
+
 TEST_F(BuilderTest, FailedMakeNamesTheFirstErrorAndTheLog) {
   runner.make_fails = true;
   try {
