@@ -158,71 +158,52 @@ long field_after(std::string_view text, std::string_view key) {
   return -1;
 }
 
-// /proc/cgroups: "#subsys_name hierarchy num_cgroups enabled"; returns num_cgroups for memory.
-long memory_num_cgroups() {
+// /proc/cgroups' memory row, "memory <hierarchy> <num_cgroups> <enabled>",
+// as its three numbers; false when the file or the row is not there (or
+// the row is malformed).
+bool memory_row(long (&fields)[3]) {
   std::string text;
-  if (read_file("/proc/cgroups", text) != 0) return -1;
+  if (read_file("/proc/cgroups", text) != 0) return false;
   size_t pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
     if (end == std::string::npos) end = text.size();
     std::string_view line(text.data() + pos, end - pos);
     if (line.substr(0, 7) == "memory\t" || line.substr(0, 7) == "memory ") {
-      long fields[3] = {-1, -1, -1};
       std::string_view rest = line.substr(7);
       for (long& f : fields) {
         while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t'))
           rest.remove_prefix(1);
         const auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), f);
-        if (ec != std::errc()) return -1;
+        if (ec != std::errc()) return false;
         rest.remove_prefix(static_cast<size_t>(ptr - rest.data()));
       }
-      return fields[1];
+      return true;
     }
     pos = end + 1;
   }
-  return -1;
+  return false;
 }
 
-// The memory row of /proc/cgroups: whether the kernel has the controller at
-// all, and whether it is enabled (cgroup_disable=memory turns it off).
-struct MemoryController {
-  bool listed = false;
-  bool enabled = false;
-};
-
-MemoryController memory_controller() {
-  MemoryController mc;
-  std::string text;
-  if (read_file("/proc/cgroups", text) != 0) return mc;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + pos, end - pos);
-    if (line.substr(0, 7) == "memory\t" || line.substr(0, 7) == "memory ") {
-      mc.listed = true;
-      while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
-      mc.enabled = !line.empty() && line.back() == '1';
-    }
-    pos = end + 1;
-  }
-  return mc;
+// num_cgroups of the memory row, or -1.
+long memory_num_cgroups() {
+  long fields[3] = {-1, -1, -1};
+  return memory_row(fields) ? fields[1] : -1;
 }
 
 // cgroup_disable=memory on the command line: the controller exists and is
 // off. A workload that needs memcg cannot run; that is the kernel's (or the
 // job's) choice, not a harness failure.
 void require_memory_controller() {
-  const MemoryController mc = memory_controller();
+  long fields[3] = {-1, -1, -1};
+  if (!memory_row(fields) || fields[2] != 0) return;
   std::string cmdline;
   read_file("/proc/cmdline", cmdline);
-  if (mc.listed && !mc.enabled)
-    fail_unsupported("the memory controller is disabled in this kernel (" +
-                     std::string(cmdline.find("cgroup_disable=memory") != std::string::npos
-                                     ? "cgroup_disable=memory on the command line"
-                                     : "/proc/cgroups: memory enabled 0") +
-                     ")");
+  fail_unsupported("the memory controller is disabled in this kernel (" +
+                   std::string(cmdline.find("cgroup_disable=memory") != std::string::npos
+                                   ? "cgroup_disable=memory on the command line"
+                                   : "/proc/cgroups: memory enabled 0") +
+                   ")");
 }
 
 }  // namespace
