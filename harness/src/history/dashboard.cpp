@@ -163,7 +163,7 @@ Dashboard build_dashboard(const std::vector<StoredRun>& runs, const DashboardOpt
     s.metrics = s.judged;
     for (const auto& m : other_metrics(s.series, s.judged, o.other_metrics))
       s.metrics.push_back(m);
-    s.regressions = find_regressions(s.series, s.judged, o.band);
+    s.regressions = find_last_results_regressions(s.series, s.judged, o.band);
     for (const auto& m : s.metrics) {
       std::vector<double> values;
       std::vector<const StoredRun*> at;
@@ -182,14 +182,16 @@ Dashboard build_dashboard(const std::vector<StoredRun>& runs, const DashboardOpt
 
   for (std::size_t i = 0; i < d.series.size(); ++i) {
     const DashboardSeries& s = d.series[i];
-    const StoredRun* newest = s.series.runs.back();
     for (const auto& r : s.regressions) {
+      const StoredRun* run = s.series.runs.back();
+      for (const StoredRun* candidate : s.series.runs)
+        if (candidate->started == r.started && candidate->run_dir == r.run_dir) run = candidate;
       DashboardNews::Kind kind = r.kind == Regression::Kind::new_crash
                                      ? DashboardNews::Kind::new_crash
                                  : r.kind == Regression::Kind::assertion_failing
                                      ? DashboardNews::Kind::assertion_failing
                                      : DashboardNews::Kind::metric_out_of_band;
-      d.news.push_back({kind, i, newest, r.subject, r.detail});
+      d.news.push_back({kind, i, run, r.subject, r.detail});
     }
     // Of a metric's change points only the latest is news: it is the level
     // the metric is at now.

@@ -44,7 +44,8 @@ struct DashboardSeries {
   std::string anchor;                // "s3": the section's id in the page
   std::vector<std::string> judged;   // the band rule's metrics
   std::vector<std::string> metrics;  // plotted: judged first, then the others
-  std::vector<Regression> regressions;  // of the newest run
+  // Of the newest results folder's runs (find_last_results_regressions).
+  std::vector<Regression> regressions;
   std::vector<SeriesChange> changes;    // every change point of every plotted metric
 };
 

@@ -245,13 +245,14 @@ TEST_F(FixtureBisect, AStepStillUnsureAtTheCapIsSkipped) {
   for (int i = 0; i <= 9; ++i)
     tester.commits[C(i).sha].outcomes = {i >= 7 ? Outcome::fail : Outcome::pass};
   tester.commits[C(0).sha].outcomes = {Outcome::pass, Outcome::fail, Outcome::pass, Outcome::pass};
-  tester.commits[C(5).sha].outcomes = {Outcome::pass, Outcome::fail, Outcome::fail};
-  BisectReport r = run_bisect(C(0), between, tester, sink, {TryMode::until_confident, 3, 0.95, 3});
+  tester.commits[C(5).sha].outcomes = {Outcome::pass, Outcome::fail, Outcome::fail, Outcome::fail};
+  BisectReport r = run_bisect(C(0), between, tester, sink, {TryMode::until_confident, 3, 0.95, 4});
   const StepRecord& c5 = r.steps[3];
   ASSERT_EQ(c5.commit.sha, C(5).sha);
-  EXPECT_EQ(c5.tries.size(), 3u);
+  EXPECT_EQ(c5.tries.size(), 4u);
   EXPECT_EQ(c5.judgement.verdict, StepVerdict::skip);
-  EXPECT_EQ(c5.judgement.why.rfind("unsure after 3 tries: bad only with confidence 0.5", 0), 0u)
+  // 0.95^3 * 0.05 / (0.95^3 * 0.05 + 0.2^3 * 0.8), with the rates of the ends.
+  EXPECT_EQ(c5.judgement.why.rfind("unsure after 4 tries: bad only with confidence 0.870", 0), 0u)
       << c5.judgement.why;
 }
 

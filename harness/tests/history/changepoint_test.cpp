@@ -103,8 +103,11 @@ TEST(ChangePoint, EnergyStatisticPeaksAtTheStep) {
   ASSERT_EQ(q.size(), 11u);
   // At tau = 5: n1 n2/(n1+n2) * (2 * 1 - 0 - 0) = 2.5 * 2 = 5.
   EXPECT_DOUBLE_EQ(q[5], 5.0);
-  for (std::size_t t = 0; t < q.size(); ++t)
-    if (t != 5) EXPECT_LT(q[t], q[5]) << t;
+  for (std::size_t t = 0; t < q.size(); ++t) {
+    if (t != 5) {
+      EXPECT_LT(q[t], q[5]) << t;
+    }
+  }
   EXPECT_EQ(q[1], 0.0);  // outside min_size: not computed
   EXPECT_EQ(q[9], 0.0);
 }
