@@ -203,10 +203,9 @@ Dashboard build_dashboard(const std::vector<StoredRun>& runs, const DashboardOpt
       const SeriesChange& c = *it->second;
       d.news.push_back(
           {DashboardNews::Kind::metric_changed, i, c.first, m,
-           fmt::format("{} moved {} ({} → {}, medians of {} and {} runs) from {} on {}, p {}", m,
+           fmt::format("{} moved {} ({} → {}, medians of {} and {} runs), p {}", m,
                        pct(c.point.change), num(c.point.before), num(c.point.after),
-                       c.point.n_before, c.point.n_after, c.first->started,
-                       identity_text(c.first->kernel), p_text(c.point.p_value))});
+                       c.point.n_before, c.point.n_after, p_text(c.point.p_value))});
     }
   }
   std::stable_sort(d.news.begin(), d.news.end(), [](const DashboardNews& a, const DashboardNews& b) {
@@ -225,6 +224,10 @@ std::string dashboard_summary(const Dashboard& d) {
     const DashboardSeries& s = d.series[n.series];
     std::string where = n.run ? run_folder(*n.run).string() : "";
     std::string what = n.kind == DashboardNews::Kind::new_crash ? n.subject : n.detail;
+    // The page has the run and its kernel in columns of their own; the
+    // mail says where the new level began in the line.
+    if (n.kind == DashboardNews::Kind::metric_changed && n.run)
+      what += fmt::format(", since {} ({})", n.run->started, identity_text(n.run->kernel));
     out += fmt::format("- {}: {}: {}{}\n", to_string(n.kind), series_name(s.series), what,
                        where.empty() ? "" : "\n  " + where);
   }
@@ -262,14 +265,14 @@ std::string svg_plot(const DashboardSeries& s, const std::string& metric,
   for (const StoredRun* r : runs)
     if (auto v = value_of(*r, metric); v && measured(*r)) lo = std::min(lo, *v), hi = std::max(hi, *v);
   std::string svg = fmt::format(
-      "<svg class=plot width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
+      "<svg class=\"plot\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
       "xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"{} over time\">\n",
       width, height, width, height, html_escape(metric));
   svg += fmt::format(
-      "<text x=\"{}\" y=\"14\" class=ptitle>{}{}</text>\n", left, html_escape(metric),
+      "<text x=\"{}\" y=\"14\" class=\"ptitle\">{}{}</text>\n", left, html_escape(metric),
       std::find(s.judged.begin(), s.judged.end(), metric) != s.judged.end() ? " (judged)" : "");
   if (!std::isfinite(lo)) {
-    svg += fmt::format("<text x=\"{}\" y=\"{}\" class=axis>no measured value</text></svg>\n", left,
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" class=\"axis\">no measured value</text></svg>\n", left,
                        top + ph / 2);
     return svg;
   }
@@ -289,12 +292,12 @@ std::string svg_plot(const DashboardSeries& s, const std::string& metric,
     double v = lo + pad + (hi - lo - 2 * pad) * t / 2.0;
     svg += fmt::format(
         "<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#e4e4e4\"/>"
-        "<text x=\"{}\" y=\"{:.1f}\" class=axis text-anchor=\"end\">{}</text>\n",
+        "<text x=\"{}\" y=\"{:.1f}\" class=\"axis\" text-anchor=\"end\">{}</text>\n",
         left, left + pw, y_of(v), y_of(v), left - 4, y_of(v) + 4, html_escape(num(v)));
   }
   std::set<std::size_t> labelled = {0, n / 2, n - 1};
   for (std::size_t i : labelled)
-    svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" class=axis text-anchor=\"{}\">{}</text>\n",
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" class=\"axis\" text-anchor=\"{}\">{}</text>\n",
                        x_of(i), height - 8,
                        i == 0 ? "start" : i == n - 1 && n > 1 ? "end" : "middle",
                        html_escape(day(runs[i]->started)));
@@ -313,18 +316,18 @@ std::string svg_plot(const DashboardSeries& s, const std::string& metric,
     double from = k == 0 ? x_of(0) : (x_of(index_of(changes[k - 1]->first) - 1) +
                                       x_of(index_of(changes[k - 1]->first))) / 2;
     svg += fmt::format(
-        "<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=level/>\n", from, x,
+        "<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"level\"/>\n", from, x,
         y_of(c.point.before), y_of(c.point.before));
     double to = k + 1 < changes.size() ? (x_of(index_of(changes[k + 1]->first) - 1) +
                                           x_of(index_of(changes[k + 1]->first))) / 2
                                        : x_of(n - 1);
     svg += fmt::format(
-        "<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=level/>\n", x, to,
+        "<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"level\"/>\n", x, to,
         y_of(c.point.after), y_of(c.point.after));
     svg += fmt::format(
-        "<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{}\" y2=\"{}\" class=cp><title>change point: {} "
+        "<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{}\" y2=\"{}\" class=\"cp\"><title>change point: {} "
         "from {} (p {})</title></line>\n"
-        "<text x=\"{:.1f}\" y=\"{}\" class=cplabel text-anchor=\"{}\">{} {}</text>\n",
+        "<text x=\"{:.1f}\" y=\"{}\" class=\"cplabel\" text-anchor=\"{}\">{} {}</text>\n",
         x, x, top, top + ph, pct(c.point.change), html_escape(c.first->started),
         p_text(c.point.p_value), x + (x > left + pw * 0.75 ? -4 : 4), top + 12,
         x > left + pw * 0.75 ? "end" : "start", pct(c.point.change),
@@ -380,7 +383,7 @@ svg .level{stroke:#c77d00;stroke-width:1.5;opacity:.7}
 svg .cp{stroke:#c77d00;stroke-width:1.5;stroke-dasharray:4 3}
 svg .cplabel{font-size:11px;fill:#a36a00;font-weight:bold}
 .small{font-size:90%;color:#555}code{background:#f4f4f4}
-details{margin:.3em 0}
+details{margin:.3em 0}td.t{white-space:nowrap}
 )";
 
 const char* kScript = R"(
@@ -459,7 +462,7 @@ std::string dashboard_html(const Dashboard& d, const std::filesystem::path& page
       std::replace(cls.begin(), cls.end(), ' ', '_');
       h += fmt::format(
           "<tr class=\"{}\"{}><td class=kind>{}</td><td><a href=\"#{}\">{}</a></td><td>{}</td>"
-          "<td>{}</td><td>{}</td><td>{}</td></tr>\n",
+          "<td class=t>{}</td><td>{}</td><td class=t>{}</td></tr>\n",
           cls, data_attrs(s.series), kind,
           s.anchor, html_escape(series_name(s.series)),
           html_escape(n.kind == DashboardNews::Kind::new_crash ? n.subject : n.detail),
@@ -524,7 +527,8 @@ std::string dashboard_html(const Dashboard& d, const std::filesystem::path& page
       for (const auto& m : s.judged)
         values += fmt::format("<td class=num>{}</td>", num(value_of(r, m).value_or(NAN)));
       return fmt::format(
-          "<tr><td>{}</td><td class={}>{}</td><td>{}</td>{}<td>{}</td><td>{}</td></tr>\n",
+          "<tr><td class=t>{}</td><td class={}>{}</td><td>{}</td>{}<td>{}</td><td class=t>{}</td>"
+          "</tr>\n",
           html_escape(r.started), to_string(r.outcome), to_string(r.outcome),
           html_escape(identity_text(r.kernel)), values,
           html_escape(titles.empty() ? r.reason : fmt::format("{}", fmt::join(titles, "; "))),

@@ -177,7 +177,7 @@ TEST_F(DashboardFromImportedNights, SummaryIsTheNewsWithTheirRuns) {
   EXPECT_NE(s.find("- metric changed: nightly linux/x86_64/jbd2: probe_p99_ms moved +"),
             std::string::npos)
       << s;
-  EXPECT_NE(s.find("from 2026-12-08T01:"), std::string::npos) << s;
+  EXPECT_NE(s.find(", since 2026-12-08T01:"), std::string::npos) << s;
   // Nothing about the quiet series.
   EXPECT_EQ(s.find("dying-cgroup"), std::string::npos) << s;
   EXPECT_EQ(s.find("linux/arm64/jbd2"), std::string::npos) << s;
@@ -214,6 +214,18 @@ TEST_F(DashboardFromImportedNights, ChromiumShowsYesterdaysRegressionOnTheFirstS
       << laid_out.substr(0, 500);
   EXPECT_LT(std::stoi(m[1]), 900) << "the news does not fit on the first screen";
 
+  // Every run of the stepped series is drawn (a malformed element before
+  // them would leave them in the DOM but not on the screen): 15 points of
+  // probe_p99_ms with a size, and the change point's line.
+  std::string drawn = dom_after(
+      "drawn",
+      "var s=Array.from(document.querySelectorAll('section.series')).filter(function(e){return "
+      "e.getAttribute('data-workload')==='jbd2'&&e.getAttribute('data-arch')==='x86_64';})[0];"
+      "var svg=s.querySelector('svg');var n=0;svg.querySelectorAll('circle').forEach(function(c){"
+      "if(c.getBoundingClientRect().width>0)n++;});"
+      "document.title='points='+n+' cp='+svg.querySelectorAll('line.cp').length;");
+  EXPECT_NE(drawn.find("points=15 cp=1"), std::string::npos) << drawn.substr(0, 500);
+
   // The filters: arm64 only hides every x86_64 section and news row.
   std::string filtered = dom_after(
       "filtered",
@@ -231,8 +243,15 @@ TEST_F(DashboardFromImportedNights, ChromiumShowsYesterdaysRegressionOnTheFirstS
   ASSERT_GT(png.size(), 24u);
   EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
   EXPECT_GT(png.size(), 40'000u);
-  if (const char* keep = std::getenv("KHARNESS_KEEP_SCREENSHOT"))
-    fs::copy_file(tmp_->path() / "dashboard.png", keep, fs::copy_options::overwrite_existing);
+  // To look at it: KHARNESS_KEEP_DASHBOARD=DIR keeps the PNG and the results
+  // folders with the page (DIR/results/dashboard/index.html).
+  if (const char* keep = std::getenv("KHARNESS_KEEP_DASHBOARD")) {
+    fs::create_directories(keep);
+    fs::copy_file(tmp_->path() / "dashboard.png", fs::path(keep) / "dashboard.png",
+                  fs::copy_options::overwrite_existing);
+    fs::copy(results(), fs::path(keep) / "results",
+             fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  }
 }
 
 }  // namespace
