@@ -80,8 +80,8 @@ int main(int argc, char** argv) {
   };
 
   Tally recall, any_alert_on_step, noise_alerts, wild_alerts, heavy_alerts;
-  std::uniform_int_distribution<std::size_t> where(rule.min_size,
-                                                   static_cast<std::size_t>(length) - rule.min_size);
+  std::uniform_int_distribution<std::size_t> where(
+      rule.min_size, static_cast<std::size_t>(length) - rule.min_size);
   std::uniform_int_distribution<std::size_t> wild_at(0, static_cast<std::size_t>(length) - 1);
   for (int t = 0; t < trials; ++t) {
     {

@@ -163,8 +163,7 @@ BisectReport run_bisect(const Commit& good, const std::vector<Commit>& between, 
 }
 
 BisectReport run_series_check(const Commit& base, const std::vector<Commit>& patches,
-                              StepTester& tester, const ReportSink& sink,
-                              const TryPolicy& policy) {
+                              StepTester& tester, const ReportSink& sink, const TryPolicy& policy) {
   BisectReport report;
   report.mode = "series";
   report.good = base;

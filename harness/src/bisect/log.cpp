@@ -79,8 +79,9 @@ std::string bisect_log_text(const BisectReport& report) {
   out += fmt::format("# {} commit{} after the good end; tries per step: {}; rule: {}\n",
                      report.candidates, report.candidates == 1 ? "" : "s", describe(report.tries),
                      report.rule);
-  out += "# confidence: how likely a verdict is right, from its tries and the failure rates of "
-         "the good and bad steps before it (README, Bisect)\n";
+  out +=
+      "# confidence: how likely a verdict is right, from its tries and the failure rates of "
+      "the good and bad steps before it (README, Bisect)\n";
   for (const auto& s : report.steps) {
     out += fmt::format("\nstep {} ({}): {}\n", s.number, s.role, describe(s.commit));
     if (!s.build.ok)

@@ -192,14 +192,13 @@ int do_bisect(const BisectArgs& a) {
     write_bisect_log(out, r);
     if (!r.steps.empty() && !r.finished) {
       const StepRecord& s = r.steps.back();
-      e.status->info(fmt::format(
-          "step {} ({}): {}: {}{} ({})", s.number, s.role, describe(s.commit),
-          to_string(s.judgement.verdict),
-          std::isfinite(s.judgement.confidence)
-              ? fmt::format(", confidence {:.3f} after {} tries", s.judgement.confidence,
-                            s.tries.size())
-              : "",
-          s.judgement.why));
+      e.status->info(fmt::format("step {} ({}): {}: {}{} ({})", s.number, s.role,
+                                 describe(s.commit), to_string(s.judgement.verdict),
+                                 std::isfinite(s.judgement.confidence)
+                                     ? fmt::format(", confidence {:.3f} after {} tries",
+                                                   s.judgement.confidence, s.tries.size())
+                                     : "",
+                                 s.judgement.why));
     }
   };
   BisectReport report;

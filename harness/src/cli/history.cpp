@@ -318,13 +318,16 @@ recent change point), 2 bad usage or input
                   "What makes a series beside job, arch and workload: the kernel's label "
                   "(default) or its identity (source/commit, series, config)")
       ->check(CLI::IsMember({"label", "identity"}));
-  sub->add_flag("--json", args->json, "JSON on stdout, for scripts");
-  sub->add_option("--html", args->html,
-                  "Write the dashboard to DIR/index.html (regressions and change points first, "
-                  "then every series plotted over time, with links to each run)");
-  sub->add_flag("--summary", args->summary,
-                "Only the news, mail-sized: regressions with their run folders, new crashes "
-                "with their titles, recent change points");
+  auto* json_flag = sub->add_flag("--json", args->json, "JSON on stdout, for scripts");
+  auto* html =
+      sub->add_option("--html", args->html,
+                      "Write the dashboard to DIR/index.html (regressions and change points first, "
+                      "then every series plotted over time, with links to each run)");
+  auto* summary =
+      sub->add_flag("--summary", args->summary,
+                    "Only the news, mail-sized: regressions with their run folders, new crashes "
+                    "with their titles, recent change points");
+  json_flag->excludes(html)->excludes(summary);
 
   auto* imp = sub->add_subcommand("import", "Add existing results folders to the history");
   imp->add_option("dirs", args->import_dirs,

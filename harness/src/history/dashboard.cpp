@@ -116,8 +116,8 @@ std::string href(const std::filesystem::path& page_dir, const std::filesystem::p
   }
   std::string out;
   for (unsigned char c : rel.generic_string()) {
-    if (std::isalnum(c) || std::string_view("/-._~:").find(static_cast<char>(c)) !=
-                               std::string_view::npos)
+    if (std::isalnum(c) ||
+        std::string_view("/-._~:").find(static_cast<char>(c)) != std::string_view::npos)
       out += static_cast<char>(c);
     else
       out += fmt::format("%{:02X}", c);
@@ -161,8 +161,7 @@ Dashboard build_dashboard(const std::vector<StoredRun>& runs, const DashboardOpt
     s.anchor = fmt::format("s{}", i + 1);
     s.judged = judged_metrics(s.series, o.metrics);
     s.metrics = s.judged;
-    for (const auto& m : other_metrics(s.series, s.judged, o.other_metrics))
-      s.metrics.push_back(m);
+    for (const auto& m : other_metrics(s.series, s.judged, o.other_metrics)) s.metrics.push_back(m);
     s.regressions = find_last_results_regressions(s.series, s.judged, o.band);
     for (const auto& m : s.metrics) {
       std::vector<double> values;
@@ -186,11 +185,10 @@ Dashboard build_dashboard(const std::vector<StoredRun>& runs, const DashboardOpt
       const StoredRun* run = s.series.runs.back();
       for (const StoredRun* candidate : s.series.runs)
         if (candidate->started == r.started && candidate->run_dir == r.run_dir) run = candidate;
-      DashboardNews::Kind kind = r.kind == Regression::Kind::new_crash
-                                     ? DashboardNews::Kind::new_crash
-                                 : r.kind == Regression::Kind::assertion_failing
-                                     ? DashboardNews::Kind::assertion_failing
-                                     : DashboardNews::Kind::metric_out_of_band;
+      DashboardNews::Kind kind =
+          r.kind == Regression::Kind::new_crash           ? DashboardNews::Kind::new_crash
+          : r.kind == Regression::Kind::assertion_failing ? DashboardNews::Kind::assertion_failing
+                                                          : DashboardNews::Kind::metric_out_of_band;
       d.news.push_back({kind, i, run, r.subject, r.detail});
     }
     // Of a metric's change points only the latest is news: it is the level
@@ -201,16 +199,16 @@ Dashboard build_dashboard(const std::vector<StoredRun>& runs, const DashboardOpt
       auto it = latest.find(m);
       if (it == latest.end() || !it->second->recent) continue;
       const SeriesChange& c = *it->second;
-      d.news.push_back(
-          {DashboardNews::Kind::metric_changed, i, c.first, m,
-           fmt::format("{} moved {} ({} → {}, medians of {} and {} runs), p {}", m,
-                       pct(c.point.change), num(c.point.before), num(c.point.after),
-                       c.point.n_before, c.point.n_after, p_text(c.point.p_value))});
+      d.news.push_back({DashboardNews::Kind::metric_changed, i, c.first, m,
+                        fmt::format("{} moved {} ({} → {}, medians of {} and {} runs), p {}", m,
+                                    pct(c.point.change), num(c.point.before), num(c.point.after),
+                                    c.point.n_before, c.point.n_after, p_text(c.point.p_value))});
     }
   }
-  std::stable_sort(d.news.begin(), d.news.end(), [](const DashboardNews& a, const DashboardNews& b) {
-    return static_cast<int>(a.kind) < static_cast<int>(b.kind);
-  });
+  std::stable_sort(d.news.begin(), d.news.end(),
+                   [](const DashboardNews& a, const DashboardNews& b) {
+                     return static_cast<int>(a.kind) < static_cast<int>(b.kind);
+                   });
   return d;
 }
 
@@ -263,7 +261,8 @@ std::string svg_plot(const DashboardSeries& s, const std::string& metric,
   const double pw = width - left - right, ph = height - top - bottom;
   double lo = INFINITY, hi = -INFINITY;
   for (const StoredRun* r : runs)
-    if (auto v = value_of(*r, metric); v && measured(*r)) lo = std::min(lo, *v), hi = std::max(hi, *v);
+    if (auto v = value_of(*r, metric); v && measured(*r))
+      lo = std::min(lo, *v), hi = std::max(hi, *v);
   std::string svg = fmt::format(
       "<svg class=\"plot\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
       "xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" aria-label=\"{} over time\">\n",
@@ -272,8 +271,8 @@ std::string svg_plot(const DashboardSeries& s, const std::string& metric,
       "<text x=\"{}\" y=\"14\" class=\"ptitle\">{}{}</text>\n", left, html_escape(metric),
       std::find(s.judged.begin(), s.judged.end(), metric) != s.judged.end() ? " (judged)" : "");
   if (!std::isfinite(lo)) {
-    svg += fmt::format("<text x=\"{}\" y=\"{}\" class=\"axis\">no measured value</text></svg>\n", left,
-                       top + ph / 2);
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" class=\"axis\">no measured value</text></svg>\n",
+                       left, top + ph / 2);
     return svg;
   }
   if (hi == lo) lo -= 1, hi += 1;
@@ -299,7 +298,9 @@ std::string svg_plot(const DashboardSeries& s, const std::string& metric,
   for (std::size_t i : labelled)
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" class=\"axis\" text-anchor=\"{}\">{}</text>\n",
                        x_of(i), height - 8,
-                       i == 0 ? "start" : i == n - 1 && n > 1 ? "end" : "middle",
+                       i == 0                ? "start"
+                       : i == n - 1 && n > 1 ? "end"
+                                             : "middle",
                        html_escape(day(runs[i]->started)));
   // Levels and change points of this metric.
   std::vector<std::size_t> bounds;  // run indices where a level starts
@@ -313,19 +314,25 @@ std::string svg_plot(const DashboardSeries& s, const std::string& metric,
     const SeriesChange& c = *changes[k];
     std::size_t i = index_of(c.first);
     double x = i == 0 ? x_of(0) : (x_of(i - 1) + x_of(i)) / 2;
-    double from = k == 0 ? x_of(0) : (x_of(index_of(changes[k - 1]->first) - 1) +
-                                      x_of(index_of(changes[k - 1]->first))) / 2;
+    double from =
+        k == 0
+            ? x_of(0)
+            : (x_of(index_of(changes[k - 1]->first) - 1) + x_of(index_of(changes[k - 1]->first))) /
+                  2;
     svg += fmt::format(
-        "<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"level\"/>\n", from, x,
-        y_of(c.point.before), y_of(c.point.before));
-    double to = k + 1 < changes.size() ? (x_of(index_of(changes[k + 1]->first) - 1) +
-                                          x_of(index_of(changes[k + 1]->first))) / 2
-                                       : x_of(n - 1);
+        "<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"level\"/>\n", from,
+        x, y_of(c.point.before), y_of(c.point.before));
+    double to =
+        k + 1 < changes.size()
+            ? (x_of(index_of(changes[k + 1]->first) - 1) + x_of(index_of(changes[k + 1]->first))) /
+                  2
+            : x_of(n - 1);
     svg += fmt::format(
         "<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"level\"/>\n", x, to,
         y_of(c.point.after), y_of(c.point.after));
     svg += fmt::format(
-        "<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{}\" y2=\"{}\" class=\"cp\"><title>change point: {} "
+        "<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{}\" y2=\"{}\" class=\"cp\"><title>change point: "
+        "{} "
         "from {} (p {})</title></line>\n"
         "<text x=\"{:.1f}\" y=\"{}\" class=\"cplabel\" text-anchor=\"{}\">{} {}</text>\n",
         x, x, top, top + ph, pct(c.point.change), html_escape(c.first->started),
@@ -337,9 +344,9 @@ std::string svg_plot(const DashboardSeries& s, const std::string& metric,
   for (std::size_t i = 0; i < n; ++i) {
     const StoredRun& r = *runs[i];
     auto v = value_of(r, metric);
-    std::string tip = fmt::format("{} · {} · {} · {}{}", r.started, identity_text(r.kernel),
-                                  to_string(r.outcome), v ? num(*v) : "no value",
-                                  r.reason.empty() ? "" : " · " + r.reason);
+    std::string tip =
+        fmt::format("{} · {} · {} · {}{}", r.started, identity_text(r.kernel), to_string(r.outcome),
+                    v ? num(*v) : "no value", r.reason.empty() ? "" : " · " + r.reason);
     std::string link = href(page_dir, run_folder(r));
     svg += link.empty() ? "<g>" : "<a href=\"" + link + "/\">";
     if (v && measured(r))
@@ -421,8 +428,9 @@ std::string dashboard_html(const Dashboard& d, const std::filesystem::path& page
   h += "<title>kharness history</title>\n<style>" + std::string(kStyle) + "</style>\n";
   h += "<script>" + std::string(kScript) + "</script></head><body>\n";
   h += "<h1>kharness history</h1>\n";
-  h += fmt::format("<p class=meta>{} runs in {} series · newest run {} · store <code>{}</code></p>\n",
-                   d.runs, d.series.size(), html_escape(d.newest), html_escape(source));
+  h += fmt::format(
+      "<p class=meta>{} runs in {} series · newest run {} · store <code>{}</code></p>\n", d.runs,
+      d.series.size(), html_escape(d.newest), html_escape(source));
 
   // Filters: every kernel, arch and workload present.
   std::set<std::string> kernels, arches, workloads;
@@ -432,12 +440,11 @@ std::string dashboard_html(const Dashboard& d, const std::filesystem::path& page
     workloads.insert(s.series.workload);
   }
   auto select = [&](const char* name, const std::set<std::string>& values) {
-    std::string out =
-        fmt::format("<label>{} <select name=\"{}\" onchange=\"khFilter()\"><option value=\"\">all"
-                    "</option>",
-                    name, name);
-    for (const auto& v : values)
-      out += fmt::format("<option>{}</option>", html_escape(v));
+    std::string out = fmt::format(
+        "<label>{} <select name=\"{}\" onchange=\"khFilter()\"><option value=\"\">all"
+        "</option>",
+        name, name);
+    for (const auto& v : values) out += fmt::format("<option>{}</option>", html_escape(v));
     return out + "</select></label>";
   };
   h += "<div class=filters>Show: " + select("kernel", kernels) + select("arch", arches) +
@@ -463,8 +470,7 @@ std::string dashboard_html(const Dashboard& d, const std::filesystem::path& page
       h += fmt::format(
           "<tr class=\"{}\"{}><td class=kind>{}</td><td><a href=\"#{}\">{}</a></td><td>{}</td>"
           "<td class=t>{}</td><td>{}</td><td class=t>{}</td></tr>\n",
-          cls, data_attrs(s.series), kind,
-          s.anchor, html_escape(series_name(s.series)),
+          cls, data_attrs(s.series), kind, s.anchor, html_escape(series_name(s.series)),
           html_escape(n.kind == DashboardNews::Kind::new_crash ? n.subject : n.detail),
           n.run ? html_escape(n.run->started) : "-",
           n.run ? html_escape(identity_text(n.run->kernel)) : "-",
@@ -534,14 +540,16 @@ std::string dashboard_html(const Dashboard& d, const std::filesystem::path& page
           html_escape(titles.empty() ? r.reason : fmt::format("{}", fmt::join(titles, "; "))),
           run_links(page_dir, r));
     };
-    std::string head = "<table><tr><th>started</th><th>outcome</th><th>kernel (release commit "
-                       "+series cfg:config)</th>";
+    std::string head =
+        "<table><tr><th>started</th><th>outcome</th><th>kernel (release commit "
+        "+series cfg:config)</th>";
     for (const auto& m : s.judged) head += "<th>" + html_escape(m) + "</th>";
     head += "<th>reason / reports</th><th>files</th></tr>\n";
     const auto& runs = s.series.runs;
     constexpr std::size_t kShown = 10;
     h += head;
-    for (std::size_t k = 0; k < runs.size() && k < kShown; ++k) h += row(*runs[runs.size() - 1 - k]);
+    for (std::size_t k = 0; k < runs.size() && k < kShown; ++k)
+      h += row(*runs[runs.size() - 1 - k]);
     h += "</table>\n";
     if (runs.size() > kShown) {
       h += fmt::format("<details><summary>{} older runs</summary>\n", runs.size() - kShown) + head;

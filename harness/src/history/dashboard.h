@@ -46,17 +46,17 @@ struct DashboardSeries {
   std::vector<std::string> metrics;  // plotted: judged first, then the others
   // Of the newest results folder's runs (find_last_results_regressions).
   std::vector<Regression> regressions;
-  std::vector<SeriesChange> changes;    // every change point of every plotted metric
+  std::vector<SeriesChange> changes;  // every change point of every plotted metric
 };
 
 // One line of what changed, for the top of the page and the summary.
 struct DashboardNews {
   enum class Kind { new_crash, assertion_failing, metric_out_of_band, metric_changed };
   Kind kind;
-  std::size_t series = 0;  // index into Dashboard::series
+  std::size_t series = 0;          // index into Dashboard::series
   const StoredRun* run = nullptr;  // the newest run, or the first of the new level
-  std::string subject;     // title, expression or metric
-  std::string detail;      // one line for people
+  std::string subject;             // title, expression or metric
+  std::string detail;              // one line for people
 };
 std::string_view to_string(DashboardNews::Kind k);
 

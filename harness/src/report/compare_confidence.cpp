@@ -56,7 +56,8 @@ double quantile(const std::vector<double>& sorted, double q) {
 
 std::string interval_text(const ChangeInterval& ci) {
   if (std::isnan(ci.low)) return "";
-  if (ci.low == ci.high) return fmt::format("; {:.0f} % CI {}", ci.level * 100, format_change(ci.low));
+  if (ci.low == ci.high)
+    return fmt::format("; {:.0f} % CI {}", ci.level * 100, format_change(ci.low));
   return fmt::format("; {:.0f} % CI {} to {}", ci.level * 100, format_change(ci.low),
                      format_change(ci.high));
 }
@@ -107,8 +108,8 @@ int repeats_to_settle(std::span<const double> a, std::span<const double> b, doub
   double diff = mean(b) - mean(a);
   if (diff == 0) return 0;
   int n = static_cast<int>(std::max(a.size(), b.size())) + 1;
-  while (n < 1000 && mann_whitney_min_p(static_cast<std::size_t>(n), static_cast<std::size_t>(n)) >=
-                         alpha)
+  while (n < 1000 &&
+         mann_whitney_min_p(static_cast<std::size_t>(n), static_cast<std::size_t>(n)) >= alpha)
     ++n;
   if (!(welch_p < alpha)) {
     double va = a.size() > 1 ? sample_variance(a) : 0, vb = b.size() > 1 ? sample_variance(b) : 0;
@@ -133,11 +134,11 @@ std::string compare_headline(const Comparison& c, const CompareGroup& g) {
     for (std::size_t k = 1; k < nk; ++k) {
       const MetricCell& cell = m.cells[k];
       if (cell.call == CompareCall::no_change) continue;
-      std::string item = fmt::format(
-          "{}{} {} ({} → {}{}{}", m.name, m.name == g.key_metric ? " (key)" : "",
-          format_change(cell.change), format_value(m.cells[0].summary.median),
-          format_value(cell.summary.median), nk > 2 ? ", " + c.kernels[k] : "",
-          interval_text(cell.interval));
+      std::string item =
+          fmt::format("{}{} {} ({} → {}{}{}", m.name, m.name == g.key_metric ? " (key)" : "",
+                      format_change(cell.change), format_value(m.cells[0].summary.median),
+                      format_value(cell.summary.median), nk > 2 ? ", " + c.kernels[k] : "",
+                      interval_text(cell.interval));
       if (cell.call == CompareCall::changed) {
         changed.push_back(item + ")");
         continue;
@@ -146,9 +147,8 @@ std::string compare_headline(const Comparison& c, const CompareGroup& g) {
       if (cell.ranges_disjoint) evidence.push_back("ranges disjoint");
       if (cell.welch.p_value < c.alpha)
         evidence.push_back("Welch p " + format_p(cell.welch.p_value));
-      too_few.push_back(item +
-                        (evidence.empty() ? "" : fmt::format("; {}", fmt::join(evidence, ", "))) +
-                        ")");
+      too_few.push_back(
+          item + (evidence.empty() ? "" : fmt::format("; {}", fmt::join(evidence, ", "))) + ")");
       repeats = std::max(repeats, cell.repeats_needed);
       runs_base = std::max(runs_base, m.cells[0].values.size());
       runs_other = std::max(runs_other, cell.values.size());
@@ -156,8 +156,8 @@ std::string compare_headline(const Comparison& c, const CompareGroup& g) {
   }
   std::string out;
   if (!changed.empty())
-    out += fmt::format("Significant changes against {}: {}.", c.kernels[0],
-                       fmt::join(changed, "; "));
+    out +=
+        fmt::format("Significant changes against {}: {}.", c.kernels[0], fmt::join(changed, "; "));
   if (!too_few.empty()) {
     if (!out.empty()) out += " ";
     out += fmt::format(

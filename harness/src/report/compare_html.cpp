@@ -228,8 +228,7 @@ std::string compare_html(const Comparison& c, const std::vector<PlotSpec>& plots
     for (std::size_t k = 1; k < nk; ++k) {
       std::string suffix = nk > 2 ? "<br>" + html_escape(c.kernels[k]) : "";
       h += "<th>change (95 % CI)" + suffix + "</th><th>p Welch / MWU" + suffix +
-           "</th><th>significant" +
-           suffix + "</th>";
+           "</th><th>significant" + suffix + "</th>";
     }
     h += "</tr>\n";
     for (const MetricRow& m : g.metrics) {
@@ -250,8 +249,10 @@ std::string compare_html(const Comparison& c, const std::vector<PlotSpec>& plots
       for (std::size_t k = 1; k < nk; ++k) {
         const MetricCell& cell = m.cells[k];
         std::string verdict = significance_text(cell);
-        if (cell.call == CompareCall::changed) verdict = "<b>yes</b>";
-        else verdict = html_escape(verdict);
+        if (cell.call == CompareCall::changed)
+          verdict = "<b>yes</b>";
+        else
+          verdict = html_escape(verdict);
         h += "<td class=num>" + html_escape(change_with_interval(cell)) + "</td><td class=num>" +
              html_escape(format_p(cell.welch.p_value) + " / " +
                          format_p(cell.mann_whitney.p_value)) +

@@ -213,11 +213,10 @@ Comparison compare_runs(const std::vector<RunResult>& runs, const CompareOptions
         cell.interval = bootstrap_change(base.values, cell.values);
         cell.ranges_disjoint =
             cell.summary.min > base.summary.max || cell.summary.max < base.summary.min;
-        bool underpowered =
-            mann_whitney_min_p(cell.values.size(), base.values.size()) >= c.alpha;
-        bool shows_change = cell.ranges_disjoint || cell.welch.p_value < c.alpha ||
-                            cell.interval.excludes_zero();
-        cell.call = cell.significant                  ? CompareCall::changed
+        bool underpowered = mann_whitney_min_p(cell.values.size(), base.values.size()) >= c.alpha;
+        bool shows_change =
+            cell.ranges_disjoint || cell.welch.p_value < c.alpha || cell.interval.excludes_zero();
+        cell.call = cell.significant               ? CompareCall::changed
                     : underpowered && shows_change ? CompareCall::too_few_runs
                                                    : CompareCall::no_change;
         if (cell.call == CompareCall::too_few_runs)

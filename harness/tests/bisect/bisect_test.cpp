@@ -221,8 +221,7 @@ TEST_F(FixtureBisect, AFlakyBisectCostsMoreTriesAndStillDecides) {
     tester.commits[C(i).sha].outcomes = {i >= 7 ? Outcome::fail : Outcome::pass};
   tester.commits[C(0).sha].outcomes = {Outcome::pass, Outcome::fail, Outcome::pass, Outcome::pass};
   tester.commits[C(5).sha].outcomes = {Outcome::fail, Outcome::pass, Outcome::pass, Outcome::pass};
-  BisectReport r =
-      run_bisect(C(0), between, tester, sink, {TryMode::until_confident, 3, 0.95, 10});
+  BisectReport r = run_bisect(C(0), between, tester, sink, {TryMode::until_confident, 3, 0.95, 10});
   ASSERT_EQ(r.first_bad.size(), 1u);
   EXPECT_EQ(r.first_bad.front().sha, C(7).sha);
   EXPECT_EQ(r.steps[0].tries.size(), 4u);  // pass, fail (a tie), pass, pass
@@ -233,8 +232,7 @@ TEST_F(FixtureBisect, AFlakyBisectCostsMoreTriesAndStillDecides) {
   EXPECT_GE(c5.judgement.confidence, 0.95);
   EXPECT_EQ(r.steps[4].tries.size(), 3u);  // c7: three failures, where clean ends take one
   std::string log = bisect_log_text(r);
-  EXPECT_NE(log.find("tries per step: auto (until confidence 0.95, at most 10)"),
-            std::string::npos)
+  EXPECT_NE(log.find("tries per step: auto (until confidence 0.95, at most 10)"), std::string::npos)
       << log;
   EXPECT_NE(log.find(fmt::format("verdict: good, confidence {:.3f}", c5.judgement.confidence)),
             std::string::npos)
@@ -260,7 +258,7 @@ TEST_F(FixtureBisect, FixedTriesStillStateTheirConfidence) {
   BisectReport r = run_bisect(C(0), between, tester, sink);
   // Good end: two passes and an infra try under the priors.
   EXPECT_NEAR(r.steps[0].judgement.confidence, 1 - 1 / (1 + 81.0), 1e-9);
-  EXPECT_TRUE(std::isnan(r.steps[2].judgement.confidence));  // c4 did not build
+  EXPECT_TRUE(std::isnan(r.steps[2].judgement.confidence));                     // c4 did not build
   EXPECT_EQ(r.steps[5].judgement.confidence, r.steps[3].judgement.confidence);  // reused
   nlohmann::json j = bisect_json(r);
   EXPECT_EQ(j["tries"], 3);

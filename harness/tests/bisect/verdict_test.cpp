@@ -83,9 +83,9 @@ TEST(StepConfidence, InfraTriesCarryNothingAndACrashIsAFailingTry) {
   TryRates prior;
   EXPECT_NEAR(step_confidence({make(Outcome::infra), make(Outcome::skip)}, StepVerdict::bad, prior),
               0.5, 1e-12);
-  EXPECT_NEAR(
-      step_confidence({make(Outcome::infra, {"BUG: kernel NULL pointer"})}, StepVerdict::bad, prior),
-      0.9, 1e-12);
+  EXPECT_NEAR(step_confidence({make(Outcome::infra, {"BUG: kernel NULL pointer"})},
+                              StepVerdict::bad, prior),
+              0.9, 1e-12);
   EXPECT_TRUE(std::isnan(step_confidence({make(Outcome::pass)}, StepVerdict::skip, prior)));
 }
 

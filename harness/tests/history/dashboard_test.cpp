@@ -1,9 +1,8 @@
 #include "history/dashboard.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <fmt/format.h>
 
 namespace kh {
 namespace {
@@ -51,8 +50,8 @@ std::vector<StoredRun> history() {
   const double noise[] = {0, 1, -1, 2, 0, -2, 1, 0, 1, -1, 0, 2, -1};
   for (int day = 1; day <= 12; ++day) {
     double v = (day >= 9 ? 130 : 100) + noise[day];
-    runs.push_back(night("dying-cgroup", "x86_64", day, day == 5 ? Outcome::infra : Outcome::pass,
-                         v));
+    runs.push_back(
+        night("dying-cgroup", "x86_64", day, day == 5 ? Outcome::infra : Outcome::pass, v));
     StoredRun thp = night("thp-shrinker", "arm64", day, Outcome::pass, 40 + noise[day]);
     if (day == 12) {
       thp.outcome = Outcome::fail;
@@ -79,8 +78,9 @@ TEST(Dashboard, CrashesFirstThenTheStepWithTheRunThatBroughtIt) {
     if (n.kind == DashboardNews::Kind::metric_changed && n.subject == "dying_after_loop") step = &n;
   ASSERT_NE(step, nullptr);
   EXPECT_EQ(step->run->started, "2026-11-09T01:00:00Z");  // the first night of the new level
-  EXPECT_THAT(step->detail,
-              HasSubstr("dying_after_loop moved +28.2% (101 → 129.5, medians of 7 and 4 runs), p "));
+  EXPECT_THAT(
+      step->detail,
+      HasSubstr("dying_after_loop moved +28.2% (101 → 129.5, medians of 7 and 4 runs), p "));
   // The band rule sees only that the newest night is high, not since when.
   const DashboardSeries& dying = d.series[step->series];
   ASSERT_EQ(dying.regressions.size(), 1u);
@@ -137,7 +137,8 @@ TEST(Dashboard, PageOpensOnTheNewsWithPlotsFiltersAndLinks) {
   EXPECT_LT(news, first_plot);
   EXPECT_THAT(h, HasSubstr("<select name=\"arch\" onchange=\"khFilter()\"><option value=\"\">all"
                            "</option><option>arm64</option><option>x86_64</option>"));
-  EXPECT_THAT(h, HasSubstr("data-kernel=\"linux\" data-arch=\"arm64\" data-workload=\"thp-shrinker\""));
+  EXPECT_THAT(
+      h, HasSubstr("data-kernel=\"linux\" data-arch=\"arm64\" data-workload=\"thp-shrinker\""));
   // Links relative to the page: the page and the nights move together.
   EXPECT_THAT(h, HasSubstr("<a href=\"../2026-11-12/linux/arm64/thp-shrinker/console.log\">"));
   EXPECT_THAT(h, HasSubstr("<a href=\"../2026-11-12/linux/arm64/thp-shrinker/result.json\">"));

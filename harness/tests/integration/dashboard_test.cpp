@@ -45,8 +45,10 @@ RunResult nightly_run(int night, const std::string& arch, const std::string& wor
   if (workload == "dying-cgroup") {
     run.key_metric = "dying_after_loop";
     run.params = {{"iterations", "200"}};
-    run.metrics = {{"dying_after_loop", 200}, {"loop_seconds", 2.3 * (1 + wobble)},
-                   {"iterations", 200},       {"percpu_kb_growth", 690 * (1 + wobble)},
+    run.metrics = {{"dying_after_loop", 200},
+                   {"loop_seconds", 2.3 * (1 + wobble)},
+                   {"iterations", 200},
+                   {"percpu_kb_growth", 690 * (1 + wobble)},
                    {"after.memstat.file", 819200}};
     run.assertions = {{"dying_after_loop >= 0.9 * iterations", 1, true, "", "", 0}};
   } else if (workload == "thp-shrinker") {
@@ -205,10 +207,10 @@ TEST_F(DashboardFromImportedNights, ChromiumShowsYesterdaysRegressionOnTheFirstS
 
   // Where the browser lays it out: the whole news table within the first
   // 900 pixels.
-  std::string laid_out = dom_after(
-      "layout",
-      "document.title='news-bottom='+Math.round(document.querySelector('table.news')."
-      "getBoundingClientRect().bottom);");
+  std::string laid_out =
+      dom_after("layout",
+                "document.title='news-bottom='+Math.round(document.querySelector('table.news')."
+                "getBoundingClientRect().bottom);");
   std::smatch m;
   ASSERT_TRUE(std::regex_search(laid_out, m, std::regex("news-bottom=([0-9]+)")))
       << laid_out.substr(0, 500);

@@ -63,8 +63,7 @@ TEST(RepeatsToSettle, ASmallEffectNeedsManyMore) {
   EXPECT_EQ(repeats_to_settle(a, a, 0.05, 1.0), 0);  // nothing to settle
 }
 
-RunResult run(const std::string& kernel, int repeat, double dying, double file_kb,
-              double seconds) {
+RunResult run(const std::string& kernel, int repeat, double dying, double file_kb, double seconds) {
   RunResult r;
   r.kernel.name = kernel;
   r.kernel.release = "6.1.192";
@@ -86,9 +85,9 @@ RunResult run(const std::string& kernel, int repeat, double dying, double file_k
 // disjoint and Welch p ~ 1e-6, and the headline said "No significant
 // change".
 std::vector<RunResult> three_a_side() {
-  return {run("linux-6.1", 0, 2000, 8000, 2.3),         run("linux-6.1", 1, 2000, 8000, 2.9),
-          run("linux-6.1", 2, 2000, 8000, 1.5),         run("reclaim-on-offline", 0, 30, 80, 2.7),
-          run("reclaim-on-offline", 1, 19, 36, 3.7),    run("reclaim-on-offline", 2, 41, 124, 2.6)};
+  return {run("linux-6.1", 0, 2000, 8000, 2.3),      run("linux-6.1", 1, 2000, 8000, 2.9),
+          run("linux-6.1", 2, 2000, 8000, 1.5),      run("reclaim-on-offline", 0, 30, 80, 2.7),
+          run("reclaim-on-offline", 1, 19, 36, 3.7), run("reclaim-on-offline", 2, 41, 124, 2.6)};
 }
 
 TEST(CompareHeadline, TooFewRunsSaysWhatTheDataShowAndWhatWouldSettleIt) {

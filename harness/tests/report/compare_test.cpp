@@ -309,8 +309,9 @@ TEST(CompareRenderTest, Markdown) {
   EXPECT_THAT(md, HasSubstr("Significant changes against linux-6.1: dying_after_loop (key) -99.8% "
                             "(500 → 1; 95 % CI -100% to -99.4%); parent_file_kb -99.4% (2000 → 12; "
                             "95 % CI -99.8% to -99.0%)."));
-  EXPECT_THAT(md, HasSubstr("| dying_after_loop (key) | 500 (n=5) | 1 (0–3, n=5) | -99.8% (-100% to "
-                            "-99.4%) | <1e-6 / 0.0079 | **yes** |"));
+  EXPECT_THAT(md,
+              HasSubstr("| dying_after_loop (key) | 500 (n=5) | 1 (0–3, n=5) | -99.8% (-100% to "
+                        "-99.4%) | <1e-6 / 0.0079 | **yes** |"));
   EXPECT_THAT(md, HasSubstr("| tainted | 0 (n=5) | 0 (n=5) | 0% | 1.0000 / 1.0000 | no |"));
   EXPECT_THAT(md, Not(HasSubstr("dying_at.500")));
   EXPECT_THAT(md, Not(HasSubstr("| iterations")));
