@@ -192,12 +192,16 @@ int do_bisect(const BisectArgs& a) {
     write_bisect_log(out, r);
     if (!r.steps.empty() && !r.finished) {
       const StepRecord& s = r.steps.back();
+      // A reused verdict ran no try of its own: its confidence is the
+      // earlier step's.
+      std::string confidence;
+      if (std::isfinite(s.judgement.confidence))
+        confidence = fmt::format(", confidence {:.3f}", s.judgement.confidence);
+      if (!s.tries.empty())
+        confidence +=
+            fmt::format(" after {} tr{}", s.tries.size(), s.tries.size() == 1 ? "y" : "ies");
       e.status->info(fmt::format("step {} ({}): {}: {}{} ({})", s.number, s.role,
-                                 describe(s.commit), to_string(s.judgement.verdict),
-                                 std::isfinite(s.judgement.confidence)
-                                     ? fmt::format(", confidence {:.3f} after {} tries",
-                                                   s.judgement.confidence, s.tries.size())
-                                     : "",
+                                 describe(s.commit), to_string(s.judgement.verdict), confidence,
                                  s.judgement.why));
     }
   };
