@@ -101,12 +101,12 @@ int do_history(const HistoryArgs& a) {
     o.key = key;
     o.metrics = a.metrics;
     o.recent = static_cast<std::size_t>(a.last);
-    Dashboard d = build_dashboard(runs, o);
+    std::filesystem::path dir =
+        a.html.empty() ? std::filesystem::path() : std::filesystem::absolute(a.html);
+    Dashboard d = a.html.empty() ? build_dashboard(runs, o)
+                                 : write_dashboard(runs, o, dir,
+                                                   std::filesystem::absolute(a.history).string());
     if (!a.html.empty()) {
-      std::filesystem::path dir = std::filesystem::absolute(a.html);
-      ensure_dir(dir);
-      write_file(dir / "index.html",
-                 dashboard_html(d, dir, std::filesystem::absolute(a.history).string()));
       if (!a.summary)
         std::cout << fmt::format("dashboard: {} ({} series, {} regression(s) or change(s))\n",
                                  (dir / "index.html").string(), d.series.size(), d.news.size());

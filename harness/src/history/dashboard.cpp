@@ -9,6 +9,8 @@
 #include <optional>
 #include <set>
 
+#include "util/files.h"
+
 namespace kh {
 namespace {
 
@@ -560,6 +562,15 @@ std::string dashboard_html(const Dashboard& d, const std::filesystem::path& page
   }
   h += "</body></html>\n";
   return h;
+}
+
+Dashboard write_dashboard(const std::vector<StoredRun>& runs, const DashboardOptions& options,
+                          const std::filesystem::path& dir, const std::string& source) {
+  std::filesystem::path abs = std::filesystem::absolute(dir);
+  Dashboard d = build_dashboard(runs, options);
+  ensure_dir(abs);
+  write_file(abs / "index.html", dashboard_html(d, abs, source));
+  return d;
 }
 
 }  // namespace kh

@@ -76,6 +76,12 @@ Dashboard build_dashboard(const std::vector<StoredRun>& runs, const DashboardOpt
 std::string dashboard_html(const Dashboard& d, const std::filesystem::path& page_dir,
                            const std::string& source);
 
+// Builds the dashboard of `runs` and writes it as DIR/index.html (making
+// DIR); returns it. What `history --html` does, for any caller that has the
+// runs (a job that asks for its dashboard after recording its history).
+Dashboard write_dashboard(const std::vector<StoredRun>& runs, const DashboardOptions& options,
+                          const std::filesystem::path& dir, const std::string& source);
+
 // Mail-sized: one line per news item with the run's folder, new crashes
 // with their titles, nothing else; "no regression in N series" when there
 // is no news.
