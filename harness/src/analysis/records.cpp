@@ -36,8 +36,10 @@ void copy_object(const json& j, const char* key, std::map<std::string, std::stri
     if (value.is_string()) out[name] = value.get<std::string>();
 }
 
-void add_record(const json& j, AgentRecords& out) {
-  const std::string type = string_field(j, "type");
+// Throws json's errors on a field of an unexpected shape.
+void add_record(const AgentRecord& record, AgentRecords& out) {
+  const json& j = record.fields;
+  const std::string& type = record.type;
   if (type == "ready") {
     out.ready = true;
     out.release = string_field(j, "release");
@@ -58,7 +60,9 @@ void add_record(const json& j, AgentRecords& out) {
     std::string message = string_field(j, "message");
     // Anything but "setup" is the workload's own failure: a newer agent's
     // kind must not turn a kernel problem into an infra one.
-    (string_field(j, "kind") == "setup" ? out.setup_errors : out.workload_errors)
+    (string_field(j, "kind") == "setup"         ? out.setup_errors
+     : string_field(j, "kind") == "unsupported" ? out.unsupported
+                                                : out.workload_errors)
         .push_back(message);
   } else if (type == "output") {
     ProgramOutput o;
@@ -174,16 +178,29 @@ std::string meta(const Snapshot& snap, const std::string& key, const std::string
 
 }  // namespace
 
+std::string AgentRecord::text(const char* key) const {
+  return string_field(fields, key);
+}
+
+std::optional<AgentRecord> parse_record(std::string_view line) {
+  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  AgentRecord r;
+  r.type = string_field(j, "type");
+  r.fields = std::move(j);
+  return r;
+}
+
 AgentRecords parse_records(std::string_view jsonl) {
   AgentRecords out;
   for_each_line(jsonl, [&](std::string_view line) {
-    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_object()) {
+    auto record = parse_record(line);
+    if (!record) {
       ++out.bad_lines;
       return;
     }
     try {
-      add_record(j, out);
+      add_record(*record, out);
     } catch (const std::exception&) {  // a field of an unexpected shape
       ++out.bad_lines;
     }

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,10 +41,29 @@ struct AgentRecords {
   std::vector<ProgramOutput> outputs;
   std::vector<std::string> setup_errors;     // agent could not set up: infra
   std::vector<std::string> workload_errors;  // the workload itself failed: fail
+  // The kernel lacks what the workload needs (the v1 memory controller,
+  // MGLRU, a memory controller left off by cgroup_disable=memory): skip.
+  std::vector<std::string> unsupported;
   bool done = false;
   bool done_ok = false;  // "done" said status "ok" (else "error")
   int bad_lines = 0;     // lines that were not a JSON object (a cut-off last line)
 };
+
+// One line of the record protocol: a JSON object whose "type" says what it
+// is ("ready", "log", "snapshot", "metric", "error", "output", "done"; a
+// newer agent may send others).
+struct AgentRecord {
+  std::string type;
+  nlohmann::json fields;  // the whole object, "type" included
+  // The string field `key`; "" when it is absent or not a string.
+  std::string text(const char* key) const;
+};
+
+// Pure: the record on one line, or nullopt when the line is not a JSON
+// object (a cut-off last line). The protocol's one reader: parse_records,
+// the VM monitor's ready detection (vm/monitor.h) and the live progress
+// all go through it. Never throws.
+std::optional<AgentRecord> parse_record(std::string_view line);
 
 // Pure: parses the whole records file. Never throws.
 AgentRecords parse_records(std::string_view jsonl);

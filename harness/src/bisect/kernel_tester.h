@@ -7,9 +7,9 @@
 #include <string>
 
 #include "bisect/bisect.h"
-#include "core/executor.h"
 #include "core/job.h"
 #include "core/plan.h"
+#include "engine/executor.h"
 
 namespace kh {
 

@@ -9,9 +9,10 @@
 
 #include "cli/commands.h"
 #include "cli/job_loading.h"
-#include "core/executor.h"
 #include "core/paths.h"
 #include "core/plan.h"
+#include "engine/guest.h"
+#include "kernel/builder.h"
 #include "util/error.h"
 #include "util/files.h"
 #include "vm/accel.h"

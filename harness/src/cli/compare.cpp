@@ -12,7 +12,6 @@
 #include "cli/job_loading.h"
 #include "cli/job_runner.h"
 #include "util/clock.h"
-#include "core/executor.h"
 #include "core/paths.h"
 #include "core/plan.h"
 #include "report/compare_html.h"

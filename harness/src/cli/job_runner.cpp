@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "cli/job_loading.h"
-#include "core/executor.h"
+#include "engine/executor.h"
 #include "core/paths.h"
 #include "history/store.h"
 #include "kernel/builder.h"

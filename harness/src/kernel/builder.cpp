@@ -32,7 +32,7 @@ struct Fragment {
   std::string origin;  // for messages
   std::string bytes;
   // A workload's fragment: symbols it loses do not fail the build; the runs
-  // of that workload are skipped instead (core/executor.cpp).
+  // of that workload are skipped instead (engine/judge.cpp).
   bool from_workload = false;
 };
 
@@ -101,6 +101,47 @@ std::string first_error(const fs::path& log) {
   return stars.empty() ? "(none found)" : stars;
 }
 
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+// make in the kernel tree, building into `build_dir` for `arch` (O=, ARCH=,
+// CROSS_COMPILE=), then `args`.
+Command kbuild_make(const fs::path& src, const fs::path& build_dir, const ArchInfo& arch,
+                    const Env& env, std::vector<std::string> args) {
+  Command cmd;
+  cmd.argv = {"make", "O=" + build_dir.string(), "ARCH=" + std::string(arch.kernel_arch)};
+  if (!arch.cross_compile.empty())
+    cmd.argv.push_back("CROSS_COMPILE=" + std::string(arch.cross_compile));
+  cmd.argv.insert(cmd.argv.end(), args.begin(), args.end());
+  cmd.cwd = src;
+  cmd.env = env;
+  return cmd;
+}
+
+// Runs one step of a build: a make, or the tree's merge_config.sh (which
+// runs make itself). `what` names it in errors ("build of linux-6.1/x86_64").
+// Returns the captured output ("" when it went to cmd.output). Throws
+// Interrupted(what) on Ctrl-C, and InfraError when it outlives cmd.timeout
+// or fails: "<what> failed (make exit N); last error: <the first error line
+// of its log, or its first output line>; full log: <cmd.output>".
+std::string run_make(ProcessRunner& runner, const Command& cmd, const std::string& what) {
+  ProcessResult r = runner.run(cmd);
+  if (r.interrupted) throw Interrupted(what);
+  const bool logged = !cmd.output.empty();
+  const std::string log = logged ? fmt::format("; full log: {}", cmd.output.string()) : "";
+  if (r.timed_out)
+    throw InfraError(
+        fmt::format("{} took longer than timeouts.build ({} s){}", what,
+                    std::chrono::duration_cast<std::chrono::seconds>(cmd.timeout).count(), log));
+  if (!r.ok()) {
+    const std::string program =
+        cmd.argv.at(0) == "make" ? "make" : fs::path(cmd.argv.at(1)).filename().string();
+    throw InfraError(fmt::format("{} failed ({} exit {}); last error: {}{}", what, program,
+                                 r.exit_code,
+                                 logged ? first_error(cmd.output) : first_line(r.output), log));
+  }
+  return r.output;
+}
+
 std::string format_seconds(double s) {
   int total = static_cast<int>(s);
   return total >= 60 ? fmt::format("{}m{:02d}s", total / 60, total % 60)
@@ -138,7 +179,7 @@ KernelBuilder::Inputs KernelBuilder::resolve(const KernelSpec& spec, const ArchI
                                              const fs::path& job_dir,
                                              const std::vector<fs::path>& workload_config) {
   Inputs in;
-  in.source = resolve_source(spec, job_dir);
+  in.source = resolve_source(spec, job_dir, runner_, paths_.cache, status_);
   if (!spec.series.empty()) {
     in.series = load_series(spec.series, resolve_series_dir(spec.series, paths_, job_dir));
   }
@@ -316,6 +357,7 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
 
   auto [env, use_ccache] = build_env(arch, build_dir);
 
+  std::vector<std::string> not_applicable;
   // Merge: the tree's own merge_config.sh on top of allnoconfig.
   status_.step(subject, fmt::format("config ({} fragments)", in.fragments.size()));
   {
@@ -326,11 +368,7 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
     cmd.cwd = src;
     cmd.env = env;
     cmd.output = build_dir / "merge.log";
-    ProcessResult r = runner_.run(cmd);
-    if (r.interrupted) throw Interrupted(fmt::format("config of {}", subject));
-    if (!r.ok())
-      throw InfraError(fmt::format("config merge of {} failed (exit {}); log: {}", subject,
-                                   r.exit_code, cmd.output.string()));
+    run_make(runner_, cmd, fmt::format("config merge of {}", subject));
   }
   {
     std::vector<ConfigSetting> requested;
@@ -343,6 +381,15 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
       throw InfraError(
           fmt::format("config merge of {} wrote no {}", subject, (build_dir / ".config").string()));
     auto lost = lost_symbols(requested, config_values(parse_kconfig(final_text, ".config")));
+    // A symbol the tree does not define at all is not applicable to it, not
+    // lost: kharness's fragments span kernels from 6.1 to linux-next, and
+    // symbols come and go (CONFIG_BASE_FULL is gone by 6.12, CONFIG_MEMCG_V1
+    // came in 6.11). Decided from the tree's own Kconfig, never a version.
+    auto split = split_not_applicable(lost, tree_kconfig_symbols(src, arch.kernel_arch));
+    lost = std::move(split.lost);
+    for (const auto& c : split.not_applicable) not_applicable.push_back(c.symbol);
+    if (!split.not_applicable.empty())
+      status_.info(fmt::format("{}: {}", subject, describe_not_applicable(split.not_applicable)));
     // A workload's own losses are that workload's problem: its runs are
     // skipped with the list, the kernel still serves the others.
     std::erase_if(lost, [&](const ConfigSetting& c) {
@@ -354,10 +401,6 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
   }
 
   // Make.
-  std::vector<std::string> make_vars = {"O=" + build_dir.string(),
-                                        "ARCH=" + std::string(arch.kernel_arch)};
-  if (!arch.cross_compile.empty())
-    make_vars.push_back("CROSS_COMPILE=" + std::string(arch.cross_compile));
   fs::path log = build_dir / "build.log";
   fs::path count_file = build_dir / "kharness-cc-lines";
   bool clean_build = !fs::exists(build_dir / "vmlinux");
@@ -368,15 +411,10 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
   }
   status_.step(subject, fmt::format("make {} -j{}{}", arch.make_target, jobs_,
                                     use_ccache ? " (ccache)" : ""));
-  Command make;
-  make.argv = {"make"};
-  make.argv.insert(make.argv.end(), make_vars.begin(), make_vars.end());
-  make.argv.push_back(use_ccache ? fmt::format("CC=ccache {}", arch.compiler)
-                                 : fmt::format("CC={}", arch.compiler));
-  make.argv.push_back(fmt::format("-j{}", jobs_));
-  make.argv.push_back(std::string(arch.make_target));
-  make.cwd = src;
-  make.env = env;
+  Command make = kbuild_make(src, build_dir, arch, env,
+                             {use_ccache ? fmt::format("CC=ccache {}", arch.compiler)
+                                         : fmt::format("CC={}", arch.compiler),
+                              fmt::format("-j{}", jobs_), std::string(arch.make_target)});
   make.output = log;
   make.timeout = timeout;
   LogFollower follower(log);
@@ -392,30 +430,14 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
     status_.progress(subject, fmt::format("{}{} CC, {} [{}]", pct, follower.cc_lines(),
                                           follower.last_object(), format_seconds(s)));
   };
-  ProcessResult r = runner_.run(make);
-  if (r.interrupted) throw Interrupted(fmt::format("build of {}", subject));
-  if (r.timed_out)
-    throw InfraError(fmt::format("build of {} took longer than timeouts.build ({} s); full log: {}",
-                                 subject, timeout.count(), log.string()));
-  if (!r.ok())
-    throw InfraError(fmt::format("build of {} failed (make exit {}); last error: {}; full log: {}",
-                                 subject, r.exit_code, first_error(log), log.string()));
+  run_make(runner_, make, fmt::format("build of {}", subject));
   follower.poll();
   if (clean_build && follower.cc_lines() > 0)
     write_file(count_file, fmt::format("{}\n", follower.cc_lines()));
 
-  Command rel;
-  rel.argv = {"make", "-s"};
-  rel.argv.insert(rel.argv.end(), make_vars.begin(), make_vars.end());
-  rel.argv.push_back("kernelrelease");
-  rel.cwd = src;
-  rel.env = env;
-  ProcessResult rr = runner_.run(rel);
-  if (rr.interrupted) throw Interrupted(fmt::format("build of {}", subject));
-  if (!rr.ok())
-    throw InfraError(fmt::format("make kernelrelease for {} failed (exit {}): {}", subject,
-                                 rr.exit_code, first_line(rr.output)));
-  std::string release = first_line(rr.output);
+  std::string release =
+      first_line(run_make(runner_, kbuild_make(src, build_dir, arch, env, {"-s", "kernelrelease"}),
+                          fmt::format("make kernelrelease for {}", subject)));
 
   fs::path image = build_dir / arch.image_path;
   if (!fs::is_regular_file(image))
@@ -423,7 +445,7 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
                                  subject, image.string(), log.string()));
   double seconds = elapsed();
   Artifact a = cache.store(in.key, std::string(arch.name), image, build_dir / ".config", log,
-                           release, seconds);
+                           release, seconds, not_applicable);
   status_.info(fmt::format("{}: built {} in {}", subject, release, format_seconds(seconds)));
   return identify(std::move(a), spec, in);
 }
@@ -456,20 +478,10 @@ fs::path KernelBuilder::build_selftests(const KernelSpec& spec, const ArchInfo& 
   // The tree's own UAPI headers (usr/include in the build folder), not the
   // host's: the tests are built from the very tree under test.
   status_.step(subject, fmt::format("selftests/{}: headers", target));
-  Command headers;
-  headers.argv = {"make", "-s", "O=" + build_dir.string(), "ARCH=" + std::string(arch.kernel_arch)};
-  if (!arch.cross_compile.empty())
-    headers.argv.push_back("CROSS_COMPILE=" + std::string(arch.cross_compile));
-  headers.argv.push_back("headers");
-  headers.cwd = src;
-  headers.env = env;
+  Command headers = kbuild_make(src, build_dir, arch, env, {"-s", "headers"});
   headers.output = log.parent_path() / fmt::format("selftests-{}-headers.log", target);
   headers.timeout = timeout;
-  ProcessResult hr = runner_.run(headers);
-  if (hr.interrupted) throw Interrupted(fmt::format("selftests of {}", subject));
-  if (!hr.ok())
-    throw InfraError(fmt::format("selftests/{} for {}: make headers failed (exit {}); log: {}",
-                                 target, subject, hr.exit_code, headers.output.string()));
+  run_make(runner_, headers, fmt::format("selftests/{} for {}: make headers", target, subject));
 
   // Static: the guest has no libc. Into a fresh folder, renamed when whole.
   status_.step(subject, fmt::format("selftests/{}: make (static, {})", target, arch.compiler));
@@ -491,12 +503,7 @@ fs::path KernelBuilder::build_selftests(const KernelSpec& spec, const ArchInfo& 
   make.env = env;
   make.output = log;
   make.timeout = timeout;
-  ProcessResult mr = runner_.run(make);
-  if (mr.interrupted) throw Interrupted(fmt::format("selftests of {}", subject));
-  if (!mr.ok())
-    throw InfraError(
-        fmt::format("selftests/{} for {} failed (make exit {}); last error: {}; log: {}", target,
-                    subject, mr.exit_code, first_error(log), log.string()));
+  run_make(runner_, make, fmt::format("selftests/{} for {}", target, subject));
   fs::remove_all(out, ec);
   fs::rename(tmp, out);
   write_file(out / "complete", "");

@@ -11,32 +11,12 @@
 #include "core/arch.h"
 #include "core/job.h"
 #include "core/paths.h"
+#include "kernel/artifact.h"
 #include "util/files.h"
 #include "util/process.h"
 #include "util/status.h"
 
 namespace kh {
-
-struct Artifact {
-  std::string key;  // content key (kernel/cache.h)
-  std::string arch;
-  std::filesystem::path image;      // bzImage / Image, inside the cache
-  std::filesystem::path config;     // the final .config
-  std::filesystem::path build_log;  // full make output
-  std::string release;              // `make kernelrelease`
-  bool from_cache = false;
-  // What the kernel is, beside the key (filled by KernelBuilder::build on
-  // every path, cached or not; not stored in meta.json).
-  std::string source_id;                       // "tarball:<sha256>" or "git:<tree id>"
-  std::string commit;                          // git sources: the commit REF named
-  std::string series_hash;                     // KCIDB patchset hash of the series, "" without one
-  std::string config_hash;                     // sha256 of the final .config
-  std::vector<std::filesystem::path> patches;  // the series' files, in order
-  double build_seconds = 0;                    // 0 when from the cache
-  // selftests target -> folder of programs (build_selftests); empty path
-  // when that build failed. Filled by the executor, not stored.
-  std::map<std::string, std::filesystem::path> selftests;
-};
 
 // Where a git source is built (see set_tree_mode).
 enum class TreeMode {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/records.h"
 #include "core/arch.h"
 
 namespace kh {
@@ -84,8 +85,9 @@ struct VmExit {
   std::vector<std::string> infra_attempts;
 };
 
-// Receives each complete line the agent wrote, as it arrives.
-using RecordSink = std::function<void(const std::string& line)>;
+// Receives each record the agent sent (analysis/records.h), as it
+// arrives; a line that is no record (a cut-off one) is not passed on.
+using RecordSink = std::function<void(const AgentRecord& record)>;
 
 class Backend {
  public:

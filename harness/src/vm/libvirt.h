@@ -4,11 +4,11 @@
 // initramfs and scratch disks are uploaded into a storage pool the backend
 // makes on the host, and the serial console and the agent's records come
 // back through libvirt streams (virDomainOpenConsole on the pty consoles).
-// The same code serves a local and a remote host.
+// The same code serves a local and a remote host. The domain XML is
+// vm/libvirt_domain.h (pure), the host with its pool, uploads and reapers
+// vm/libvirt_host.h; each run is watched by vm/monitor.h.
 #pragma once
 
-#include <filesystem>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,27 +18,7 @@
 
 namespace kh {
 
-// Where a domain's files are on its host (storage volume paths).
-struct DomainFiles {
-  std::string kernel;
-  std::string initrd;
-  std::vector<std::string> disks;  // become vda, vdb, ...
-};
-
-// Pure: the domain XML for a request. Direct kernel boot, memory and vCPUs,
-// NUMA cells (memory and vCPUs split evenly, like the qemu backend), virtio
-// disks, the serial console and the agent's virtio console (hvc0) both as
-// pty so they can be opened as streams, every end of the guest (poweroff,
-// reboot after panic=-1, crash) destroying the domain. Per arch: x86_64 on
-// the pc machine with virtio over PCI, arm64 on virt with virtio over MMIO
-// (the guest configs have no PCI there). TCG (domain type qemu, -cpu max)
-// unless accel is kvm (host-passthrough).
-std::string libvirt_domain_xml(const BootRequest& req, const std::string& name,
-                               const DomainFiles& files, Accel accel);
-
-// Pure: the guest arches (the table's names: x86_64, arm64) a host's
-// capabilities XML (virConnectGetCapabilities) can run.
-std::vector<std::string> capability_arches(const std::string& capabilities_xml);
+class LibvirtHost;
 
 struct LibvirtOptions {
   std::string uri = "qemu:///system";
@@ -70,16 +50,14 @@ class LibvirtBackend : public Backend {
   // Throws InfraError when the host cannot be reached.
   std::vector<std::string> arches();
 
-  struct Host;  // the connection, the pool, the uploaded kernels
-
  private:
   LibvirtOptions options_;
   // In domain names, so two hosts on one machine (the tests' second
   // libvirtd) never share a name, a cgroup or a log file.
   std::string uri_tag_;
-  std::unique_ptr<Host> host_;
-  std::mutex mu_;  // host_ set-up and teardown
-  Host& host();    // connects and makes the pool on first use; throws InfraError
+  std::unique_ptr<LibvirtHost> host_;
+  std::mutex mu_;       // host_ set-up and teardown
+  LibvirtHost& host();  // connects and makes the pool on first use; throws HostError
 };
 
 }  // namespace kh

@@ -3,13 +3,11 @@
 #include <fmt/format.h>
 
 #include <fstream>
-#include <thread>
 
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/files.h"
-#include "util/interrupt.h"
-#include "util/lines.h"
+#include "vm/monitor.h"
 #include "vm/registry.h"
 
 namespace kh {
@@ -17,24 +15,22 @@ namespace {
 
 using Clock = SteadyClock;
 
-// Reads the complete lines appended to a file since the last call.
-class LineTail {
+// What was appended to a file since the last call.
+class FileTail {
  public:
-  explicit LineTail(std::filesystem::path path) : path_(std::move(path)) {}
-  template <class F>
-  void poll(F&& on_line) {
+  explicit FileTail(std::filesystem::path path) : path_(std::move(path)) {}
+  std::string read() {
     std::ifstream in(path_, std::ios::binary);
-    if (!in) return;
+    if (!in) return "";
     in.seekg(static_cast<std::streamoff>(offset_));
     std::string chunk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     offset_ += chunk.size();
-    lines_.feed(chunk, on_line);
+    return chunk;
   }
 
  private:
   std::filesystem::path path_;
   std::size_t offset_ = 0;
-  LineSplitter lines_;
 };
 
 std::string tail_of(const std::filesystem::path& p, std::size_t n) {
@@ -54,8 +50,40 @@ void require_qemu(const ArchInfo& a) {
                                  a.name == "x86_64" ? "qemu-system-x86" : "qemu-system-arm"));
 }
 
-// An attached boot ends when the user ends it.
-constexpr std::chrono::milliseconds kNoLimit = std::chrono::hours(24 * 365);
+// A QEMU process as the monitor sees it: its console.log and records.jsonl
+// (file chardevs it writes itself) read as they grow, its exit.
+class QemuGuest : public GuestSession {
+ public:
+  QemuGuest(std::unique_ptr<Child> child, const BootRequest& req)
+      : child_(std::move(child)),
+        run_dir_(req.run_dir),
+        console_file_(req.console == Console::file),
+        console_(req.run_dir / "console.log"),
+        records_(req.run_dir / "records.jsonl") {}
+  GuestOutput read() override {
+    GuestOutput out;
+    // Asked first: once QEMU is gone, its files are whole.
+    out.ended = !child_->running();
+    if (console_file_) out.console = console_.read();
+    out.records = records_.read();
+    return out;
+  }
+  std::optional<GuestEnd> poll_end() override {
+    if (child_->running()) return std::nullopt;
+    GuestEnd end;
+    end.exit_code = child_->exit_code();
+    end.kind = end.exit_code == 0 ? VmExitKind::powered_off : VmExitKind::vm_failed;
+    if (end.kind == VmExitKind::vm_failed) end.vm_output = tail_of(run_dir_ / "qemu.log", 300);
+    return end;
+  }
+  void stop() override { child_->kill(); }
+
+ private:
+  std::unique_ptr<Child> child_;
+  std::filesystem::path run_dir_;
+  bool console_file_;  // with Console::terminal the console is the user's
+  FileTail console_, records_;
+};
 
 const bool kRegistered =
     register_backend("qemu", [](const BackendDeps& d) -> std::unique_ptr<Backend> {
@@ -139,84 +167,31 @@ QemuBackend::QemuBackend(ProcessRunner& runner, HostProbe& probe, std::filesyste
       verdicts_(cache_dir / "accel.json"),
       accel_mode_(std::move(accel_mode)) {}
 
-VmExit QemuBackend::attempt(const BootRequest& req, Accel accel,
-                            std::chrono::milliseconds boot_deadline,
-                            std::chrono::milliseconds run_deadline, const RecordSink& on_record) {
-  VmExit out;
-  out.accel = accel;
-  out.boot_limit_seconds = static_cast<double>(boot_deadline.count()) / 1000;
-  out.run_limit_seconds = static_cast<double>(run_deadline.count()) / 1000;
-  out.argv = qemu_argv(req, accel);
+VmExit QemuBackend::attempt(const BootRequest& req, Accel accel, const Deadlines& deadlines,
+                            const RecordSink& on_record) {
+  std::vector<std::string> argv = qemu_argv(req, accel);
   for (const char* f : {"console.log", "records.jsonl"}) write_file(req.run_dir / f, "");
 
   Command cmd;
-  cmd.argv = out.argv;
+  cmd.argv = argv;
   cmd.cwd = req.run_dir;
   if (req.console == Console::terminal)
     cmd.stdio = Stdio::terminal;  // QEMU's own messages go to the terminal too
   else
     cmd.output = req.run_dir / "qemu.log";
   auto start = Clock::now();
-  std::unique_ptr<Child> child = runner_.spawn(cmd);
-
-  LineTail records(req.run_dir / "records.jsonl");
-  LineTail console(req.run_dir / "console.log");
-  bool ready = false;
-  Clock::time_point ready_at{};
-  auto drain = [&] {
-    if (req.on_console && req.console == Console::file)
-      console.poll([&](const std::string& line) { req.on_console(line, seconds_since(start)); });
-    records.poll([&](const std::string& line) {
-      if (!ready && line.find("\"type\":\"ready\"") != std::string::npos) {
-        ready = true;
-        ready_at = Clock::now();
-        out.boot_seconds = seconds_since(start);
-      }
-      if (on_record) on_record(line);
-    });
-  };
-
-  for (;;) {
-    drain();
-    if (!child->running()) {
-      drain();
-      out.exit_code = child->exit_code();
-      out.kind = out.exit_code == 0 ? VmExitKind::powered_off : VmExitKind::vm_failed;
-      if (out.kind == VmExitKind::vm_failed) out.vm_output = tail_of(req.run_dir / "qemu.log", 300);
-      break;
-    }
-    if (interrupted()) {
-      child->kill();
-      out.kind = VmExitKind::interrupted;
-      break;
-    }
-    if (!ready && Clock::now() - start > boot_deadline) {
-      child->kill();
-      out.kind = VmExitKind::boot_timeout;
-      break;
-    }
-    if (ready && Clock::now() - ready_at > run_deadline) {
-      child->kill();
-      out.kind = VmExitKind::run_timeout;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  drain();
-  out.total_seconds = seconds_since(start);
+  QemuGuest guest(runner_.spawn(cmd), req);
+  VmExit out = monitor_guest(guest, deadlines, start, req.on_console, on_record);
+  out.accel = accel;
+  out.argv = std::move(argv);
   return out;
 }
 
 VmExit QemuBackend::run(const BootRequest& req, const RecordSink& on_record) {
   const ArchInfo& a = *req.arch;
   require_qemu(a);
-  using std::chrono::milliseconds;
-  auto scaled = [&](std::chrono::seconds s) {
-    return milliseconds(static_cast<long>(static_cast<double>(s.count()) * 1000 * a.tcg_slowdown));
-  };
   auto tcg = [&](std::string note) {
-    VmExit e =
-        attempt(req, Accel::tcg, scaled(req.boot_timeout), scaled(req.run_timeout), on_record);
+    VmExit e = attempt(req, Accel::tcg, deadlines_for(req, Accel::tcg), on_record);
     e.accel_note = std::move(note);
     return e;
   };
@@ -224,7 +199,7 @@ VmExit QemuBackend::run(const BootRequest& req, const RecordSink& on_record) {
   if (accel_mode_ == "tcg") return tcg("TCG requested (--accel tcg)");
   bool native = a.name == host_arch();
   if (accel_mode_ == "kvm") {
-    VmExit e = attempt(req, Accel::kvm, req.boot_timeout, req.run_timeout, on_record);
+    VmExit e = attempt(req, Accel::kvm, deadlines_for(req, Accel::kvm), on_record);
     e.accel_note = "KVM requested (--accel kvm)";
     return e;
   }
@@ -237,8 +212,10 @@ VmExit QemuBackend::run(const BootRequest& req, const RecordSink& on_record) {
         "TCG: KVM guests did not reach the agent on this host before (cached verdict; "
         "`kharness doctor --probe-kvm` re-tests)");
 
-  auto kvm_deadline = std::min<milliseconds>(kKvmProbeDeadline, req.boot_timeout);
-  VmExit k = attempt(req, Accel::kvm, kvm_deadline, req.run_timeout, on_record);
+  // A short boot deadline: a KVM guest here hangs rather than fails.
+  Deadlines kvm = deadlines_for(req, Accel::kvm);
+  kvm.boot = std::min<std::chrono::milliseconds>(kKvmProbeDeadline, kvm.boot);
+  VmExit k = attempt(req, Accel::kvm, kvm, on_record);
   if (k.kind == VmExitKind::interrupted) return k;
   if (k.boot_seconds >= 0) {
     verdicts_.put(identity, "works", "a KVM guest reached the agent");
@@ -248,7 +225,7 @@ VmExit QemuBackend::run(const BootRequest& req, const RecordSink& on_record) {
   std::string why =
       k.kind == VmExitKind::vm_failed
           ? fmt::format("QEMU exited {} under KVM: {}", k.exit_code, k.vm_output.substr(0, 160))
-          : fmt::format("no agent within {} s under KVM", kvm_deadline.count() / 1000);
+          : fmt::format("no agent within {} s under KVM", kvm.boot.count() / 1000);
   VmExit t = tcg(fmt::format("TCG: KVM fell back ({})", why));
   // Only blame KVM when the same kernel does reach the agent under TCG.
   if (t.boot_seconds >= 0) verdicts_.put(identity, "broken", why);
@@ -276,7 +253,7 @@ VmExit QemuBackend::attach(const BootRequest& req) {
   AccelChoice choice = attached_accel(accel_mode_, *req.arch, probe_, verdicts_);
   BootRequest attached = req;
   attached.console = Console::terminal;
-  VmExit e = attempt(attached, choice.accel, kNoLimit, kNoLimit, nullptr);
+  VmExit e = attempt(attached, choice.accel, {kNoDeadline, kNoDeadline}, nullptr);
   e.accel_note = std::move(choice.note);
   return e;
 }

@@ -12,6 +12,7 @@
 #include "util/process.h"
 #include "vm/accel.h"
 #include "vm/backend.h"
+#include "vm/monitor.h"
 
 namespace kh {
 
@@ -49,9 +50,9 @@ class QemuBackend : public Backend {
   VmExit attach(const BootRequest& req) override;
 
  private:
-  // One boot. `boot_deadline` bounds start -> ready.
-  VmExit attempt(const BootRequest& req, Accel accel, std::chrono::milliseconds boot_deadline,
-                 std::chrono::milliseconds run_deadline, const RecordSink& on_record);
+  // One boot under `accel`, watched by the monitor (vm/monitor.h).
+  VmExit attempt(const BootRequest& req, Accel accel, const Deadlines& deadlines,
+                 const RecordSink& on_record);
 
   ProcessRunner& runner_;
   HostProbe& probe_;

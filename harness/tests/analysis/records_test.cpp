@@ -30,6 +30,25 @@ TEST(RecordsTest, ParsesAV2DyingCgroupRun) {
   EXPECT_EQ(r.bad_lines, 0);
 }
 
+TEST(RecordLineTest, OneLineIsARecordWithItsTypeOrNothing) {
+  auto ready = parse_record("{\"type\":\"ready\",\"release\":\"6.1.192\",\"uptime\":0.66}");
+  ASSERT_TRUE(ready.has_value());
+  EXPECT_EQ(ready->type, "ready");
+  EXPECT_EQ(ready->text("release"), "6.1.192");
+  EXPECT_EQ(ready->text("uptime"), "") << "not a string";
+  EXPECT_EQ(ready->text("absent"), "");
+  auto untyped = parse_record("{\"message\":\"x\"}");
+  ASSERT_TRUE(untyped.has_value());
+  EXPECT_EQ(untyped->type, "");
+  EXPECT_FALSE(parse_record("{\"type\":\"rea").has_value()) << "a cut-off line";
+  EXPECT_FALSE(parse_record("[1,2]").has_value());
+  EXPECT_FALSE(parse_record("").has_value());
+  // A log message that quotes a ready record is a log record.
+  auto log = parse_record(R"({"type":"log","message":"{\"type\":\"ready\"}"})");
+  ASSERT_TRUE(log.has_value());
+  EXPECT_EQ(log->type, "log");
+}
+
 TEST(RecordsTest, CutOffLastLineIsCountedAndSkipped) {
   AgentRecords r = parse_records(test::read_data("records/v1_workload_error.jsonl"));
   EXPECT_EQ(r.bad_lines, 1);
@@ -60,6 +79,18 @@ TEST(RecordsTest, NeverThrowsOnGarbage) {
   EXPECT_FALSE(r.ready);
   EXPECT_FALSE(r.done);
   EXPECT_EQ(parse_records("").bad_lines, 0);
+}
+
+TEST(RecordsTest, ErrorKindsGoToTheirLists) {
+  AgentRecords r = parse_records(
+      "{\"type\":\"error\",\"kind\":\"unsupported\",\"message\":\"the kernel has no cgroup v1 "
+      "memory controller\"}\n"
+      "{\"type\":\"error\",\"kind\":\"workload\",\"message\":\"rmdir w1: Device or resource "
+      "busy\"}\n");
+  ASSERT_EQ(r.unsupported.size(), 1u);
+  EXPECT_EQ(r.unsupported[0], "the kernel has no cgroup v1 memory controller");
+  EXPECT_EQ(r.workload_errors.size(), 1u);
+  EXPECT_TRUE(r.setup_errors.empty());
 }
 
 TEST(RecordsTest, SnapshotMetricsV2) {

@@ -44,7 +44,8 @@ TEST(QemuArgvTest, X86UnderTcg) {
   EXPECT_EQ(after(v, "-m"), "512");
   EXPECT_EQ(after(v, "-kernel"), "/cache/artifacts/k/bzImage");
   EXPECT_EQ(after(v, "-initrd"), "initramfs.cpio");  // relative: reproduce.sh replays it elsewhere
-  EXPECT_EQ(after(v, "-append"), "console=ttyS0 panic=-1 rdinit=/init no_timer_check cgroup.memory=nokmem");
+  EXPECT_EQ(after(v, "-append"),
+            "console=ttyS0 panic=-1 rdinit=/init no_timer_check cgroup.memory=nokmem");
   EXPECT_TRUE(contains(v, "-no-reboot")) << "a panic must end QEMU, not reboot the guest";
   EXPECT_TRUE(contains(v, "-nodefaults"));
   EXPECT_TRUE(contains(v, "virtio-serial-pci"));
@@ -103,7 +104,8 @@ TEST(QemuArgvTest, X86ConsoleOnTheTerminal) {
   r.console = Console::terminal;
   auto v = qemu_argv(r, Accel::tcg);
   expect_console_on_terminal(v);
-  EXPECT_EQ(after(v, "-append"), "console=ttyS0 panic=-1 rdinit=/init no_timer_check cgroup.memory=nokmem");
+  EXPECT_EQ(after(v, "-append"),
+            "console=ttyS0 panic=-1 rdinit=/init no_timer_check cgroup.memory=nokmem");
   EXPECT_TRUE(contains(v, "virtio-serial-pci"));
 }
 
@@ -191,14 +193,14 @@ class QemuBackendTest : public ::testing::Test {
 
 TEST_F(QemuBackendTest, HangingKvmFallsBackToTcgAndIsRemembered) {
   QemuBackend b(runner, probe, tmp.path(), "auto");
-  std::vector<std::string> lines;
-  VmExit e = b.run(req(), [&](const std::string& l) { lines.push_back(l); });
+  std::vector<std::string> records;
+  VmExit e = b.run(req(), [&](const AgentRecord& r) { records.push_back(r.type); });
   EXPECT_EQ(e.kind, VmExitKind::powered_off);
   EXPECT_EQ(e.accel, Accel::tcg);
   EXPECT_NE(e.accel_note.find("KVM fell back"), std::string::npos) << e.accel_note;
   EXPECT_GE(e.boot_seconds, 0);
   ASSERT_EQ(runner.spawned.size(), 2u);  // KVM attempt, then TCG
-  EXPECT_EQ(lines.size(), 2u);
+  EXPECT_EQ(records, (std::vector<std::string>{"ready", "done"}));
   EXPECT_EQ(AccelVerdictStore(tmp.path() / "accel.json").get("fakehost"), "broken");
 
   // The next run goes straight to TCG.

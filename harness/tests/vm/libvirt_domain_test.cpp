@@ -1,4 +1,4 @@
-#include "vm/libvirt.h"
+#include "vm/libvirt_domain.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>

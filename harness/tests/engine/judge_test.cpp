@@ -1,8 +1,6 @@
-#include "core/executor.h"
+#include "engine/judge.h"
 
 #include <gtest/gtest.h>
-
-#include <nlohmann/json.hpp>
 
 #include "util/files.h"
 
@@ -21,8 +19,13 @@ struct Case {
     records.ready = true;
     records.done = true;
   }
-  std::vector<std::string> tolerated;
-  Verdict judge() const { return judge_run(vm, console, records, assertions, tolerated); }
+  std::vector<std::string> tolerated;  // the kernel's tolerate: list
+  std::vector<TestCase> cases;
+  Verdict judge() const {
+    ConsoleReport marked = console;
+    mark_tolerated(marked.findings, tolerated);
+    return judge_run(vm, marked, records, assertions, cases);
+  }
 };
 
 TEST(JudgeTest, CleanRunWithHoldingAssertionsPasses) {
@@ -43,12 +46,60 @@ TEST(JudgeTest, FailedAssertionFailsAndSaysWhichAndTheValue) {
             "assertion failed: dying_after_loop <= 200 (dying_after_loop was 2000)");
 }
 
+TEST(JudgeTest, AFailedAssertionNamesUpToThreeFailedCases) {
+  Case c;
+  c.assertions = {{"kselftest.fail == 0", 0, false, ""}};
+  for (const char* name : {"a", "b", "c", "d"}) c.cases.push_back({"test_core", name, "fail", ""});
+  c.cases.insert(c.cases.begin(), {"test_core", "ok_one", "pass", ""});
+  EXPECT_EQ(c.judge().reason,
+            "assertion failed: kselftest.fail == 0 (was 0); failed cases: test_core/a, "
+            "test_core/b, test_core/c, ...");
+  c.cases.resize(2);
+  EXPECT_EQ(c.judge().reason,
+            "assertion failed: kselftest.fail == 0 (was 0); failed cases: test_core/a");
+  // Cases never make a passing run fail.
+  c.assertions[0].passed = true;
+  EXPECT_EQ(c.judge().outcome, Outcome::pass);
+}
+
 TEST(JudgeTest, AssertionThatCannotBeEvaluatedFails) {
   Case c;
   c.assertions = {{"nope > 1", 0, false, "unknown name 'nope'"}};
   Verdict v = c.judge();
   EXPECT_EQ(v.outcome, Outcome::fail);
   EXPECT_NE(v.reason.find("unknown name 'nope'"), std::string::npos);
+}
+
+// A metric the kernel cannot provide makes its assertion unjudgeable: a
+// skip saying which, unless another assertion truly failed.
+TEST(JudgeTest, AssertionOverAMissingMetricSkipsUnlessAnotherFails) {
+  Case c;
+  AssertionResult missing{"memcgs_added <= 10", 0, false, "metric 'memcgs_added' is missing: x"};
+  missing.missing = "memcgs_added";
+  c.assertions = {{"a > 0", 1, true, ""}, missing};
+  Verdict v = c.judge();
+  EXPECT_EQ(v.outcome, Outcome::skip);
+  EXPECT_EQ(v.reason,
+            "cannot judge on this kernel: memcgs_added <= 10 (metric 'memcgs_added' is missing: x)");
+  c.assertions.push_back({"b > 0", 0, false, ""});
+  EXPECT_EQ(c.judge().outcome, Outcome::fail);
+}
+
+// The agent's "unsupported": the kernel lacks what the workload needs (the
+// v1 memory controller, MGLRU, memcg disabled on the command line).
+TEST(JudgeTest, KernelLackingWhatTheWorkloadNeedsIsASkipNamingIt) {
+  Case c;
+  c.records.unsupported = {"the memory controller is disabled in this kernel "
+                           "(cgroup_disable=memory on the command line)"};
+  c.records.done = true;
+  Verdict v = c.judge();
+  EXPECT_EQ(v.outcome, Outcome::skip);
+  EXPECT_EQ(v.reason,
+            "kernel lacks: the memory controller is disabled in this kernel "
+            "(cgroup_disable=memory on the command line)");
+  // A splat still fails the run.
+  c.console.findings = {{"WARNING", "WARNING in foo", 3, false, false, ""}};
+  EXPECT_EQ(c.judge().outcome, Outcome::fail);
 }
 
 TEST(JudgeTest, KernelWarningFailsEvenWhenAssertionsHold) {
@@ -87,6 +138,22 @@ TEST(JudgeTest, ATaintTheRunAddedFailsItEvenWithASilentConsole) {
   auto t = taint_appeared(c.records);
   ASSERT_TRUE(t.has_value());
   EXPECT_EQ(t->second, 512u);
+}
+
+TEST(JudgeTest, ATaintThatAToleratedFindingExplainsDoesNotFailTheRun) {
+  Case c;
+  c.records.snapshots = {taint_snapshot("before", "0"), taint_snapshot("after", "512")};
+  c.console.findings = {{"WARNING", "WARNING in lru_gen_reparent_memcg", 12, false, false, ""}};
+  c.tolerated = {"WARNING in lru_gen_reparent_memcg"};
+  EXPECT_EQ(c.judge().outcome, Outcome::pass);
+}
+
+TEST(MarkToleratedTest, MarksExactlyTheListedTitles) {
+  std::vector<ConsoleFinding> f = {{"WARNING", "WARNING in f", 1, false, false, ""},
+                                   {"BUG", "BUG: Bad page state", 2, false, true, ""}};
+  mark_tolerated(f, {"WARNING in f", "WARNING in g"});
+  EXPECT_TRUE(f[0].tolerated);
+  EXPECT_FALSE(f[1].tolerated) << "a title not on the list is not tolerated, whatever it was";
 }
 
 TEST(JudgeTest, ATaintPresentBeforeTheRunDoesNotFailIt) {
@@ -180,91 +247,17 @@ TEST(WorkloadConfigTest, ARunIsSkippedNamingWhatItsFragmentLost) {
   EXPECT_EQ(missing_workload_config(w, "", "x86_64"), "");
 }
 
-TEST(ProgramCasesTest, KtapOutputsBecomeCasesAndCountsEveryOutputGetsItsExitStatus) {
-  AgentRecords records;
-  records.outputs.push_back({"test_core", "ktap", 0, false, 2.5,
-                             "TAP version 13\n1..2\nok 1 test_cgcore_populated\n"
-                             "not ok 2 test_cgcore_invalid_domain\n"});
-  records.outputs.push_back(
-      {"test_kmem", "ktap", 4, false, 0.1, "TAP version 13\n1..0 # SKIP no kmem\n"});
-  records.outputs.push_back({"script", "text", 3, true, 600, "ok 1 looks like tap but is not\n"});
-  Metrics m;
-  auto cases = program_cases(records, m);
-  ASSERT_EQ(cases.size(), 3u);
-  EXPECT_EQ(cases[1].program + "/" + cases[1].name, "test_core/test_cgcore_invalid_domain");
-  EXPECT_EQ(m.at("kselftest.pass"), 1);
-  EXPECT_EQ(m.at("kselftest.fail"), 1);
-  EXPECT_EQ(m.at("kselftest.skip"), 1);
-  EXPECT_EQ(m.at("kselftest.total"), 3);
-  EXPECT_EQ(m.at("test_core.fail"), 1);
-  EXPECT_EQ(m.at("test_kmem.pass"), 0);
-  EXPECT_EQ(m.at("test_kmem.exit_status"), 4);
-  EXPECT_EQ(m.at("script.exit_status"), 3);
-  EXPECT_EQ(m.at("script.timed_out"), 1);
-  EXPECT_EQ(m.count("script.pass"), 0u) << "text output is not parsed as KTAP";
-}
-
-TEST(AgentConfigTest, FileParamsReachTheAgentAsTheirPathInTheImage) {
-  WorkloadRef ref{"cover", "script", {}, ""};
-  PlannedRun run;
-  run.ref = &ref;
-  run.spec = parse_workload(
-      "name: script\nparams: {script: {default: '', file: true}, cgroup: v1}\n", "w.yaml", "/w");
-  run.params = {{"script", "/home/dev/repro/loop.sh"}, {"cgroup", "v1"}};
-  auto j = nlohmann::json::parse(agent_config_json(run, true));
-  EXPECT_EQ(j["params"]["script"], "/kharness/files/script/loop.sh");
-  EXPECT_EQ(j["params"]["cgroup"], "v1");
-}
-
-TEST(ReproduceTest, ReplaysTheExactArgvInAFreshFolder) {
-  std::string s = reproduce_script(
-      {"qemu-system-x86_64", "-append", "console=ttyS0 panic=-1", "-initrd", "initramfs.cpio"}, 64);
-  EXPECT_EQ(s.rfind("#!/bin/sh\n", 0), 0u);
-  EXPECT_NE(s.find("qemu-system-x86_64 -append 'console=ttyS0 panic=-1' -initrd initramfs.cpio\n"),
-            std::string::npos);
-  EXPECT_NE(s.find("mkfs.ext4 -q -F -L kharness scratch.img"), std::string::npos);
-  EXPECT_NE(s.find("truncate -s 64M"), std::string::npos);
-  EXPECT_EQ(reproduce_script({"q"}, 0).find("mkfs"), std::string::npos);
-}
-
-TEST(AgentConfigTest, CarriesWorkloadParamsAndDisk) {
-  PlannedRun run;
-  run.spec.name = "dying-cgroup";
-  run.params = {{"iterations", "500"}, {"cgroup", "v2"}};
-  auto j = nlohmann::json::parse(agent_config_json(run, true));
-  EXPECT_EQ(j["workload"], "dying-cgroup");
-  EXPECT_EQ(j["params"]["iterations"], "500");
-  EXPECT_EQ(j["disk"], "/dev/vda");
-  EXPECT_FALSE(nlohmann::json::parse(agent_config_json(run, false)).contains("disk"));
-  EXPECT_FALSE(nlohmann::json::parse(agent_config_json(run, true)).contains("shell"))
-      << "a run never asks for a shell";
-}
-
-TEST(AgentConfigTest, ShellForKharnessBoot) {
-  PlannedRun run;
-  run.spec.name = "dying-cgroup";
-  auto instead =
-      nlohmann::json::parse(agent_config_json(run, true, AgentShell::instead_of_workload));
-  EXPECT_EQ(instead["shell"], "instead");
-  EXPECT_EQ(instead["workload"], "dying-cgroup") << "the guest still knows its workload";
-  EXPECT_EQ(instead["disk"], "/dev/vda");
-  auto after = nlohmann::json::parse(agent_config_json(run, false, AgentShell::after_workload));
-  EXPECT_EQ(after["shell"], "after");
-}
-
-TEST(CollectMetricsTest, ParamsAgentMetricsAndDerivedOnes) {
-  PlannedRun run;
-  run.params = {{"iterations", "500"}, {"cgroup", "v2"}};
-  run.spec.metrics = {{"half", "iterations / 2"}, {"per_iter", "loop_seconds / iterations"}};
-  AgentRecords rec;
-  rec.metrics["loop_seconds"] = 5;
-  std::vector<std::string> errors;
-  Metrics m = collect_metrics(run, rec, errors);
-  EXPECT_TRUE(errors.empty());
-  EXPECT_DOUBLE_EQ(m.at("iterations"), 500);
-  EXPECT_EQ(m.count("cgroup"), 0u) << "non-numeric params are not metrics";
-  EXPECT_DOUBLE_EQ(m.at("half"), 250);
-  EXPECT_DOUBLE_EQ(m.at("per_iter"), 0.01);
+// kselftest-cgroup asks for CONFIG_MEMCG_KMEM, which is gone by 6.12 (kmem
+// accounting is always on): on such a tree the workload runs.
+TEST(WorkloadConfigTest, ASymbolTheTreeDoesNotDefineIsNotMissing) {
+  ScopedTempDir tmp;
+  write_file(tmp.path() / "w/kernel.config", "CONFIG_MEMCG=y\nCONFIG_MEMCG_KMEM=y\n");
+  WorkloadSpec w;
+  w.name = "w";
+  w.dir = tmp.path() / "w";
+  w.config = {tmp.path() / "w/kernel.config"};
+  EXPECT_NE(missing_workload_config(w, "CONFIG_MEMCG=y\n", "x86_64"), "");
+  EXPECT_EQ(missing_workload_config(w, "CONFIG_MEMCG=y\n", "x86_64", {"CONFIG_MEMCG_KMEM"}), "");
 }
 
 }  // namespace

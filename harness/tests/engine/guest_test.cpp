@@ -1,0 +1,61 @@
+#include "engine/guest.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace kh {
+namespace {
+
+TEST(AgentConfigTest, FileParamsReachTheAgentAsTheirPathInTheImage) {
+  WorkloadRef ref{"cover", "script", {}, ""};
+  PlannedRun run;
+  run.ref = &ref;
+  run.spec = parse_workload(
+      "name: script\nparams: {script: {default: '', file: true}, cgroup: v1}\n", "w.yaml", "/w");
+  run.params = {{"script", "/home/dev/repro/loop.sh"}, {"cgroup", "v1"}};
+  auto j = nlohmann::json::parse(agent_config_json(run));
+  EXPECT_EQ(j["params"]["script"], "/kharness/files/script/loop.sh");
+  EXPECT_EQ(j["params"]["cgroup"], "v1");
+}
+
+TEST(ReproduceTest, ReplaysTheExactArgvInAFreshFolder) {
+  std::string s = reproduce_script(
+      {"qemu-system-x86_64", "-append", "console=ttyS0 panic=-1", "-initrd", "initramfs.cpio"}, 64);
+  EXPECT_EQ(s.rfind("#!/bin/sh\n", 0), 0u);
+  EXPECT_NE(s.find("qemu-system-x86_64 -append 'console=ttyS0 panic=-1' -initrd initramfs.cpio\n"),
+            std::string::npos);
+  EXPECT_NE(s.find("mkfs.ext4 -q -F -L kharness scratch.img"), std::string::npos);
+  EXPECT_NE(s.find("truncate -s 64M"), std::string::npos);
+  EXPECT_EQ(reproduce_script({"q"}, 0).find("mkfs"), std::string::npos);
+}
+
+TEST(AgentConfigTest, CarriesWorkloadParamsAndDisk) {
+  PlannedRun run;
+  run.spec.name = "dying-cgroup";
+  run.params = {{"iterations", "500"}, {"cgroup", "v2"}};
+  run.spec.machine.disk_mb = 64;
+  auto j = nlohmann::json::parse(agent_config_json(run));
+  EXPECT_EQ(j["workload"], "dying-cgroup");
+  EXPECT_EQ(j["params"]["iterations"], "500");
+  EXPECT_EQ(j["disk"], "/dev/vda");
+  EXPECT_FALSE(j.contains("shell")) << "a run never asks for a shell";
+  run.spec.machine.disk_mb = 0;
+  EXPECT_FALSE(nlohmann::json::parse(agent_config_json(run)).contains("disk"));
+}
+
+TEST(AgentConfigTest, ShellForKharnessBoot) {
+  PlannedRun run;
+  run.spec.name = "dying-cgroup";
+  run.spec.machine.disk_mb = 64;
+  auto instead = nlohmann::json::parse(agent_config_json(run, AgentShell::instead_of_workload));
+  EXPECT_EQ(instead["shell"], "instead");
+  EXPECT_EQ(instead["workload"], "dying-cgroup") << "the guest still knows its workload";
+  EXPECT_EQ(instead["disk"], "/dev/vda");
+  run.spec.machine.disk_mb = 0;
+  auto after = nlohmann::json::parse(agent_config_json(run, AgentShell::after_workload));
+  EXPECT_EQ(after["shell"], "after");
+}
+
+}  // namespace
+}  // namespace kh
