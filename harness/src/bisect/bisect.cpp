@@ -20,8 +20,55 @@ std::string describe(const Commit& c) {
   return s;
 }
 
+std::string describe(const TryPolicy& p) {
+  if (p.mode == TryMode::fixed) return std::to_string(p.tries);
+  return fmt::format("auto (until confidence {:g}, at most {})", p.confidence, p.max_tries);
+}
+
+TryRates rates_from(const std::vector<StepRecord>& steps) {
+  std::vector<JudgedTries> judged;
+  for (const auto& s : steps)
+    if (s.reused_from.empty()) judged.push_back({s.judgement.verdict, &s.tries});
+  return estimate_rates(judged);
+}
+
+namespace {
+
+// The tries of one step by the policy, and their judgement.
+void run_tries(const Commit& commit, int number, StepTester& tester, const TryPolicy& policy,
+               const TryRates& rates, StepRecord& rec) {
+  if (policy.mode == TryMode::fixed) {
+    rec.tries = tester.run(commit, rec.build, number, 0, policy.tries);
+    rec.judgement = judge_tries(rec.tries);
+    rec.judgement.confidence = step_confidence(rec.tries, rec.judgement.verdict, rates);
+    return;
+  }
+  // A small tolerance: the confidence of one clear try after clean ends is
+  // the target itself, up to rounding.
+  constexpr double kSlack = 1e-9;
+  while (static_cast<int>(rec.tries.size()) < policy.max_tries) {
+    auto more = tester.run(commit, rec.build, number, static_cast<int>(rec.tries.size()), 1);
+    if (more.empty()) break;
+    rec.tries.insert(rec.tries.end(), more.begin(), more.end());
+    rec.judgement = judge_tries(rec.tries);
+    rec.judgement.confidence = step_confidence(rec.tries, rec.judgement.verdict, rates);
+    if (rec.judgement.verdict != StepVerdict::skip &&
+        rec.judgement.confidence >= policy.confidence - kSlack)
+      return;
+  }
+  if (rec.judgement.verdict != StepVerdict::skip)
+    rec.judgement = {
+        StepVerdict::skip,
+        fmt::format("unsure after {} tries: {} only with confidence {:.3f} (< {:g}): {}",
+                    rec.tries.size(), to_string(rec.judgement.verdict), rec.judgement.confidence,
+                    policy.confidence, rec.judgement.why)};
+}
+
+}  // namespace
+
 StepRecord test_commit(const Commit& commit, const std::string& role, int number,
-                       StepTester& tester, std::map<std::string, StepRecord>& seen) {
+                       StepTester& tester, std::map<std::string, StepRecord>& seen,
+                       const TryPolicy& policy, const TryRates& rates) {
   auto start = std::chrono::steady_clock::now();
   StepRecord rec;
   rec.number = number;
@@ -35,10 +82,10 @@ StepRecord test_commit(const Commit& commit, const std::string& role, int number
     rec.judgement = {
         it->second.judgement.verdict,
         fmt::format("same kernel as {} (image {}): {}", short_sha(it->second.commit.sha),
-                    rec.build.hash.substr(0, 12), it->second.judgement.why)};
+                    rec.build.hash.substr(0, 12), it->second.judgement.why),
+        it->second.judgement.confidence};
   } else {
-    rec.tries = tester.run(commit, rec.build, number);
-    rec.judgement = judge_tries(rec.tries);
+    run_tries(commit, number, tester, policy, rates, rec);
     seen.emplace(rec.build.hash, rec);
   }
   rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -61,15 +108,19 @@ void require_end(const StepRecord& rec, const char* flag, StepVerdict expected,
 }  // namespace
 
 BisectReport run_bisect(const Commit& good, const std::vector<Commit>& between, StepTester& tester,
-                        const ReportSink& sink) {
+                        const ReportSink& sink, const TryPolicy& policy) {
   if (between.empty()) throw InputError("--good and --bad are the same commit");
   BisectReport report;
   report.mode = "bisect";
   report.good = good;
   report.bad = between.back();
   report.candidates = between.size();
+  report.tries = policy;
   std::map<std::string, StepRecord> seen;
   int number = 0;
+  auto test = [&](const Commit& c, const char* role) {
+    return test_commit(c, role, ++number, tester, seen, policy, rates_from(report.steps));
+  };
   auto add = [&](StepRecord rec) {
     report.steps.push_back(std::move(rec));
     sink(report);
@@ -78,23 +129,27 @@ BisectReport run_bisect(const Commit& good, const std::vector<Commit>& between, 
 
   // The ends first: a bisect whose ends are not what the user says names
   // a random commit.
-  require_end(add(test_commit(good, "good end", ++number, tester, seen)), "--good",
-              StepVerdict::good, report, sink);
-  require_end(add(test_commit(report.bad, "bad end", ++number, tester, seen)), "--bad",
-              StepVerdict::bad, report, sink);
+  require_end(add(test(good, "good end")), "--good", StepVerdict::good, report, sink);
+  require_end(add(test(report.bad, "bad end")), "--bad", StepVerdict::bad, report, sink);
 
   BisectSearch search(between.size());
   while (auto i = search.next()) {
-    StepRecord rec = add(test_commit(between[*i], "bisect", ++number, tester, seen));
+    StepRecord rec = add(test(between[*i], "bisect"));
     search.record(*i, rec.judgement.verdict);
   }
   for (std::size_t i : search.first_bad()) report.first_bad.push_back(between[i]);
-  int builds = 0;
-  for (const auto& s : report.steps)
+  int builds = 0, runs = 0;
+  report.confidence = 1;
+  for (const auto& s : report.steps) {
     if (s.role == "bisect") ++builds;
+    runs += static_cast<int>(s.tries.size());
+    if (s.reused_from.empty() && s.judgement.verdict != StepVerdict::skip)
+      report.confidence *= s.judgement.confidence;
+  }
   if (report.first_bad.size() == 1) {
-    report.conclusion = fmt::format("first bad commit: {} ({} steps beyond the two ends)",
-                                    describe(report.first_bad.front()), builds);
+    report.conclusion = fmt::format(
+        "first bad commit: {} ({} steps beyond the two ends, {} runs; confidence {:.3f})",
+        describe(report.first_bad.front()), builds, runs, report.confidence);
   } else {
     std::string list;
     for (const auto& c : report.first_bad) list += (list.empty() ? "" : ", ") + short_sha(c.sha);
@@ -108,15 +163,17 @@ BisectReport run_bisect(const Commit& good, const std::vector<Commit>& between, 
 }
 
 BisectReport run_series_check(const Commit& base, const std::vector<Commit>& patches,
-                              StepTester& tester, const ReportSink& sink) {
+                              StepTester& tester, const ReportSink& sink, const TryPolicy& policy) {
   BisectReport report;
   report.mode = "series";
   report.good = base;
   if (!patches.empty()) report.bad = patches.back();
   report.candidates = patches.size();
+  report.tries = policy;
   std::map<std::string, StepRecord> seen;
   int number = 0;
-  report.steps.push_back(test_commit(base, "base", ++number, tester, seen));
+  report.steps.push_back(
+      test_commit(base, "base", ++number, tester, seen, policy, rates_from(report.steps)));
   sink(report);
   const StepRecord base_rec = report.steps.back();
   if (base_rec.judgement.verdict == StepVerdict::skip)
@@ -127,7 +184,8 @@ BisectReport run_series_check(const Commit& base, const std::vector<Commit>& pat
     base_titles.insert(t.crash_titles.begin(), t.crash_titles.end());
 
   for (const auto& patch : patches) {
-    report.steps.push_back(test_commit(patch, "patch", ++number, tester, seen));
+    report.steps.push_back(
+        test_commit(patch, "patch", ++number, tester, seen, policy, rates_from(report.steps)));
     const StepRecord& rec = report.steps.back();
     if (!report.verdict_changed_at && rec.judgement.verdict != StepVerdict::skip &&
         rec.judgement.verdict != base_rec.judgement.verdict)

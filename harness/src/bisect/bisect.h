@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -36,9 +37,28 @@ class StepTester {
   // Builds the commit's kernel. A build that fails is returned (ok = false),
   // not thrown; Interrupted and fatal errors are thrown.
   virtual KernelBuild build(const Commit& commit) = 0;
-  // Runs the tries on a built kernel. `step` numbers the folder.
-  virtual std::vector<TryResult> run(const Commit& commit, const KernelBuild& kernel, int step) = 0;
+  // Runs `count` tries on a built kernel, numbered from `first` (0-based)
+  // within the step; a step may call it again for more. `step` numbers the
+  // folder.
+  virtual std::vector<TryResult> run(const Commit& commit, const KernelBuild& kernel, int step,
+                                     int first, int count) = 0;
 };
+
+// How many tries a step gets.
+enum class TryMode {
+  fixed,            // `tries`, then the verdict rule
+  until_confident,  // one at a time until the verdict's confidence reaches
+                    // `confidence`, at most `max_tries`; still unsure then:
+                    // skip (an unsure verdict would mislead the search)
+};
+struct TryPolicy {
+  TryMode mode = TryMode::fixed;
+  int tries = 3;
+  double confidence = 0.95;
+  int max_tries = 10;
+};
+// "3", "auto (until 0.95, at most 10)": for logs.
+std::string describe(const TryPolicy& p);
 
 struct StepRecord {
   int number = 0;    // 1-based, in test order
@@ -55,6 +75,7 @@ struct BisectReport {
   std::string mode;  // "bisect" or "series"
   Commit good, bad;  // bisect: the ends; series: good = the base
   std::string rule = kVerdictRule;
+  TryPolicy tries;
   std::size_t candidates = 0;  // commits after the good end, up to the bad end
   std::vector<StepRecord> steps;
   // bisect: the first bad commit (one), or the candidates skips leave (more).
@@ -64,6 +85,10 @@ struct BisectReport {
   std::optional<Commit> verdict_changed_at;
   std::optional<Commit> splat_at;
   std::string splat_title;
+  // bisect: the product of the confidences of the steps that decided (each
+  // one tested, not reused): how likely every verdict the answer rests on
+  // is right. NaN until finished.
+  double confidence = std::numeric_limits<double>::quiet_NaN();
   std::string conclusion;  // one line, as printed at the end
   bool finished = false;
 };
@@ -73,22 +98,28 @@ using ReportSink = std::function<void(const BisectReport&)>;
 
 // Builds and tests one commit; a kernel identical (same image hash) to one
 // tested before takes that step's verdict without running. `seen` maps
-// image hashes to the step that first tested them.
+// image hashes to the step that first tested them. `rates` (verdict.h)
+// give the verdict's confidence, which TryMode::until_confident tries for.
 StepRecord test_commit(const Commit& commit, const std::string& role, int number,
-                       StepTester& tester, std::map<std::string, StepRecord>& seen);
+                       StepTester& tester, std::map<std::string, StepRecord>& seen,
+                       const TryPolicy& policy = {}, const TryRates& rates = {});
+
+// The rates learnt from the steps so far (estimate_rates over them).
+TryRates rates_from(const std::vector<StepRecord>& steps);
 
 // Bisects `between`: the commits after `good` up to and including `bad`,
 // oldest first (bad is the last). Tests the bad end, then the good end, and
 // throws InputError naming the end when bad is not bad or good is not good.
 // Then searches (search.h) and fills first_bad and conclusion.
 BisectReport run_bisect(const Commit& good, const std::vector<Commit>& between, StepTester& tester,
-                        const ReportSink& sink);
+                        const ReportSink& sink, const TryPolicy& policy = {});
 
 // Tests the base and each patch commit after it, in order (ktest's
 // patchcheck), and names the first patch that changes the verdict and the
 // first that brings a kernel report.
 BisectReport run_series_check(const Commit& base, const std::vector<Commit>& patches,
-                              StepTester& tester, const ReportSink& sink);
+                              StepTester& tester, const ReportSink& sink,
+                              const TryPolicy& policy = {});
 
 std::string short_sha(const std::string& sha);
 // "abc123def012 subject" (with the patch label in series mode).

@@ -54,17 +54,20 @@ KernelBuild KernelStepTester::build(const Commit& commit) {
   return b;
 }
 
-std::vector<TryResult> KernelStepTester::run(const Commit& commit, const KernelBuild&, int step) {
+std::vector<TryResult> KernelStepTester::run(const Commit& commit, const KernelBuild&, int step,
+                                             int first, int count) {
   Job job = job_for(commit);
+  job.repeats = count;
   auto plan = plan_for(job);
-  ExecutorOptions opts{
-      setup_.out_dir / "steps" / fmt::format("{:02d}-{}", step, short_sha(commit.sha)),
-      setup_.vm_jobs};
+  fs::path steps = setup_.out_dir / "steps";
+  fs::path dir = steps / fmt::format("{:02d}-{}", step, short_sha(commit.sha));
+  if (first > 0) dir /= fmt::format("try{}", first + 1);
+  ExecutorOptions opts{dir, setup_.vm_jobs};
   auto results = executor_.execute(job, plan, opts);
   std::vector<TryResult> tries;
   for (const auto& r : results) {
     TryResult t = try_from_run(r);
-    t.run_dir = (opts.out_dir.filename() / r.run_dir).string();
+    t.run_dir = (fs::relative(dir, steps) / r.run_dir).string();
     tries.push_back(std::move(t));
   }
   return tries;

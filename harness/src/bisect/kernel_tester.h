@@ -30,7 +30,10 @@ class KernelStepTester : public StepTester {
   KernelStepTester(KernelBuilder& builder, Executor& executor, Paths paths, StepSetup setup);
 
   KernelBuild build(const Commit& commit) override;
-  std::vector<TryResult> run(const Commit& commit, const KernelBuild& kernel, int step) override;
+  // Tries from `first` go to steps/<NN>-<sha>/ (first == 0) or
+  // steps/<NN>-<sha>/try<first+1>/ (more tries of the same step).
+  std::vector<TryResult> run(const Commit& commit, const KernelBuild& kernel, int step, int first,
+                             int count) override;
 
   // VMs at once for a step's tries.
   void set_vm_jobs(int n) { setup_.vm_jobs = n; }

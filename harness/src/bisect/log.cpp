@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "util/files.h"
 
 namespace kh {
@@ -22,6 +24,12 @@ nlohmann::json bisect_json(const BisectReport& report) {
   j["good"] = commit_json(report.good);
   j["bad"] = commit_json(report.bad);
   j["rule"] = report.rule;
+  j["tries"] = report.tries.mode == TryMode::fixed
+                   ? nlohmann::json(report.tries.tries)
+                   : nlohmann::json({{"mode", "auto"},
+                                     {"confidence", report.tries.confidence},
+                                     {"max_tries", report.tries.max_tries}});
+  if (std::isfinite(report.confidence)) j["confidence"] = report.confidence;
   j["candidates"] = report.candidates;
   j["finished"] = report.finished;
   j["conclusion"] = report.conclusion;
@@ -48,6 +56,7 @@ nlohmann::json bisect_json(const BisectReport& report) {
     step["tries"] = tries;
     step["verdict"] = std::string(to_string(s.judgement.verdict));
     step["why"] = s.judgement.why;
+    if (std::isfinite(s.judgement.confidence)) step["confidence"] = s.judgement.confidence;
     if (!s.reused_from.empty()) step["reused_from"] = s.reused_from;
     steps.push_back(std::move(step));
   }
@@ -67,8 +76,12 @@ std::string bisect_log_text(const BisectReport& report) {
   std::string out;
   out += fmt::format("# kharness {}: good {}\n#{:>{}} bad {}\n", report.mode, describe(report.good),
                      "", report.mode.size() + 9, describe(report.bad));
-  out += fmt::format("# {} commit{} after the good end; rule: {}\n", report.candidates,
-                     report.candidates == 1 ? "" : "s", report.rule);
+  out += fmt::format("# {} commit{} after the good end; tries per step: {}; rule: {}\n",
+                     report.candidates, report.candidates == 1 ? "" : "s", describe(report.tries),
+                     report.rule);
+  out +=
+      "# confidence: how likely a verdict is right, from its tries and the failure rates of "
+      "the good and bad steps before it (README, Bisect)\n";
   for (const auto& s : report.steps) {
     out += fmt::format("\nstep {} ({}): {}\n", s.number, s.role, describe(s.commit));
     if (!s.build.ok)
@@ -85,7 +98,10 @@ std::string bisect_log_text(const BisectReport& report) {
                          t.run_dir.empty() ? "" : fmt::format(" ({})", t.run_dir));
     }
     // A failed build's error is on the build line already.
-    out += fmt::format("  verdict: {} ({})\n", to_string(s.judgement.verdict),
+    std::string confidence = std::isfinite(s.judgement.confidence)
+                                 ? fmt::format(", confidence {:.3f}", s.judgement.confidence)
+                                 : "";
+    out += fmt::format("  verdict: {}{} ({})\n", to_string(s.judgement.verdict), confidence,
                        s.build.ok ? s.judgement.why : "the build failed");
   }
   if (!report.conclusion.empty()) out += fmt::format("\n{}\n", report.conclusion);

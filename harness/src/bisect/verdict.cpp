@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <optional>
+
 namespace kh {
 
 const char* const kVerdictRule =
@@ -73,6 +76,50 @@ Judgement judge_tries(const std::vector<TryResult>& tries) {
   if (fail > pass)
     return {StepVerdict::bad, fmt::format("{}; first failure: {}", tally, first_fail)};
   return {StepVerdict::skip, fmt::format("tie: {}", tally)};
+}
+
+}  // namespace kh
+
+namespace kh {
+namespace {
+
+// A try that says "bad": a kernel report, or a failed assertion. nullopt:
+// it says nothing (infra, skip).
+std::optional<bool> try_says_bad(const TryResult& t) {
+  if (!t.crash_titles.empty() || t.outcome == Outcome::fail) return true;
+  if (t.outcome == Outcome::pass) return false;
+  return std::nullopt;
+}
+
+}  // namespace
+
+TryRates estimate_rates(const std::vector<JudgedTries>& judged) {
+  double good_fail = 0, good_n = 0, bad_fail = 0, bad_n = 0;
+  for (const auto& j : judged) {
+    if (j.verdict == StepVerdict::skip || !j.tries) continue;
+    for (const auto& t : *j.tries) {
+      auto bad = try_says_bad(t);
+      if (!bad) continue;
+      (j.verdict == StepVerdict::good ? good_n : bad_n) += 1;
+      if (*bad) (j.verdict == StepVerdict::good ? good_fail : bad_fail) += 1;
+    }
+  }
+  return {(good_fail + 0.2) / (good_n + 2), (bad_fail + 1.8) / (bad_n + 2)};
+}
+
+double step_confidence(const std::vector<TryResult>& tries, StepVerdict verdict,
+                       const TryRates& rates) {
+  if (verdict == StepVerdict::skip) return std::nan("");
+  // In logs: a step of 100 tries must not underflow.
+  double log_bad = 0, log_good = 0;
+  for (const auto& t : tries) {
+    auto bad = try_says_bad(t);
+    if (!bad) continue;
+    log_bad += std::log(*bad ? rates.fail_if_bad : 1 - rates.fail_if_bad);
+    log_good += std::log(*bad ? rates.fail_if_good : 1 - rates.fail_if_good);
+  }
+  double p_bad = 1 / (1 + std::exp(log_good - log_bad));
+  return verdict == StepVerdict::bad ? p_bad : 1 - p_bad;
 }
 
 }  // namespace kh

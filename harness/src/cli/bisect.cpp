@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <csignal>
 #include <iostream>
 
@@ -35,11 +36,30 @@ struct TestArgs {
   std::string job, kernel;
   std::vector<std::string> workloads, params, asserts, fragments;
   std::string arch;
-  int tries = 3;
+  std::string tries = "3";  // a number, or "auto" (TryMode::until_confident)
+  double confidence = 0.95;
+  int max_tries = 10;
   std::string out;
   std::string accel = "auto";
   bool quiet = false;
 };
+
+TryPolicy try_policy(const TestArgs& a) {
+  TryPolicy p;
+  p.confidence = a.confidence;
+  p.max_tries = a.max_tries;
+  if (a.tries == "auto") {
+    p.mode = TryMode::until_confident;
+    return p;
+  }
+  char* end = nullptr;
+  long n = std::strtol(a.tries.c_str(), &end, 10);
+  if (a.tries.empty() || *end != '\0' || n < 1 || n > 100)
+    throw InputError(
+        fmt::format("--tries {}: expected a number of runs per step (1-100) or auto", a.tries));
+  p.tries = static_cast<int>(n);
+  return p;
+}
 
 struct BisectArgs : TestArgs {
   std::string good, bad, series, base;
@@ -95,7 +115,9 @@ StepSetup make_setup(const TestArgs& a, const fs::path& repo, const fs::path& ou
   if (!find_arch(arch))
     throw InputError(fmt::format("--arch {}: unknown arch (known: {})", arch, known_arch_names()));
   job.arches = {arch};
-  job.repeats = a.tries;
+  TryPolicy policy = try_policy(a);
+  // Each step's tester sets the count per batch; this is what the job says.
+  job.repeats = policy.mode == TryMode::fixed ? policy.tries : 1;
   if (!a.job.empty()) s.filters.workloads = a.workloads;
 
   // The selected entries' ids: --assert and --param apply to each.
@@ -123,7 +145,7 @@ StepSetup make_setup(const TestArgs& a, const fs::path& repo, const fs::path& ou
   }
   job.text += fmt::format(
       "\n# kharness bisect: arch {}, tries {}, each step's kernel is the commit under test{}{}\n",
-      arch, a.tries,
+      arch, describe(policy),
       a.asserts.empty() ? "" : "; assert: " + fmt::format("{}", fmt::join(a.asserts, " && ")),
       a.params.empty() ? "" : "; params: " + fmt::format("{}", fmt::join(a.params, " ")));
   return s;
@@ -170,8 +192,17 @@ int do_bisect(const BisectArgs& a) {
     write_bisect_log(out, r);
     if (!r.steps.empty() && !r.finished) {
       const StepRecord& s = r.steps.back();
-      e.status->info(fmt::format("step {} ({}): {}: {} ({})", s.number, s.role, describe(s.commit),
-                                 to_string(s.judgement.verdict), s.judgement.why));
+      // A reused verdict ran no try of its own: its confidence is the
+      // earlier step's.
+      std::string confidence;
+      if (std::isfinite(s.judgement.confidence))
+        confidence = fmt::format(", confidence {:.3f}", s.judgement.confidence);
+      if (!s.tries.empty())
+        confidence +=
+            fmt::format(" after {} tr{}", s.tries.size(), s.tries.size() == 1 ? "y" : "ies");
+      e.status->info(fmt::format("step {} ({}): {}: {}{} ({})", s.number, s.role,
+                                 describe(s.commit), to_string(s.judgement.verdict), confidence,
+                                 s.judgement.why));
     }
   };
   BisectReport report;
@@ -183,7 +214,7 @@ int do_bisect(const BisectArgs& a) {
     auto patches = commit_series(repo, base, series, out / "series", git_runner);
     e.status->info(fmt::format("series '{}': {} patches on {}; results in {}", series.name,
                                patches.size(), describe(base), out.string()));
-    report = run_series_check(base, patches, *e.tester, sink);
+    report = run_series_check(base, patches, *e.tester, sink, try_policy(a));
   } else {
     if (a.good.empty() || a.bad.empty())
       throw InputError("bisect needs --good REF and --bad REF (or --series DIR --base REF)");
@@ -192,7 +223,7 @@ int do_bisect(const BisectArgs& a) {
     auto between = first_parent_path(repo, good, bad, git_runner);
     e.status->info(fmt::format("bisect: {} commits after {}; results in {}", between.size(),
                                describe(good), out.string()));
-    report = run_bisect(good, between, *e.tester, sink);
+    report = run_bisect(good, between, *e.tester, sink, try_policy(a));
   }
   std::cout << bisect_log_text(report);
   std::cout << fmt::format("log: {}\n", (out / "bisect.log").string());
@@ -224,7 +255,8 @@ int do_bisect_step(const TestArgs& a) {
   report.mode = "bisect-step";
   report.good = report.bad = head;
   report.candidates = 1;
-  report.steps.push_back(test_commit(head, "bisect-step", 1, *e.tester, seen));
+  report.tries = try_policy(a);
+  report.steps.push_back(test_commit(head, "bisect-step", 1, *e.tester, seen, report.tries));
   const StepRecord& s = report.steps.back();
   int code = git_bisect_exit_code(s.judgement.verdict);
   report.conclusion = fmt::format("{}: {} ({}); exit {}", describe(head),
@@ -250,7 +282,14 @@ void add_test_options(CLI::App* sub, TestArgs& a) {
                   "The verdict: an assertion in the workload's metric language, replacing its "
                   "defaults (e.g. 'dying_settled <= 0.1 * iterations'); repeatable, all must hold");
   sub->add_option("--arch", a.arch, "Guest arch (default: x86_64, or the job's first)");
-  sub->add_option("--tries,-t", a.tries, "Runs per step (default 3)")->check(CLI::Range(1, 100));
+  sub->add_option("--tries,-t", a.tries,
+                  "Runs per step (default 3), or auto: one at a time until the step's verdict "
+                  "reaches --confidence, at most --max-tries (still unsure: skip)");
+  sub->add_option("--confidence", a.confidence,
+                  "With --tries auto: the confidence a step's verdict must reach (default 0.95)")
+      ->check(CLI::Range(0.5, 0.999999));
+  sub->add_option("--max-tries", a.max_tries, "With --tries auto: tries at most (default 10)")
+      ->check(CLI::Range(1, 100));
   sub->add_option("--job", a.job,
                   "Take the kernel (fragments, cmdline, tolerate:, expect:), workloads and "
                   "timeouts from a job file; its source is replaced by each commit")
@@ -276,6 +315,11 @@ out in one persistent worktree of the tree (<cache>/trees/wt-*/src, so make
 rebuilds only what changed) and runs the workload --tries times.
 
 Verdict of a step: {}.
+Confidence of a verdict: the chance it is right given its tries, with the
+failure rate of good and bad kernels learnt from the steps before it
+(priors 0.1 and 0.9, two tries' weight). --tries auto adds tries one at a time
+until the verdict reaches --confidence (0.95), at most --max-tries (10); a
+step still unsure then is skipped. A clear step costs one run, a flaky one more.
 A kernel identical (same image hash) to one already tested takes its verdict
 without a run.
 

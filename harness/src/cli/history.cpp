@@ -8,9 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "history/dashboard.h"
 #include "history/regression.h"
 #include "history/store.h"
 #include "util/error.h"
+#include "util/files.h"
 
 namespace kh::cli {
 namespace {
@@ -24,6 +26,8 @@ struct HistoryArgs {
   int last = 10;
   BandRule rule;
   bool json = false;
+  std::string html;      // --html DIR: the dashboard
+  bool summary = false;  // --summary: the mail-sized news only
   std::string by = "label";
   std::vector<std::string> import_dirs;
 };
@@ -90,7 +94,27 @@ int do_history(const HistoryArgs& a) {
                     a.history, a.job, a.kernel, a.arch, a.workload, store.count()));
   BandRule rule = a.rule;
   rule.last = a.last;
-  auto series = group_series(runs, a.by == "identity" ? SeriesKey::identity : SeriesKey::label);
+  SeriesKey key = a.by == "identity" ? SeriesKey::identity : SeriesKey::label;
+  if (a.summary || !a.html.empty()) {
+    DashboardOptions o;
+    o.band = rule;
+    o.key = key;
+    o.metrics = a.metrics;
+    o.recent = static_cast<std::size_t>(a.last);
+    std::filesystem::path dir =
+        a.html.empty() ? std::filesystem::path() : std::filesystem::absolute(a.html);
+    Dashboard d = a.html.empty() ? build_dashboard(runs, o)
+                                 : write_dashboard(runs, o, dir,
+                                                   std::filesystem::absolute(a.history).string());
+    if (!a.html.empty()) {
+      if (!a.summary)
+        std::cout << fmt::format("dashboard: {} ({} series, {} regression(s) or change(s))\n",
+                                 (dir / "index.html").string(), d.series.size(), d.news.size());
+    }
+    if (a.summary) std::cout << dashboard_summary(d);
+    return d.news.empty() ? 0 : 1;
+  }
+  auto series = group_series(runs, key);
 
   std::vector<Regression> regressions;
   json jseries = json::array();
@@ -260,13 +284,21 @@ measured runs (pass or fail) before it:
                      median +- max(k * 1.4826 * MAD, floor-rel * |median|, floor-abs)
                      of them, once there are at least 3
 
+Change points (--html, --summary): each plotted metric's series is split
+where its level moved (e-divisive means with a permutation test, p < 0.01,
+the new level at least 3 runs long); a change point within the --last runs
+is news, with the first run of the new level and its kernel.
+
 Examples:
   kharness history
+  kharness history --html /srv/nightly/dashboard
+  kharness history --summary          # for the nightly mail or a CI comment
   kharness history --workload dying-cgroup --arch x86_64 --metric dying_after_loop
   kharness history --json | jq '.regressions'
   kharness history import results/ /srv/nightly/default-20261124-0100
 
-Exit codes: 0 no regression, 1 a regression flagged, 2 bad usage or input
+Exit codes: 0 no regression, 1 a regression flagged (--html, --summary: or a
+recent change point), 2 bad usage or input
 (no history file, nothing matches), 3 the store cannot be read or written.)");
   sub->add_option("--history", args->history,
                   "The history store (default: results/history.sqlite)");
@@ -286,7 +318,16 @@ Exit codes: 0 no regression, 1 a regression flagged, 2 bad usage or input
                   "What makes a series beside job, arch and workload: the kernel's label "
                   "(default) or its identity (source/commit, series, config)")
       ->check(CLI::IsMember({"label", "identity"}));
-  sub->add_flag("--json", args->json, "JSON on stdout, for scripts");
+  auto* json_flag = sub->add_flag("--json", args->json, "JSON on stdout, for scripts");
+  auto* html =
+      sub->add_option("--html", args->html,
+                      "Write the dashboard to DIR/index.html (regressions and change points first, "
+                      "then every series plotted over time, with links to each run)");
+  auto* summary =
+      sub->add_flag("--summary", args->summary,
+                    "Only the news, mail-sized: regressions with their run folders, new crashes "
+                    "with their titles, recent change points");
+  json_flag->excludes(html)->excludes(summary);
 
   auto* imp = sub->add_subcommand("import", "Add existing results folders to the history");
   imp->add_option("dirs", args->import_dirs,

@@ -158,4 +158,24 @@ std::vector<Regression> find_regressions(const HistorySeries& s,
   return out;
 }
 
+std::vector<Regression> find_last_results_regressions(const HistorySeries& s,
+                                                      const std::vector<std::string>& metrics,
+                                                      const BandRule& rule) {
+  std::vector<Regression> out;
+  if (s.runs.empty()) return out;
+  const std::string& folder = s.runs.back()->results_dir;
+  // The folder's runs: the newest ones sharing its results folder.
+  std::size_t first = s.runs.size() - 1;
+  while (first > 0 && s.runs[first - 1]->results_dir == folder) --first;
+  std::set<std::pair<Regression::Kind, std::string>> seen;
+  for (std::size_t k = first; k < s.runs.size(); ++k) {
+    HistorySeries one = s;
+    one.runs.assign(s.runs.begin(), s.runs.begin() + static_cast<long>(first));
+    one.runs.push_back(s.runs[k]);
+    for (auto& r : find_regressions(one, metrics, rule))
+      if (seen.insert({r.kind, r.subject}).second) out.push_back(std::move(r));
+  }
+  return out;
+}
+
 }  // namespace kh

@@ -102,4 +102,12 @@ std::vector<Regression> find_regressions(const HistorySeries& s,
                                          const std::vector<std::string>& metrics,
                                          const BandRule& rule);
 
+// The same rules over the newest results folder's runs (a night's
+// repeats): each run of it judged against the runs before that folder, so
+// a splat in the first of three repeats is not lost behind a clean third.
+// One Regression per kind and subject, from the first run that shows it.
+std::vector<Regression> find_last_results_regressions(const HistorySeries& s,
+                                                      const std::vector<std::string>& metrics,
+                                                      const BandRule& rule);
+
 }  // namespace kh

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -191,7 +192,7 @@ std::string compare_html(const Comparison& c, const std::vector<PlotSpec>& plots
       "table{border-collapse:collapse;margin:0.5em 0 1em}\n"
       "td,th{border:1px solid #bbb;padding:0.25em 0.6em;text-align:left}\n"
       "th{background:#eee}\ntd.num{text-align:right;font-variant-numeric:tabular-nums}\n"
-      "tr.sig td{background:#fff3c4}\n.changes{font-weight:bold}\n"
+      "tr.sig td{background:#fff3c4}\ntr.few td{background:#e6eefc}\n.changes{font-weight:bold}\n"
       "figure{display:inline-block;margin:0.5em}\nfigcaption{font-size:90%;color:#555}\n"
       "code{background:#f4f4f4}\n</style></head><body>\n";
   h += "<h1>kharness compare</h1>\n";
@@ -220,31 +221,22 @@ std::string compare_html(const Comparison& c, const std::vector<PlotSpec>& plots
     for (const auto& d : g.param_differences)
       h += "<p><b>Warning:</b> the kernels ran with different parameters: " + html_escape(d) +
            ".</p>\n";
-    std::vector<std::string> changes;
-    for (const MetricRow& m : g.metrics)
-      for (std::size_t k = 1; k < nk && m.shown; ++k)
-        if (m.cells[k].significant)
-          changes.push_back(fmt::format(
-              "{}{} {} ({} → {}{})", m.name, m.name == g.key_metric ? " (key)" : "",
-              format_change(m.cells[k].change), format_value(m.cells[0].summary.median),
-              format_value(m.cells[k].summary.median), nk > 2 ? ", " + c.kernels[k] : ""));
-    h += "<p class=changes>" +
-         html_escape(changes.empty() ? "No significant change against " + c.kernels[0] + "."
-                                     : "Significant changes against " + c.kernels[0] + ": " +
-                                           fmt::format("{}", fmt::join(changes, "; ")) + ".") +
-         "</p>\n";
+    h += "<p class=changes>" + html_escape(compare_headline(c, g)) + "</p>\n";
 
     h += "<table><tr><th>metric</th>";
     for (const auto& k : c.kernels) h += "<th>" + html_escape(k) + "<br>median (min–max, n)</th>";
     for (std::size_t k = 1; k < nk; ++k) {
       std::string suffix = nk > 2 ? "<br>" + html_escape(c.kernels[k]) : "";
-      h += "<th>change" + suffix + "</th><th>p Welch / MWU" + suffix + "</th><th>significant" +
-           suffix + "</th>";
+      h += "<th>change (95 % CI)" + suffix + "</th><th>p Welch / MWU" + suffix +
+           "</th><th>significant" + suffix + "</th>";
     }
     h += "</tr>\n";
     for (const MetricRow& m : g.metrics) {
       if (!m.shown) continue;
-      h += m.differs ? "<tr class=sig>" : "<tr>";
+      bool few = std::any_of(m.cells.begin(), m.cells.end(), [](const MetricCell& cell) {
+        return cell.call == CompareCall::too_few_runs;
+      });
+      h += m.differs ? "<tr class=sig>" : few ? "<tr class=few>" : "<tr>";
       h += "<td>" + html_escape(m.name) + (m.name == g.key_metric ? " (key)" : "") + "</td>";
       for (const auto& cell : m.cells) {
         std::string d = "-";
@@ -256,10 +248,15 @@ std::string compare_html(const Comparison& c, const std::vector<PlotSpec>& plots
       }
       for (std::size_t k = 1; k < nk; ++k) {
         const MetricCell& cell = m.cells[k];
-        h += "<td class=num>" + html_escape(format_change(cell.change)) + "</td><td class=num>" +
+        std::string verdict = significance_text(cell);
+        if (cell.call == CompareCall::changed)
+          verdict = "<b>yes</b>";
+        else
+          verdict = html_escape(verdict);
+        h += "<td class=num>" + html_escape(change_with_interval(cell)) + "</td><td class=num>" +
              html_escape(format_p(cell.welch.p_value) + " / " +
                          format_p(cell.mann_whitney.p_value)) +
-             "</td><td>" + (cell.significant ? "<b>yes</b>" : "no") + "</td>";
+             "</td><td>" + verdict + "</td>";
       }
       h += "</tr>\n";
     }

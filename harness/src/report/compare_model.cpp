@@ -210,9 +210,19 @@ Comparison compare_runs(const std::vector<RunResult>& runs, const CompareOptions
         cell.mann_whitney = mann_whitney_u(cell.values, base.values);
         cell.significant = cell.welch.p_value < c.alpha && cell.mann_whitney.p_value < c.alpha;
         if (cell.significant) row.differs = true;
-        if (!cell.significant &&
-            mann_whitney_min_p(cell.values.size(), base.values.size()) >= c.alpha &&
-            row.note.empty())
+        cell.interval = bootstrap_change(base.values, cell.values);
+        cell.ranges_disjoint =
+            cell.summary.min > base.summary.max || cell.summary.max < base.summary.min;
+        bool underpowered = mann_whitney_min_p(cell.values.size(), base.values.size()) >= c.alpha;
+        bool shows_change =
+            cell.ranges_disjoint || cell.welch.p_value < c.alpha || cell.interval.excludes_zero();
+        cell.call = cell.significant               ? CompareCall::changed
+                    : underpowered && shows_change ? CompareCall::too_few_runs
+                                                   : CompareCall::no_change;
+        if (cell.call == CompareCall::too_few_runs)
+          cell.repeats_needed =
+              repeats_to_settle(base.values, cell.values, c.alpha, cell.welch.p_value);
+        if (!cell.significant && underpowered && row.note.empty())
           row.note = fmt::format("{} + {} runs: Mann-Whitney cannot reach p < {}",
                                  base.values.size(), cell.values.size(), c.alpha);
       }

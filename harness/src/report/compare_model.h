@@ -16,6 +16,10 @@
 //   cannot make a change on its own. With fewer than 4 data runs a kernel
 //   Mann–Whitney cannot reach 0.05, so nothing is significant: the row
 //   says so.
+// - Too few runs: a cell that is not significant only because Mann–Whitney
+//   cannot reach alpha with its runs, while its data show a change, is
+//   `too_few_runs` (compare_confidence.h), never "no change": the headline
+//   says what the data show and how many repeats would settle it.
 // - Assertion verdicts: every expression any kernel's runs were judged
 //   by is evaluated on every kernel's data runs (a kernel's expect: list
 //   replaces the workload's, so the kernels are usually judged by
@@ -29,6 +33,7 @@
 
 #include "analysis/stats.h"
 #include "core/run_result.h"
+#include "report/compare_confidence.h"
 
 namespace kh {
 
@@ -52,6 +57,13 @@ struct MetricCell {
   double change = 0;  // relative change of the medians
   TestResult welch, mann_whitney;
   bool significant = false;
+  // How sure (report/compare_confidence.h): the change's 95 % bootstrap
+  // interval, what the cell says, and for too_few_runs the repeats a
+  // kernel that would settle it.
+  ChangeInterval interval;
+  CompareCall call = CompareCall::no_change;
+  bool ranges_disjoint = false;
+  int repeats_needed = 0;
 };
 
 struct MetricRow {

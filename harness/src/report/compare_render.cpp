@@ -49,11 +49,35 @@ std::string distribution(const MetricCell& cell) {
                      cell.summary.n);
 }
 
+std::string format_interval_bound(double v) {
+  return format_change(v);
+}
+
 std::string group_title(const CompareGroup& g) {
   return fmt::format("{} on {}", g.workload, g.arch);
 }
 
 }  // namespace
+
+std::string change_with_interval(const MetricCell& cell) {
+  std::string s = format_change(cell.change);
+  const ChangeInterval& ci = cell.interval;
+  if (std::isnan(ci.low) || (ci.low == ci.high && ci.low == cell.change)) return s;
+  return fmt::format("{} ({} to {})", s, format_interval_bound(ci.low),
+                     format_interval_bound(ci.high));
+}
+
+std::string significance_text(const MetricCell& cell) {
+  switch (cell.call) {
+    case CompareCall::changed:
+      return "**yes**";
+    case CompareCall::too_few_runs:
+      return fmt::format("too few runs ({} would settle it)", cell.repeats_needed);
+    case CompareCall::no_change:
+      break;
+  }
+  return "no";
+}
 
 std::string significance_rule(double alpha) {
   return fmt::format(
@@ -87,31 +111,16 @@ std::string compare_markdown(const Comparison& c) {
     for (const auto& d : g.param_differences)
       out += "\nWarning: the kernels ran with different parameters: " + d + ".\n";
 
-    // The changes in one line: what a reader wants first, and the
+    // The verdict in one paragraph: what a reader wants first, and the
     // trade-off (the key metric improving, another metric paying for it).
-    std::vector<std::string> changes;
-    for (const MetricRow& m : g.metrics) {
-      if (!m.shown) continue;
-      for (std::size_t k = 1; k < nk; ++k)
-        if (m.cells[k].significant)
-          changes.push_back(fmt::format(
-              "{}{} {} ({} → {}{})", m.name, m.name == g.key_metric ? " (key)" : "",
-              format_change(m.cells[k].change), format_value(m.cells[0].summary.median),
-              format_value(m.cells[k].summary.median), nk > 2 ? ", " + c.kernels[k] : ""));
-    }
-    out += "\n";
-    if (changes.empty())
-      out += "No significant change against " + c.kernels[0] + ".\n";
-    else
-      out += "Significant changes against " + c.kernels[0] + ": " +
-             fmt::format("{}", fmt::join(changes, "; ")) + ".\n";
+    out += "\n" + compare_headline(c, g) + "\n";
 
     // The metric table.
     std::vector<std::string> head = {"metric"};
     for (const auto& k : c.kernels) head.push_back(k + " median (min–max, n)");
     for (std::size_t k = 1; k < nk; ++k) {
       std::string suffix = nk > 2 ? " " + c.kernels[k] : "";
-      head.push_back("change" + suffix);
+      head.push_back("change (95 % CI)" + suffix);
       head.push_back("p Welch / MWU" + suffix);
       head.push_back("significant" + suffix);
     }
@@ -123,9 +132,9 @@ std::string compare_markdown(const Comparison& c) {
       for (const auto& cell : m.cells) cells.push_back(distribution(cell));
       for (std::size_t k = 1; k < nk; ++k) {
         const MetricCell& cell = m.cells[k];
-        cells.push_back(format_change(cell.change));
+        cells.push_back(change_with_interval(cell));
         cells.push_back(format_p(cell.welch.p_value) + " / " + format_p(cell.mann_whitney.p_value));
-        cells.push_back(cell.significant ? "**yes**" : "no");
+        cells.push_back(significance_text(cell));
       }
       out += row(cells);
       if (!m.note.empty()) notes.insert(m.note);
@@ -223,6 +232,13 @@ nlohmann::json compare_json(const Comparison& c) {
                                {"exact", cell.mann_whitney.exact},
                                {"note", cell.mann_whitney.note}};
           j["significant"] = cell.significant;
+          j["call"] = std::string(to_string(cell.call));
+          j["interval"] = {{"low", number(cell.interval.low)},
+                           {"high", number(cell.interval.high)},
+                           {"level", cell.interval.level},
+                           {"resamples", cell.interval.resamples}};
+          j["ranges_disjoint"] = cell.ranges_disjoint;
+          if (cell.call == CompareCall::too_few_runs) j["repeats_needed"] = cell.repeats_needed;
         }
         cells.push_back(std::move(j));
       }
@@ -256,7 +272,7 @@ nlohmann::json compare_json(const Comparison& c) {
                       {"series", g.series},
                       {"param_differences", g.param_differences}});
   }
-  return {{"schema", 1},
+  return {{"schema", 2},
           {"base", c.kernels[0]},
           {"kernels", c.kernels},
           {"alpha", c.alpha},

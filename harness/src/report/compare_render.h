@@ -11,6 +11,11 @@ namespace kh {
 
 // The rule for "significant", as the reports state it.
 std::string significance_rule(double alpha);
+// A table's change cell: "-98.5% (-99.1% to -97.9%)" (the 95 % bootstrap
+// interval), and its significance cell: "**yes**", "too few runs (4 would
+// settle it)", "no".
+std::string change_with_interval(const MetricCell& cell);
+std::string significance_text(const MetricCell& cell);
 
 // Per (workload, arch): the runs per kernel (infra counted, not used), the
 // significant changes in one line, the metric table (shown metrics), the

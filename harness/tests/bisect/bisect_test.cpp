@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 
 #include "bisect/log.h"
@@ -23,6 +24,7 @@ class FakeTester : public StepTester {
  public:
   std::map<std::string, FakeCommit> commits;
   std::vector<std::string> built, ran;
+  int tries_run = 0;
 
   KernelBuild build(const Commit& c) override {
     built.push_back(c.sha);
@@ -36,13 +38,17 @@ class FakeTester : public StepTester {
     b.seconds = 30;
     return b;
   }
-  std::vector<TryResult> run(const Commit& c, const KernelBuild&, int) override {
-    ran.push_back(c.sha);
+  // Try k gives outcomes[k], cycling through the list.
+  std::vector<TryResult> run(const Commit& c, const KernelBuild&, int, int first,
+                             int count) override {
+    if (first == 0) ran.push_back(c.sha);
     const FakeCommit& f = commits.at(c.sha);
     std::vector<TryResult> tries;
-    for (std::size_t i = 0; i < f.outcomes.size(); ++i) {
+    for (int k = first; k < first + count; ++k) {
+      ++tries_run;
+      std::size_t i = static_cast<std::size_t>(k);
       TryResult t;
-      t.outcome = f.outcomes[i];
+      t.outcome = f.outcomes[i % f.outcomes.size()];
       t.reason = t.outcome == Outcome::fail ? "dying_settled <= 0.1 * iterations: 50" : "";
       if (i == 0) t.crash_titles = f.crash;
       t.metrics["dying_settled"] = t.outcome == Outcome::fail ? 50 : 0;
@@ -173,6 +179,92 @@ TEST_F(FixtureBisect, TheLogCarriesEveryStep) {
       << text;
   EXPECT_NE(text.find("build: FAILED"), std::string::npos);
   EXPECT_NE(text.find("first bad commit: "), std::string::npos);
+}
+
+// --tries auto on the same history with clean tries: a clear step costs
+// one run, the ends two (before any rate is known), against 3 a step.
+TEST_F(FixtureBisect, AutoTriesNameTheSameCulpritWithFewerRuns) {
+  for (int i = 0; i <= 9; ++i)
+    tester.commits[C(i).sha].outcomes = {i >= 7 ? Outcome::fail : Outcome::pass};
+  TryPolicy automatic{TryMode::until_confident, 3, 0.95, 10};
+  BisectReport r = run_bisect(C(0), between, tester, sink, automatic);
+  ASSERT_EQ(r.first_bad.size(), 1u);
+  EXPECT_EQ(r.first_bad.front().sha, C(7).sha);
+  int auto_runs = tester.tries_run;
+  ASSERT_EQ(r.steps.size(), 6u);
+  EXPECT_EQ(r.steps[0].tries.size(), 2u);  // good end: 0.9 after one, 0.988 after two
+  EXPECT_EQ(r.steps[1].tries.size(), 2u);
+  EXPECT_EQ(r.steps[3].tries.size(), 1u);  // c5, with the rates of the ends
+  EXPECT_EQ(r.steps[4].tries.size(), 1u);  // c7
+  for (const auto& s : r.steps) {
+    if (s.judgement.verdict != StepVerdict::skip) {
+      EXPECT_GE(s.judgement.confidence, 0.95 - 1e-9) << s.number;
+    }
+  }
+  EXPECT_NE(r.conclusion.find("6 runs; confidence "), std::string::npos) << r.conclusion;
+  EXPECT_GT(r.confidence, 0.7);
+  EXPECT_LT(r.confidence, 1.0);
+
+  FakeTester fixed_tester;
+  fixed_tester.commits = tester.commits;
+  BisectReport fixed = run_bisect(C(0), between, fixed_tester, sink, {});
+  EXPECT_EQ(fixed.first_bad.front().sha, C(7).sha);
+  EXPECT_EQ(fixed_tester.tries_run, 12);  // 3 a step, 4 steps run
+  EXPECT_LT(auto_runs, fixed_tester.tries_run);
+}
+
+// A flaky good end (one failure in four tries) raises the failure rate of
+// good kernels, so later steps need more than one try: a flaky bisect costs
+// more runs, and a step whose tries disagree is still decided.
+TEST_F(FixtureBisect, AFlakyBisectCostsMoreTriesAndStillDecides) {
+  for (int i = 0; i <= 9; ++i)
+    tester.commits[C(i).sha].outcomes = {i >= 7 ? Outcome::fail : Outcome::pass};
+  tester.commits[C(0).sha].outcomes = {Outcome::pass, Outcome::fail, Outcome::pass, Outcome::pass};
+  tester.commits[C(5).sha].outcomes = {Outcome::fail, Outcome::pass, Outcome::pass, Outcome::pass};
+  BisectReport r = run_bisect(C(0), between, tester, sink, {TryMode::until_confident, 3, 0.95, 10});
+  ASSERT_EQ(r.first_bad.size(), 1u);
+  EXPECT_EQ(r.first_bad.front().sha, C(7).sha);
+  EXPECT_EQ(r.steps[0].tries.size(), 4u);  // pass, fail (a tie), pass, pass
+  const StepRecord& c5 = r.steps[3];
+  ASSERT_EQ(c5.commit.sha, C(5).sha);
+  EXPECT_EQ(c5.judgement.verdict, StepVerdict::good);
+  EXPECT_EQ(c5.tries.size(), 3u);  // fail, pass, pass
+  EXPECT_GE(c5.judgement.confidence, 0.95);
+  EXPECT_EQ(r.steps[4].tries.size(), 3u);  // c7: three failures, where clean ends take one
+  std::string log = bisect_log_text(r);
+  EXPECT_NE(log.find("tries per step: auto (until confidence 0.95, at most 10)"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find(fmt::format("verdict: good, confidence {:.3f}", c5.judgement.confidence)),
+            std::string::npos)
+      << log;
+}
+
+TEST_F(FixtureBisect, AStepStillUnsureAtTheCapIsSkipped) {
+  for (int i = 0; i <= 9; ++i)
+    tester.commits[C(i).sha].outcomes = {i >= 7 ? Outcome::fail : Outcome::pass};
+  tester.commits[C(0).sha].outcomes = {Outcome::pass, Outcome::fail, Outcome::pass, Outcome::pass};
+  tester.commits[C(5).sha].outcomes = {Outcome::pass, Outcome::fail, Outcome::fail, Outcome::fail};
+  BisectReport r = run_bisect(C(0), between, tester, sink, {TryMode::until_confident, 3, 0.95, 4});
+  const StepRecord& c5 = r.steps[3];
+  ASSERT_EQ(c5.commit.sha, C(5).sha);
+  EXPECT_EQ(c5.tries.size(), 4u);
+  EXPECT_EQ(c5.judgement.verdict, StepVerdict::skip);
+  // 0.95^3 * 0.05 / (0.95^3 * 0.05 + 0.2^3 * 0.8), with the rates of the ends.
+  EXPECT_EQ(c5.judgement.why.rfind("unsure after 4 tries: bad only with confidence 0.870", 0), 0u)
+      << c5.judgement.why;
+}
+
+TEST_F(FixtureBisect, FixedTriesStillStateTheirConfidence) {
+  BisectReport r = run_bisect(C(0), between, tester, sink);
+  // Good end: two passes and an infra try under the priors.
+  EXPECT_NEAR(r.steps[0].judgement.confidence, 1 - 1 / (1 + 81.0), 1e-9);
+  EXPECT_TRUE(std::isnan(r.steps[2].judgement.confidence));                     // c4 did not build
+  EXPECT_EQ(r.steps[5].judgement.confidence, r.steps[3].judgement.confidence);  // reused
+  nlohmann::json j = bisect_json(r);
+  EXPECT_EQ(j["tries"], 3);
+  EXPECT_TRUE(j["steps"][0].contains("confidence"));
+  EXPECT_FALSE(j["steps"][2].contains("confidence"));
+  EXPECT_TRUE(j.contains("confidence"));
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace kh {
 namespace {
 
@@ -64,6 +66,51 @@ TEST(TryFromRun, ToleratedReportsAreNotCrashes) {
   EXPECT_TRUE(try_from_run(r).crash_titles.empty());
   r.console = {known, fresh};
   EXPECT_EQ(try_from_run(r).crash_titles, std::vector<std::string>{fresh.title});
+}
+
+TEST(StepConfidence, UnderThePriorsOneTryIsNinetyPercentAndTwoAreMore) {
+  TryRates prior = estimate_rates({});
+  EXPECT_DOUBLE_EQ(prior.fail_if_good, 0.1);
+  EXPECT_DOUBLE_EQ(prior.fail_if_bad, 0.9);
+  EXPECT_NEAR(step_confidence({make(Outcome::pass)}, StepVerdict::good, prior), 0.9, 1e-12);
+  EXPECT_NEAR(step_confidence({make(Outcome::fail)}, StepVerdict::bad, prior), 0.9, 1e-12);
+  // 0.81 / (0.81 + 0.01)
+  EXPECT_NEAR(step_confidence({make(Outcome::pass), make(Outcome::pass)}, StepVerdict::good, prior),
+              0.81 / 0.82, 1e-12);
+}
+
+TEST(StepConfidence, InfraTriesCarryNothingAndACrashIsAFailingTry) {
+  TryRates prior;
+  EXPECT_NEAR(step_confidence({make(Outcome::infra), make(Outcome::skip)}, StepVerdict::bad, prior),
+              0.5, 1e-12);
+  EXPECT_NEAR(step_confidence({make(Outcome::infra, {"BUG: kernel NULL pointer"})},
+                              StepVerdict::bad, prior),
+              0.9, 1e-12);
+  EXPECT_TRUE(std::isnan(step_confidence({make(Outcome::pass)}, StepVerdict::skip, prior)));
+}
+
+TEST(StepConfidence, DisagreeingTriesLowerIt) {
+  TryRates prior;
+  double clear = step_confidence({make(Outcome::fail), make(Outcome::fail), make(Outcome::fail)},
+                                 StepVerdict::bad, prior);
+  double mixed = step_confidence({make(Outcome::fail), make(Outcome::pass), make(Outcome::fail)},
+                                 StepVerdict::bad, prior);
+  EXPECT_GT(clear, 0.99);
+  EXPECT_NEAR(mixed, 0.9, 1e-12);  // one pass cancels one failure
+  EXPECT_LT(mixed, clear);
+  // A hundred tries do not underflow.
+  std::vector<TryResult> many(100, make(Outcome::pass));
+  EXPECT_NEAR(step_confidence(many, StepVerdict::good, prior), 1.0, 1e-12);
+}
+
+TEST(EstimateRates, LearntFromTheJudgedStepsTries) {
+  std::vector<TryResult> good = {make(Outcome::pass), make(Outcome::pass), make(Outcome::infra)};
+  std::vector<TryResult> bad = {make(Outcome::fail), make(Outcome::pass)};
+  std::vector<TryResult> skipped = {make(Outcome::fail)};
+  TryRates r = estimate_rates(
+      {{StepVerdict::good, &good}, {StepVerdict::bad, &bad}, {StepVerdict::skip, &skipped}});
+  EXPECT_DOUBLE_EQ(r.fail_if_good, 0.2 / 4);  // no failure in 2 voting tries
+  EXPECT_DOUBLE_EQ(r.fail_if_bad, 2.8 / 4);   // 1 failure in 2
 }
 
 TEST(GitBisectExitCode, OnlyZeroOneOr125) {

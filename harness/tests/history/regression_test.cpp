@@ -199,5 +199,34 @@ TEST(Regressions, SeriesByIdentitySplitWhatALabelJoins) {
   EXPECT_EQ(kernel_identity(old), "tarball:ffffffffffff+eeeeeeeeeeee");
 }
 
+// A night of three repeats in one results folder: a splat in the first
+// repeat and a low value in the second are found although the third, the
+// newest run, is clean; each once, from its own run.
+TEST(LastResultsRegressions, EveryRepeatOfTheNewestFolderIsJudged) {
+  std::vector<StoredRun> runs;
+  for (int day = 1; day <= 4; ++day) {
+    for (int r = 0; r < 3; ++r) {
+      StoredRun x = run(day, 500 + r);
+      x.results_dir = fmt::format("/srv/nightly/{}", day);
+      x.run_dir = fmt::format("mainline/x86_64/dying-cgroup/r{}", r + 1);
+      x.started = fmt::format("2026-11-{:02d}T01:0{}:00Z", day, r);
+      runs.push_back(x);
+    }
+  }
+  runs[9].reports = {{"BUG", "BUG: Bad page state", 1, false, false, ""}};
+  runs[10].metrics["dying_after_loop"] = 100;
+  runs[10].reports = runs[9].reports;  // the same title again: one regression
+  auto series = group_series(runs);
+  ASSERT_EQ(series.size(), 1u);
+  EXPECT_TRUE(find_regressions(series[0], {"dying_after_loop"}, {}).empty());  // r3 alone
+  auto found = find_last_results_regressions(series[0], {"dying_after_loop"}, {});
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].kind, Regression::Kind::new_crash);
+  EXPECT_EQ(found[0].run_dir, "mainline/x86_64/dying-cgroup/r1");
+  EXPECT_EQ(found[1].kind, Regression::Kind::metric_out_of_band);
+  EXPECT_EQ(found[1].run_dir, "mainline/x86_64/dying-cgroup/r2");
+  EXPECT_EQ(found[1].band.n, 9);  // the three nights before, not r1 of this one
+}
+
 }  // namespace
 }  // namespace kh

@@ -188,6 +188,62 @@ TEST_F(BisectIntegration, GitBisectRunWithBisectStepNamesTheLeak) {
   }
 }
 
+// --tries auto on the same fixture: one try at a time until each step's
+// verdict reaches 0.95. The culprit is the same, with fewer runs than
+// --tries 3 would take over the same steps, and every step's confidence is
+// in the log. The kernels are the BisectIntegration suite's (the artifact
+// cache), so this costs guests, not builds, after it.
+class BisectAutoTries : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    repo_ = std::make_unique<fs::path>(fixture_repo());
+    out_ = std::make_unique<ScopedTempDir>("kharness-it-bisect-auto");
+    std::vector<std::string> args = {"bisect", "--tree", repo_->string(),
+                                     "--good", "base",   "--bad",
+                                     "top",    "--out",  out_->path().string()};
+    args.insert(args.end(), kTest.begin(), kTest.end());
+    for (auto& a : args)
+      if (a == "1") a = "auto";  // kTest's --tries 1
+    bisect_ = std::make_unique<CliResult>(run_kharness(args));
+  }
+  static void TearDownTestSuite() {
+    bisect_.reset();
+    out_.reset();
+  }
+  static inline std::unique_ptr<fs::path> repo_;
+  static inline std::unique_ptr<ScopedTempDir> out_;
+  static inline std::unique_ptr<CliResult> bisect_;
+};
+
+TEST_F(BisectAutoTries, NamesTheLeakWithFewerRunsThanThreeTriesAStep) {
+  ASSERT_EQ(bisect_->exit_code, 0) << bisect_->output;
+  auto j = read_json(out_->path() / "bisect.json");
+  ASSERT_EQ(j["first_bad"].size(), 1u) << j.dump(2);
+  EXPECT_EQ(j["first_bad"][0]["subject"], kLeak);
+  EXPECT_EQ(j["tries"]["mode"], "auto");
+  int runs = 0, steps_run = 0;
+  for (const auto& s : j["steps"]) {
+    runs += static_cast<int>(s["tries"].size());
+    if (!s["tries"].empty()) ++steps_run;
+    if (s["verdict"] != "skip") {
+      EXPECT_GE(s["confidence"].get<double>(), 0.95 - 1e-9) << s.dump(2);
+    }
+  }
+  EXPECT_GT(steps_run, 0);
+  EXPECT_LT(runs, 3 * steps_run) << j.dump(2);
+  EXPECT_GT(j["confidence"].get<double>(), 0.8);
+  std::string text;
+  ASSERT_TRUE(read_file_if_exists(out_->path() / "bisect.log", text));
+  EXPECT_NE(text.find("tries per step: auto (until confidence 0.95, at most 10)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("verdict: good, confidence 0.9"), std::string::npos) << text;
+  EXPECT_NE(text.find("verdict: bad, confidence 0.9"), std::string::npos) << text;
+  EXPECT_NE(line_with(bisect_->output, "first bad commit:").find("runs; confidence 0."),
+            std::string::npos)
+      << bisect_->output;
+}
+
 // bisect-step's exit codes when it cannot test at all: never 2, 3 or 130,
 // which `git bisect run` would take as "bad" or as a reason to abort.
 TEST(BisectStepExitCodes, EverythingThatIsNotAVerdictIs125) {

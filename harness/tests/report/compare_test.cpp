@@ -146,6 +146,9 @@ TEST(CompareModelTest, ThreeRunsAKernelCannotBeSignificant) {
   EXPECT_NEAR(dying.cells[1].mann_whitney.p_value, 0.1, 1e-12);
   EXPECT_FALSE(dying.cells[1].significant);
   EXPECT_THAT(dying.note, HasSubstr("cannot reach"));
+  // Not significant, but not "no change" either: too few runs to call.
+  EXPECT_EQ(dying.cells[1].call, CompareCall::too_few_runs);
+  EXPECT_EQ(dying.cells[1].repeats_needed, 4);
 }
 
 TEST(CompareModelTest, OverlappingNoiseIsNotSignificant) {
@@ -301,10 +304,14 @@ TEST(CompareRenderTest, Markdown) {
   EXPECT_THAT(md,
               HasSubstr("reclaim-on-offline: 1 infra run(s), not used as data: qemu: exited 1"));
   // The headline: the key metric falls, the page cache with it.
+  // With each change's 95 % bootstrap interval; the patched kernel's median
+  // resamples to 0..3 of 500.
   EXPECT_THAT(md, HasSubstr("Significant changes against linux-6.1: dying_after_loop (key) -99.8% "
-                            "(500 → 1); parent_file_kb -99.4% (2000 → 12)"));
-  EXPECT_THAT(md, HasSubstr("| dying_after_loop (key) | 500 (n=5) | 1 (0–3, n=5) | -99.8% | "
-                            "<1e-6 / 0.0079 | **yes** |"));
+                            "(500 → 1; 95 % CI -100% to -99.4%); parent_file_kb -99.4% (2000 → 12; "
+                            "95 % CI -99.8% to -99.0%)."));
+  EXPECT_THAT(md,
+              HasSubstr("| dying_after_loop (key) | 500 (n=5) | 1 (0–3, n=5) | -99.8% (-100% to "
+                        "-99.4%) | <1e-6 / 0.0079 | **yes** |"));
   EXPECT_THAT(md, HasSubstr("| tainted | 0 (n=5) | 0 (n=5) | 0% | 1.0000 / 1.0000 | no |"));
   EXPECT_THAT(md, Not(HasSubstr("dying_at.500")));
   EXPECT_THAT(md, Not(HasSubstr("| iterations")));
