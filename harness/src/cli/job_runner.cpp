@@ -10,6 +10,7 @@
 #include "cli/job_loading.h"
 #include "engine/executor.h"
 #include "core/paths.h"
+#include "history/dashboard.h"
 #include "history/store.h"
 #include "kernel/builder.h"
 #include "util/error.h"
@@ -22,10 +23,11 @@
 namespace kh::cli {
 namespace {
 
-// Imports the job's results folder into the history store. A history that
-// cannot be written costs a warning, never the job's results.
-void record_history(const std::filesystem::path& history, const std::filesystem::path& out,
-                    Status& status) {
+// Imports the job's results folder into the history store, then, when the
+// job asks for one, writes the job's dashboard from the store. A history or
+// dashboard that cannot be written costs a warning, never the job's results.
+void record_history(const Job& job, const std::filesystem::path& history,
+                    const std::filesystem::path& out, Status& status) {
   if (history.empty() || !std::filesystem::is_directory(out)) return;
   try {
     HistoryStore store(history);
@@ -33,6 +35,20 @@ void record_history(const std::filesystem::path& history, const std::filesystem:
     status.info(fmt::format("history: {} run(s) recorded in {}", rep.added, history.string()));
   } catch (const std::exception& e) {
     status.warn(fmt::format("history {}: not recorded: {}", history.string(), e.what()));
+    return;
+  }
+  if (job.dashboard.empty()) return;
+  try {
+    HistoryStore store(history);
+    HistoryQuery q;
+    q.job = job.name;
+    std::filesystem::path dir = std::filesystem::absolute(job.dashboard);
+    Dashboard d = write_dashboard(store.runs(q), DashboardOptions{}, dir,
+                                  std::filesystem::absolute(history).string());
+    status.info(fmt::format("dashboard: {} ({} series, {} regression(s) or change(s))",
+                            (dir / "index.html").string(), d.series.size(), d.news.size()));
+  } catch (const std::exception& e) {
+    status.warn(fmt::format("dashboard {}: not written: {}", job.dashboard.string(), e.what()));
   }
 }
 
@@ -112,10 +128,10 @@ std::vector<RunResult> execute_job(const Job& job, const std::vector<PlannedRun>
   try {
     results = executor.execute(job, plan, opts);
   } catch (...) {
-    record_history(history, a.out, status);
+    record_history(job, history, a.out, status);
     throw;
   }
-  record_history(history, a.out, status);
+  record_history(job, history, a.out, status);
   return results;
 }
 

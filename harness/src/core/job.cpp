@@ -124,7 +124,7 @@ Job parse_job(const std::string& text, const std::string& origin,
   yaml::expect_map(o, root, "the job");
   yaml::check_keys(o, root,
                    {"name", "kernels", "arches", "workloads", "repeats", "timeouts", "output",
-                    "history", "backend", "uri", "hosts"});
+                    "history", "dashboard", "backend", "uri", "hosts"});
   Job job;
   job.origin = origin;
   job.text = text;
@@ -192,6 +192,7 @@ Job parse_job(const std::string& text, const std::string& origin,
   job.output = root["output"] ? std::filesystem::path(yaml::scalar(o, root["output"], "output"))
                               : std::filesystem::path("results");
   if (root["history"]) job.history = yaml::scalar(o, root["history"], "history");
+  if (root["dashboard"]) job.dashboard = yaml::scalar(o, root["dashboard"], "dashboard");
   if (root["backend"]) {
     job.backend = yaml::scalar(o, root["backend"], "backend");
     if (job.backend != "qemu" && job.backend != "libvirt")

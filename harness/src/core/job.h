@@ -84,6 +84,10 @@ struct Job {
   // The history store (history/store.h), relative to the current
   // directory; empty: history.sqlite beside the job's results folder.
   std::filesystem::path history;
+  // Where `run` writes the job's history dashboard (index.html, as
+  // `kharness history --html` does) after recording its runs, relative to
+  // the current directory; empty: none.
+  std::filesystem::path dashboard{};
 };
 
 // Parses a job. Throws InputError "<origin>:<line>:<col>: <what was expected>"

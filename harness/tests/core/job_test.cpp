@@ -84,6 +84,12 @@ output: /tmp/out
   EXPECT_EQ(j.output, "/tmp/out");
 }
 
+TEST(JobTest, DashboardIsAPathLikeHistory) {
+  Job j = parse_job(std::string(kMinimal) + "dashboard: results/dashboard\n", "job.yaml", "/jobs");
+  EXPECT_EQ(j.dashboard, "results/dashboard");
+  EXPECT_TRUE(parse_job(kMinimal, "job.yaml", "/jobs").dashboard.empty());
+}
+
 TEST(JobTest, LruGenPerWorkloadEntry) {
   Job j = parse_job(std::string(R"(name: t
 kernels:

@@ -24,8 +24,12 @@ class HistoryX86 : public ::testing::Test {
     before_ = run({"history", "--history", db().string()});
     before_json_ = run({"history", "--history", db().string(), "--json"});
     // The planted regression: 60 iterations leave 60 dying memcgs, not 100.
-    planted_ = run({"run", job("history-x86_64-once.yaml"), "--set", "pagecache.iterations=60",
-                    "--out", (results() / "planted").string()});
+    // This job also asks `run` for its dashboard (the same job otherwise).
+    write_file(tmp_->path() / "once.yaml",
+               read_file(job("history-x86_64-once.yaml")) + "dashboard: " + dashboard().string() +
+                   "\n");
+    planted_ = run({"run", (tmp_->path() / "once.yaml").string(), "--set",
+                    "pagecache.iterations=60", "--out", (results() / "planted").string()});
     after_ = run({"history", "--history", db().string()});
     after_json_ = run({"history", "--history", db().string(), "--json"});
     reimport_ = run({"history", "import", results().string(), "--history", db().string()});
@@ -36,6 +40,7 @@ class HistoryX86 : public ::testing::Test {
   static std::filesystem::path results() { return tmp_->path() / "results"; }
   // Where `kharness run --out results/X` puts its history by default.
   static std::filesystem::path db() { return results() / "history.sqlite"; }
+  static std::filesystem::path dashboard() { return tmp_->path() / "dashboard"; }
 
   static inline std::unique_ptr<ScopedTempDir> tmp_;
   static inline CliResult first_, before_, before_json_, planted_, after_, after_json_, reimport_;
@@ -49,6 +54,18 @@ TEST_F(HistoryX86, RunsPassAndAreRecordedBesideTheResults) {
       << first_.output;
   EXPECT_NE(planted_.output.find("history: 1 run(s) recorded"), std::string::npos)
       << planted_.output;
+}
+
+// dashboard: in the job: `run` rewrites the job's page from the store after
+// recording, and the page leads with the planted regression.
+TEST_F(HistoryX86, TheJobsDashboardIsWrittenByRun) {
+  ASSERT_TRUE(std::filesystem::is_regular_file(dashboard() / "index.html")) << planted_.output;
+  EXPECT_NE(planted_.output.find("dashboard: " + (dashboard() / "index.html").string()),
+            std::string::npos)
+      << planted_.output;
+  std::string html = read_file(dashboard() / "index.html");
+  EXPECT_NE(html.find("it-history"), std::string::npos);
+  EXPECT_NE(html.find("dying_after_loop"), std::string::npos);
 }
 
 TEST_F(HistoryX86, NoRegressionWhileTheMetricHoldsStill) {
