@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "analysis/console_report.h"
+#include "analysis/console_findings.h"
 #include "analysis/records.h"
 #include "core/run_result.h"
 #include "core/workload.h"
@@ -40,7 +40,7 @@ struct Verdict {
 // marked tolerated (fail, even when a timeout or VM failure followed), a
 // taint the run added, VM and host failures and timeouts, agent errors,
 // assertions. A failed assertion's reason names up to three failed `cases`.
-Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRecords& records,
+Verdict judge_run(const VmExit& vm, const ConsoleFindings& console, const AgentRecords& records,
                   const std::vector<AssertionResult>& assertions,
                   const std::vector<TestCase>& cases = {});
 
