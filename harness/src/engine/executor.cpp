@@ -92,8 +92,8 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   req.boot_timeout = job.timeouts.boot;
   req.run_timeout = job.timeouts.workload;
 
-  // A finding is shown as soon as its first line reaches console.log (the
-  // backend tails it every 20 ms), not when the VM is over.
+  // A finding is shown as soon as its first line reaches the console (the
+  // monitor reads it every 20 ms), not when the VM is over.
   double first_finding = -1;
   std::set<std::string> shown;
   req.on_console = [&](const std::string& line, double seconds) {
@@ -120,9 +120,9 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   r.timings["workload_limit"] = vm.run_limit_seconds;
   if (vm.boot_seconds >= 0) r.timings["workload"] = vm.total_seconds - vm.boot_seconds;
   r.timings["total"] = artifact.build_seconds + vm.total_seconds;
-  // Seconds from QEMU's start to the first finding's line on the console
-  // (result.json keeps the key "first_report"): with
-  // vm_total, how long a splat (a panic) kept the VM going.
+  // Seconds from the VM's start to the first finding's line on the console
+  // (the key is result.json's, unchanged): with vm_total, how long a
+  // finding (a panic) kept the VM going.
   if (first_finding >= 0) r.timings["first_report"] = first_finding;
   write_file(dir / "reproduce.sh", reproduce_script(vm.argv, disk_mb));
   make_executable(dir / "reproduce.sh");

@@ -32,7 +32,7 @@ struct Fragment {
   std::string origin;  // for messages
   std::string bytes;
   // A workload's fragment: symbols it loses do not fail the build; the runs
-  // of that workload are skipped instead (core/executor.cpp).
+  // of that workload are skipped instead (engine/judge.h: missing_workload_config).
   bool from_workload = false;
 };
 
