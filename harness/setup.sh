@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything kharness needs on Debian 12, from Debian's packages
 # only: compilers and libraries to build it, QEMU for x86_64 and arm64,
-# the kernel source (linux-source-6.1), the arm64 cross compilers, and the
+# the kernel sources (linux-source-6.1 and -6.12), the arm64 cross compilers, and the
 # guests' static busybox/bash .debs (amd64 and arm64) in kharness's cache.
 #
 # Idempotent: when everything is already here it checks and exits in about
@@ -15,7 +15,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libarchive-dev libmuparser-dev libsqlite3-dev libssl-dev gnuplot-nox
   # building kernels
-  linux-source-6.1 bc bison flex libelf-dev cpio xz-utils kmod ccache dwarves
+  linux-source-6.1 linux-source-6.12 bc bison flex libelf-dev cpio xz-utils kmod ccache dwarves
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
   # guests
   qemu-system-x86 qemu-system-arm qemu-utils e2fsprogs busybox-static bash-static
@@ -69,8 +69,35 @@ missing_debs() {
 # CI machines reap every 2 s) adds that much to every domain's teardown.
 # tini reaps them at once. Running it again is a no-op. (`setup.sh
 # --libvirtd` does only this; the integration tests use it.)
+# libvirt runs its QEMUs as an unprivileged user (qemu.conf's `user`;
+# Debian's libvirt-qemu, in group kvm) and, at every domain start, checks
+# whether that user can open /dev/kvm. When the capabilities it probed say
+# KVM but that user cannot open the node, it re-probes QEMU about 14 times
+# per start (~10 s instead of ~0.5 s), even for a TCG domain. udev hands
+# /dev/kvm to group kvm with mode 0660; where no udev runs (containers,
+# these CI machines) the node stays root-only (0600). Do what udev would.
+# A missing /dev/kvm needs nothing: libvirt never saw KVM then.
+give_kvm_to_libvirt() {
+  [ -c /dev/kvm ] || return 0
+  getent group kvm >/dev/null || return 0
+  local user
+  user=$(sed -n 's/^[[:space:]]*user[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' \
+    /etc/libvirt/qemu.conf 2>/dev/null | tail -n 1)
+  user=${user:-libvirt-qemu}
+  if id "$user" >/dev/null 2>&1 && ! id -nG "$user" | tr ' ' '\n' | grep -qx kvm; then
+    $SUDO usermod -a -G kvm "$user"
+    echo "setup.sh: added $user (libvirt's QEMU user) to group kvm"
+  fi
+  if [ "$(stat -c %G /dev/kvm)" != kvm ] || [ $((0$(stat -c %a /dev/kvm) & 060)) -ne $((060)) ]; then
+    $SUDO chgrp kvm /dev/kvm
+    $SUDO chmod g+rw /dev/kvm
+    echo "setup.sh: /dev/kvm handed to group kvm, mode $(stat -c %a /dev/kvm) (as udev does)"
+  fi
+}
+
 start_libvirtd() {
   command -v libvirtd >/dev/null || return 0
+  give_kvm_to_libvirt
   if virsh -q -c qemu:///system version >/dev/null 2>&1; then return 0; fi
   if [ -d /run/systemd/system ]; then
     $SUDO systemctl start virtlogd libvirtd || true

@@ -161,6 +161,11 @@ kh::Config load_config() {
       kh::fail_setup(std::string(kConfigPath) + ": \"disk\" must be a string");
     cfg.disk = disk->get<std::string>();
   }
+  if (const auto lru = j.find("lru_gen"); lru != j.end() && !lru->is_null()) {
+    if (*lru != "on" && *lru != "off")
+      kh::fail_setup(std::string(kConfigPath) + ": \"lru_gen\" must be \"on\" or \"off\"");
+    cfg.lru_gen = lru->get<std::string>();
+  }
   if (const auto shell = j.find("shell"); shell != j.end() && !shell->is_null()) {
     if (*shell == "instead") {
       cfg.shell = kh::Shell::instead;
@@ -183,6 +188,28 @@ void mount_scratch(const std::string& disk) {
   }
 }
 
+// MGLRU: switches /sys/kernel/mm/lru_gen/enabled as the config asks, and
+// reports what the kernel then says as metric lru_gen_enabled (its bit mask:
+// 0 off, 0x1 base, 0x2 page-table walks, 0x4 clearing the accessed bit in
+// non-leaf PMDs), whether or not the config asked. A kernel without the
+// file (CONFIG_LRU_GEN off, or a tree without MGLRU) cannot honour a
+// request: unsupported, so the host skips the run naming it.
+void apply_lru_gen(kh::Records& records, const std::string& want) {
+  static const char* const kEnabled = "/sys/kernel/mm/lru_gen/enabled";
+  std::string text;
+  const bool have = kh::read_file(kEnabled, text) == 0;
+  if (!want.empty()) {
+    if (!have)
+      kh::fail_unsupported(std::string("MGLRU is not in this kernel (") + kEnabled +
+                           " absent: CONFIG_LRU_GEN off or not in this tree); lru_gen: " + want +
+                           " needs it");
+    if (const int err = kh::write_file(kEnabled, want == "on" ? "y" : "n"))
+      kh::fail_setup(kh::errno_message(std::string("write ") + kEnabled, err));
+    kh::read_file(kEnabled, text);
+  }
+  if (have) records.metric("lru_gen_enabled", static_cast<double>(std::strtoul(text.c_str(), nullptr, 0)));
+}
+
 // Everything after "ready" up to "done". Fills `cfg` as soon as the config
 // is read (the caller needs its shell mode even when a later step fails).
 // Returns true when the workload completed, or was skipped for the shell.
@@ -195,6 +222,7 @@ bool run(kh::Records& records, const std::string& early_error, kh::Config& cfg) 
       mount_scratch(cfg.disk);
       scratch = kScratch;
     }
+    apply_lru_gen(records, cfg.lru_gen);
     if (cfg.shell == kh::Shell::instead) {
       records.log("a shell on the console instead of the workload");
       return true;

@@ -15,7 +15,16 @@
 namespace kh {
 
 const char* to_string(ErrorKind kind) {
-  return kind == ErrorKind::setup ? "setup" : "workload";
+  switch (kind) {
+    case ErrorKind::setup: return "setup";
+    case ErrorKind::workload: return "workload";
+    case ErrorKind::unsupported: return "unsupported";
+  }
+  return "setup";
+}
+
+void fail_unsupported(const std::string& message) {
+  throw AgentError(ErrorKind::unsupported, message);
 }
 
 void fail_setup(const std::string& message) {
@@ -149,30 +158,52 @@ long field_after(std::string_view text, std::string_view key) {
   return -1;
 }
 
-// /proc/cgroups: "#subsys_name hierarchy num_cgroups enabled"; returns num_cgroups for memory.
-long memory_num_cgroups() {
+// /proc/cgroups' memory row, "memory <hierarchy> <num_cgroups> <enabled>",
+// as its three numbers; false when the file or the row is not there (or
+// the row is malformed).
+bool memory_row(long (&fields)[3]) {
   std::string text;
-  if (read_file("/proc/cgroups", text) != 0) return -1;
+  if (read_file("/proc/cgroups", text) != 0) return false;
   size_t pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
     if (end == std::string::npos) end = text.size();
     std::string_view line(text.data() + pos, end - pos);
     if (line.substr(0, 7) == "memory\t" || line.substr(0, 7) == "memory ") {
-      long fields[3] = {-1, -1, -1};
       std::string_view rest = line.substr(7);
       for (long& f : fields) {
         while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t'))
           rest.remove_prefix(1);
         const auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), f);
-        if (ec != std::errc()) return -1;
+        if (ec != std::errc()) return false;
         rest.remove_prefix(static_cast<size_t>(ptr - rest.data()));
       }
-      return fields[1];
+      return true;
     }
     pos = end + 1;
   }
-  return -1;
+  return false;
+}
+
+// num_cgroups of the memory row, or -1.
+long memory_num_cgroups() {
+  long fields[3] = {-1, -1, -1};
+  return memory_row(fields) ? fields[1] : -1;
+}
+
+// cgroup_disable=memory on the command line: the controller exists and is
+// off. A workload that needs memcg cannot run; that is the kernel's (or the
+// job's) choice, not a harness failure.
+void require_memory_controller() {
+  long fields[3] = {-1, -1, -1};
+  if (!memory_row(fields) || fields[2] != 0) return;
+  std::string cmdline;
+  read_file("/proc/cmdline", cmdline);
+  fail_unsupported("the memory controller is disabled in this kernel (" +
+                   std::string(cmdline.find("cgroup_disable=memory") != std::string::npos
+                                   ? "cgroup_disable=memory on the command line"
+                                   : "/proc/cgroups: memory enabled 0") +
+                   ")");
 }
 
 }  // namespace
@@ -186,6 +217,7 @@ Version parse_version(std::string_view text) {
 Hierarchy mount_memory(Version version, const std::string& parent_name) {
   Hierarchy h;
   h.version = version;
+  require_memory_controller();
   if (version == Version::v2) {
     h.root = kMountPoint;
     must_mount("cgroup2", h.root, "cgroup2", nullptr);
@@ -197,7 +229,18 @@ Hierarchy mount_memory(Version version, const std::string& parent_name) {
     must_mount("tmpfs", kMountPoint, "tmpfs", "mode=755");
     h.root = std::string(kMountPoint) + "/memory";
     must_mkdir(h.root);
-    must_mount("none", h.root, "cgroup", "memory");
+    // A kernel built without the v1 memory controller (opt-in since 6.11,
+    // CONFIG_MEMCG_V1) refuses this mount with EINVAL (ENOENT on some
+    // trees). The kernel lacks a capability: a skip, not a setup failure.
+    if (::mount("none", h.root.c_str(), "cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC, "memory") != 0) {
+      const int err = errno;
+      if (err == EINVAL || err == ENOENT || err == ENODEV)
+        fail_unsupported(errno_message("the kernel has no cgroup v1 memory controller (mount -t "
+                                       "cgroup -o memory",
+                                       err) +
+                         "; trees that define CONFIG_MEMCG_V1 need it =y)");
+      fail_setup(errno_message("mount -t cgroup -o memory " + h.root, err));
+    }
     h.parent = h.root + "/" + parent_name;
     must_mkdir(h.parent);
   }

@@ -17,9 +17,11 @@
 namespace kh {
 
 // Which side is to blame, as the host sees it: "setup" (the agent could not
-// prepare: mounts, config, missing files -> outcome infra) or "workload" (the
-// workload's own syscalls failed -> outcome fail).
-enum class ErrorKind { setup, workload };
+// prepare: mounts, config, missing files -> outcome infra), "workload" (the
+// workload's own syscalls failed -> outcome fail) or "unsupported" (the
+// kernel lacks what the workload needs, e.g. the cgroup v1 memory
+// controller or MGLRU -> outcome skip, the message naming what is missing).
+enum class ErrorKind { setup, workload, unsupported };
 
 const char* to_string(ErrorKind kind);
 
@@ -35,6 +37,7 @@ class AgentError : public std::runtime_error {
 
 [[noreturn]] void fail_setup(const std::string& message);
 [[noreturn]] void fail_workload(const std::string& message);
+[[noreturn]] void fail_unsupported(const std::string& message);
 
 // "<what>: <strerror(err)>", the shape every error message takes.
 std::string errno_message(std::string_view what, int err);

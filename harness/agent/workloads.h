@@ -42,6 +42,8 @@ struct Config {
   std::map<std::string, std::string> params;  // every value is a string
   std::string disk;                           // empty: no scratch disk
   Shell shell = Shell::none;
+  // MGLRU for this run: "on", "off", or "" to leave the kernel's default.
+  std::string lru_gen;
 };
 
 struct Context {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "analysis/console_findings.h"
+#include "build_info.h"
 #include "util/files.h"
 
 int main(int argc, char** argv) {

@@ -8,6 +8,7 @@
 #include <exception>
 
 #include "bisect/verdict.h"
+#include "build_info.h"
 #include "cli/commands.h"
 #include "core/outcome.h"
 #include "util/error.h"

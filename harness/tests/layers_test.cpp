@@ -9,6 +9,8 @@
 #include <regex>
 #include <string>
 
+#include "build_info.h"
+
 namespace kh {
 namespace {
 

@@ -1,4 +1,5 @@
 #include "test_util.h"
+#include "build_info.h"
 
 #include <gtest/gtest.h>
 

@@ -34,9 +34,9 @@ mu::value_type* lookup_variable(const mu::char_type* name, void* user) {
   return &l->slots.back();
 }
 
-}  // namespace
-
-Result<double> evaluate(const std::string& expr, const Metrics& vars) {
+// evaluate(), also giving the first unknown name (empty when none).
+Result<double> evaluate_naming(const std::string& expr, const Metrics& vars,
+                               std::string& unknown) {
   Lookup lookup;
   lookup.vars = &vars;
   double value = 0;
@@ -47,24 +47,42 @@ Result<double> evaluate(const std::string& expr, const Metrics& vars) {
     parser.SetExpr(expr);
     value = parser.Eval();
   } catch (const mu::Parser::exception_type& e) {
+    unknown = lookup.unknown;
     if (!lookup.unknown.empty()) return Error{fmt::format("unknown name '{}'", lookup.unknown)};
     // muparser's message says what; its position is 0-based in `expr`.
     return Error{fmt::format("{} (at position {} of \"{}\")", e.GetMsg(), e.GetPos(), expr)};
   }
+  unknown = lookup.unknown;
   if (!lookup.unknown.empty()) return Error{fmt::format("unknown name '{}'", lookup.unknown)};
   if (std::isnan(value)) return Error{fmt::format("\"{}\" is not a number (NaN)", expr)};
   return value;
 }
 
+}  // namespace
+
+Result<double> evaluate(const std::string& expr, const Metrics& vars) {
+  std::string unknown;
+  return evaluate_naming(expr, vars, unknown);
+}
+
 std::vector<std::string> derive_metrics(
-    const std::vector<std::pair<std::string, std::string>>& defs, Metrics& metrics) {
+    const std::vector<std::pair<std::string, std::string>>& defs, Metrics& metrics,
+    MissingMetrics* missing) {
   std::vector<std::string> errors;
   for (const auto& [name, expr] : defs) {
-    Result<double> v = evaluate(expr, metrics);
-    if (v)
+    std::string unknown;
+    Result<double> v = evaluate_naming(expr, metrics, unknown);
+    if (v) {
       metrics[name] = v.value();
-    else
+    } else if (missing && !unknown.empty()) {
+      auto earlier = missing->find(unknown);
+      (*missing)[name] =
+          earlier != missing->end()
+              ? fmt::format("needs {}, missing ({})", unknown, earlier->second)
+              : fmt::format("needs {}, which this kernel's snapshots did not provide", unknown);
+    } else {
       errors.push_back(name + ": " + v.error().message);
+    }
   }
   return errors;
 }
@@ -91,13 +109,15 @@ std::string comparison_left_side(const std::string& expr) {
 }
 
 std::vector<AssertionResult> evaluate_assertions(const std::vector<std::string>& exprs,
-                                                 const Metrics& metrics) {
+                                                 const Metrics& metrics,
+                                                 const MissingMetrics& missing) {
   std::vector<AssertionResult> out;
   out.reserve(exprs.size());
   for (const std::string& expr : exprs) {
     AssertionResult a;
     a.expression = expr;
-    Result<double> v = evaluate(expr, metrics);
+    std::string unknown;
+    Result<double> v = evaluate_naming(expr, metrics, unknown);
     if (v) {
       a.value = v.value();
       a.passed = a.value != 0;
@@ -107,6 +127,10 @@ std::vector<AssertionResult> evaluate_assertions(const std::vector<std::string>&
           a.left_value = l.value();
         }
       }
+    } else if (auto m = missing.find(unknown); !unknown.empty() && m != missing.end()) {
+      a.missing = unknown;
+      a.error = fmt::format("metric '{}' is missing: {}", unknown, m->second);
+      a.passed = false;
     } else {
       a.error = v.error().message;
       a.passed = false;

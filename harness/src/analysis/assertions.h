@@ -2,6 +2,7 @@
 // workload.yaml and assertions. Names may contain dots ("after.tainted").
 #pragma once
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,18 +18,29 @@ namespace kh {
 // + - * / ^, < <= > >= == !=, && ||, ?:, and min/max/sum/avg/abs/....
 Result<double> evaluate(const std::string& expr, const Metrics& vars);
 
+// Derived metrics a run could not have, with why: name -> "needs
+// after.memory_num_cgroups, which this kernel's snapshots did not provide".
+using MissingMetrics = std::map<std::string, std::string>;
+
 // Adds each (name, expression) in order; a later one may use an earlier
-// one. Returns the errors ("dying: unknown name 'after.x'"), if any.
+// one. A definition that names a metric the run does not have (a kernel
+// without the file or row it comes from) goes into `missing` with why,
+// when `missing` is given; other errors ("dying: unknown name 'after.x'",
+// syntax) are returned.
 std::vector<std::string> derive_metrics(
-    const std::vector<std::pair<std::string, std::string>>& defs, Metrics& metrics);
+    const std::vector<std::pair<std::string, std::string>>& defs, Metrics& metrics,
+    MissingMetrics* missing = nullptr);
 
 // "a + b" for "a + b <= 3 * c"; "" when `expr` is not one comparison.
 std::string comparison_left_side(const std::string& expr);
 
 // One result per expression, in order: value = the result, passed = it
 // evaluated and is nonzero; an expression that cannot be evaluated fails with
-// `error` set.
+// `error` set. One over a metric in `missing` also sets `missing` to its
+// name, and its error says why the metric is missing: the run cannot be
+// judged on it (a skip, not a verdict on the kernel).
 std::vector<AssertionResult> evaluate_assertions(const std::vector<std::string>& exprs,
-                                                 const Metrics& metrics);
+                                                 const Metrics& metrics,
+                                                 const MissingMetrics& missing = {});
 
 }  // namespace kh

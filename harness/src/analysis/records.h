@@ -41,6 +41,9 @@ struct AgentRecords {
   std::vector<ProgramOutput> outputs;
   std::vector<std::string> setup_errors;     // agent could not set up: infra
   std::vector<std::string> workload_errors;  // the workload itself failed: fail
+  // The kernel lacks what the workload needs (the v1 memory controller,
+  // MGLRU, a memory controller left off by cgroup_disable=memory): skip.
+  std::vector<std::string> unsupported;
   bool done = false;
   bool done_ok = false;  // "done" said status "ok" (else "error")
   int bad_lines = 0;     // lines that were not a JSON object (a cut-off last line)

@@ -13,6 +13,7 @@
 #include "util/files.h"
 #include "util/process.h"
 #include "vm/accel.h"
+#include "vm/kvm_access.h"
 
 namespace kh::cli {
 namespace {
@@ -117,11 +118,20 @@ int do_doctor(bool probe_kvm) {
   checks.push_back(program("libvirtd", "libvirt-daemon-system", false));
   checks.push_back(libvirtd_running());
   checks.push_back(libvirtd_reaper());
+  {
+    auto kvm = check_kvm_for_libvirt();
+    checks.push_back({"libvirt's /dev/kvm", kvm.state != KvmForLibvirt::inaccessible, kvm.detail,
+                      false});
+  }
 
-  std::string tarball = "/usr/src/linux-source-6.1.tar.xz";
-  checks.push_back(
-      {"linux-source-6.1", std::filesystem::exists(tarball),
-       std::filesystem::exists(tarball) ? tarball : "missing: apt-get install linux-source-6.1"});
+  // The shipped jobs' kernels (default.yaml: 6.1; nightly and the compare
+  // job: 6.12 too).
+  for (const char* version : {"6.1", "6.12"}) {
+    std::string pkg = fmt::format("linux-source-{}", version);
+    std::string tarball = fmt::format("/usr/src/{}.tar.xz", pkg);
+    bool have = std::filesystem::exists(tarball);
+    checks.push_back({pkg, have, have ? tarball : "missing: apt-get install " + pkg});
+  }
 
   RealHostProbe probe;
   bool kvm = probe.kvm_device_usable();

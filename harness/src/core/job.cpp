@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <regex>
 #include <set>
 
 #include "core/arch.h"
@@ -13,15 +12,25 @@
 namespace kh {
 namespace {
 
-// Names end up in folder names and JUnit classnames.
+// Names end up in folder names and JUnit classnames. (A loop, not
+// std::regex: libstdc++'s matcher recurses once per character.)
 void check_name(const std::string& origin, const YAML::Node& node, const std::string& name,
                 const std::string& what) {
-  static const std::regex ok("[A-Za-z0-9][A-Za-z0-9._+-]*");
-  if (!std::regex_match(name, ok))
+  constexpr std::size_t kMaxName = 100;
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  bool ok = !name.empty() && alnum(name.front());
+  for (char c : name) ok = ok && (alnum(c) || c == '.' || c == '_' || c == '+' || c == '-');
+  if (!ok)
     yaml::fail(origin, node,
                fmt::format("{} '{}' must start with a letter or digit and use only letters, "
                            "digits, '.', '_', '+', '-'",
-                           what, name));
+                           what, name.substr(0, kMaxName)));
+  if (name.size() > kMaxName)
+    yaml::fail(
+        origin, node,
+        fmt::format("{} '{}...' is longer than {} characters", what, name.substr(0, 20), kMaxName));
 }
 
 SourceSpec parse_source(const std::string& o, const YAML::Node& n) {
@@ -32,12 +41,20 @@ SourceSpec parse_source(const std::string& o, const YAML::Node& n) {
   if (n["tarball"]) {
     s.kind = SourceSpec::Kind::tarball;
     s.path = yaml::scalar(o, n["tarball"], "source.tarball");
+    s.path_where = yaml::where(o, n["tarball"]);
+    if (s.path.empty()) yaml::fail(o, n["tarball"], "tarball: needs a path");
     if (n["ref"]) yaml::fail(o, n["ref"], "ref: only goes with a git: source");
   } else if (n["git"]) {
     s.kind = SourceSpec::Kind::git;
     s.path = yaml::scalar(o, n["git"], "source.git");
+    s.path_where = yaml::where(o, n["git"]);
+    if (s.path.empty()) yaml::fail(o, n["git"], "git: needs a folder or a URL");
     if (!n["ref"]) yaml::fail(o, n, "a git: source needs ref: (a branch, tag or commit)");
     s.ref = yaml::scalar(o, n["ref"], "source.ref");
+    s.ref_where = yaml::where(o, n["ref"]);
+    // Refs reach git's command line: one that starts with '-' would be an option.
+    if (s.ref.empty() || s.ref.front() == '-' || s.ref.find_first_of(" \t\n") != std::string::npos)
+      yaml::fail(o, n["ref"], fmt::format("ref '{}' is not a branch, tag or commit", s.ref));
   } else {
     yaml::fail(o, n, "source needs tarball: PATH or git: PATH");
   }
@@ -74,14 +91,22 @@ WorkloadRef parse_workload_ref(const std::string& o, const YAML::Node& n) {
     check_name(o, n, w.id, "workload");
     return w;
   }
-  yaml::expect_map(o, n, "a workload (a name, or workload: NAME with id:, params:, cmdline:)");
-  yaml::check_keys(o, n, {"workload", "id", "params", "cmdline"});
+  yaml::expect_map(o, n,
+                   "a workload (a name, or workload: NAME with id:, params:, cmdline:, lru_gen:)");
+  yaml::check_keys(o, n, {"workload", "id", "params", "cmdline", "lru_gen"});
   if (!n["workload"]) yaml::fail(o, n, "a workload entry needs workload: NAME");
   w.workload = yaml::scalar(o, n["workload"], "workload");
   check_name(o, n["workload"], w.workload, "workload");
   w.id = n["id"] ? yaml::scalar(o, n["id"], "workload id") : w.workload;
   if (n["id"]) check_name(o, n["id"], w.id, "workload id");
   if (n["cmdline"]) w.cmdline = yaml::scalar(o, n["cmdline"], "cmdline");
+  if (n["lru_gen"]) {
+    // YAML 1.1 readers take a bare on/off for a boolean; yaml-cpp gives the
+    // scalar as written, and only these two words mean anything here.
+    w.lru_gen = yaml::scalar(o, n["lru_gen"], "lru_gen");
+    if (w.lru_gen != "on" && w.lru_gen != "off")
+      yaml::fail(o, n["lru_gen"], "lru_gen: expected on or off, got '" + w.lru_gen + "'");
+  }
   if (n["params"]) {
     yaml::expect_map(o, n["params"], "params (name: value)");
     for (const auto& kv : n["params"])
@@ -213,7 +238,7 @@ Job parse_job(const std::string& text, const std::string& origin,
 
 Job load_job_file(const std::filesystem::path& path) {
   std::string text;
-  if (!read_file_if_exists(path, text))
+  if (!yaml::read_file_if_exists(path, text))
     throw InputError(fmt::format("{}: cannot read job file", path.string()));
   return parse_job(text, path.string(), std::filesystem::absolute(path).parent_path());
 }

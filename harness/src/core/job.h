@@ -13,8 +13,13 @@ namespace kh {
 struct SourceSpec {
   enum class Kind { tarball, git };
   Kind kind = Kind::tarball;
-  std::filesystem::path path;  // the tarball, or the git repository
-  std::string ref;             // git only: branch, tag or commit
+  // As the job gives it: the tarball, or the git repository as a folder
+  // (~ and relative paths allowed) or a URL (kernel/source.h resolves both).
+  std::filesystem::path path;
+  std::string ref;  // git only: branch, tag or commit
+  // "<job>:<line>:<col>" of the path and of the ref, for errors found when
+  // the source is resolved; empty when no job file named them (bisect).
+  std::string path_where, ref_where;
 };
 
 struct KernelSpec {
@@ -40,6 +45,10 @@ struct WorkloadRef {
   std::string workload;                       // folder under workloads/
   std::map<std::string, std::string> params;  // overrides workload.yaml defaults
   std::string cmdline;  // appended after the workload's own (a variant: cgroup.memory=nokmem)
+  // MGLRU for this entry's runs: "on" or "off" (/sys/kernel/mm/lru_gen/
+  // enabled, set by the agent before the workload); "" leaves the kernel's
+  // default. A kernel without MGLRU skips such runs.
+  std::string lru_gen{};
 };
 
 struct Timeouts {
@@ -71,7 +80,7 @@ struct Job {
   std::string backend;
   std::string uri;
   std::vector<HostSpec> hosts;
-  std::string text;              // the YAML as given, copied into the results
+  std::string text;  // the YAML as given, copied into the results
   // The history store (history/store.h), relative to the current
   // directory; empty: history.sqlite beside the job's results folder.
   std::filesystem::path history;

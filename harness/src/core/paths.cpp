@@ -1,4 +1,5 @@
 #include "core/paths.h"
+#include "build_info.h"
 
 #include <cstdlib>
 

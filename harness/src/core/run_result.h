@@ -22,6 +22,9 @@ struct AssertionResult {
   // side and what that was: the number a reader wants when it fails.
   std::string left{};
   double left_value = 0;
+  // The metric this assertion needs and the run does not have (the kernel
+  // did not provide it): "" when none. Such an assertion cannot judge.
+  std::string missing{};
 };
 
 // One finding of the console parser (analysis/console_findings.h).
@@ -56,6 +59,8 @@ struct KernelIdentity {
   std::string series_hash{};           // KCIDB patchset hash of the series; "" without one
   std::string config_hash{};           // sha256 of the final .config
   std::vector<std::string> patches{};  // the series' patch files, in order (absolute)
+  // Fragment symbols this tree does not define (not applicable to it).
+  std::vector<std::string> config_not_applicable{};
 };
 
 struct RunResult {
@@ -73,6 +78,10 @@ struct RunResult {
   std::string accel_note;  // why this accelerator ("kvm hung before the agent; fell back to tcg")
   std::map<std::string, double> timings;  // seconds: build, boot, workload, total
   Metrics metrics;
+  // Metrics the workload defines that this run could not have, with why
+  // ("needs after.memory_num_cgroups, which this kernel's snapshots did
+  // not provide"): listed, never silently dropped.
+  std::map<std::string, std::string> missing_metrics{};
   std::vector<AssertionResult> assertions;
   std::vector<ConsoleFinding> console;
   std::vector<TestCase> cases;  // subtests of the programs the workload ran

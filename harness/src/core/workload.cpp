@@ -142,7 +142,7 @@ WorkloadSpec load_workload(const std::filesystem::path& workloads_root, const st
   std::filesystem::path dir = workloads_root / name;
   std::filesystem::path file = dir / "workload.yaml";
   std::string text;
-  if (!read_file_if_exists(file, text)) {
+  if (!yaml::read_file_if_exists(file, text)) {
     std::string known;
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(workloads_root, ec))

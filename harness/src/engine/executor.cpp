@@ -47,6 +47,7 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   r.kernel.series_hash = artifact.series_hash;
   r.kernel.config_hash = artifact.config_hash;
   for (const auto& p : artifact.patches) r.kernel.patches.push_back(p.string());
+  r.kernel.config_not_applicable = artifact.config_not_applicable;
   r.started = utc_timestamp();
   r.arch = std::string(run.arch->name);
   r.workload = run.ref->id;
@@ -54,6 +55,7 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   r.key_metric = run.spec.key_metric;
   r.repeat = run.repeat;
   r.params = run.params;
+  if (!run.ref->lru_gen.empty()) r.params["lru_gen"] = run.ref->lru_gen;
   r.run_dir = run.run_dir;
   r.timings["build"] = artifact.build_seconds;
 
@@ -63,7 +65,8 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
     std::string final_config;
     read_file_if_exists(artifact.config, final_config);
     if (std::string why =
-            missing_workload_config(run.spec, final_config, std::string(run.arch->name));
+            missing_workload_config(run.spec, final_config, std::string(run.arch->name),
+                                    artifact.config_not_applicable);
         !why.empty()) {
       r.outcome = Outcome::skip;
       r.reason = why;
@@ -136,12 +139,13 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   r.console = console.findings;
 
   std::vector<std::string> metric_errors;
-  r.metrics = collect_metrics(run, records, metric_errors, &r.cases);
+  r.metrics = collect_metrics(run, records, metric_errors, &r.cases, &r.missing_metrics);
   // Each program's whole output beside the console: script.out,
   // test_memcontrol.ktap.
   for (const auto& o : records.outputs)
     write_file(dir / fmt::format("{}.{}", o.name, o.format == "ktap" ? "ktap" : "out"), o.text);
-  if (records.done) r.assertions = evaluate_assertions(run.assertions, r.metrics);
+  if (records.done)
+    r.assertions = evaluate_assertions(run.assertions, r.metrics, r.missing_metrics);
   Verdict v = judge_run(vm, console, records, r.assertions, r.cases);
   r.outcome = v.outcome;
   r.reason = v.reason;

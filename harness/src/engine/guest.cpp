@@ -25,6 +25,7 @@ std::string agent_config_json(const PlannedRun& run, AgentShell shell) {
     if (p.file && run.params.count(p.name))
       j["params"][p.name] = guest_file_path(p.name, run.params.at(p.name));
   if (run.spec.machine.disk_mb > 0) j["disk"] = "/dev/vda";
+  if (run.ref && !run.ref->lru_gen.empty()) j["lru_gen"] = run.ref->lru_gen;
   switch (shell) {
     case AgentShell::none:
       break;

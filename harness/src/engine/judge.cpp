@@ -11,7 +11,8 @@
 namespace kh {
 
 std::string missing_workload_config(const WorkloadSpec& spec, const std::string& final_config,
-                                    const std::string& arch) {
+                                    const std::string& arch,
+                                    const std::vector<std::string>& not_applicable) {
   const auto fragments = spec.config_for(arch);
   if (fragments.empty()) return "";
   std::vector<ConfigSetting> requested;
@@ -23,6 +24,10 @@ std::string missing_workload_config(const WorkloadSpec& spec, const std::string&
     requested.insert(requested.end(), settings.begin(), settings.end());
   }
   auto lost = lost_symbols(requested, config_values(parse_kconfig(final_config, ".config")));
+  std::erase_if(lost, [&](const ConfigSetting& c) {
+    return std::find(not_applicable.begin(), not_applicable.end(), c.symbol) !=
+           not_applicable.end();
+  });
   if (lost.empty()) return "";
   return fmt::format("the kernel lacks what workload '{}' needs: {}", spec.name,
                      describe_lost(lost));
@@ -78,6 +83,8 @@ Verdict judge_run(const VmExit& vm, const ConsoleFindings& console, const AgentR
     default:
       break;
   }
+  if (!records.unsupported.empty())
+    return {Outcome::skip, "kernel lacks: " + records.unsupported.front()};
   if (!records.setup_errors.empty())
     return {Outcome::infra, "agent setup: " + records.setup_errors.front()};
   if (!records.workload_errors.empty())
@@ -86,12 +93,17 @@ Verdict judge_run(const VmExit& vm, const ConsoleFindings& console, const AgentR
     return {Outcome::infra, "the guest powered off before the agent reported ready"};
   if (!records.done) return {Outcome::infra, "the guest powered off before the agent finished"};
   std::vector<std::string> failed;
+  std::string unjudged;  // the first assertion over a metric the kernel did not provide
   for (const auto& a : assertions)
-    if (!a.passed)
+    if (!a.passed && !a.missing.empty()) {
+      if (unjudged.empty()) unjudged = fmt::format("{} ({})", a.expression, a.error);
+    } else if (!a.passed)
       failed.push_back(!a.error.empty() ? fmt::format("{} ({})", a.expression, a.error)
                        : !a.left.empty()
                            ? fmt::format("{} ({} was {:g})", a.expression, a.left, a.left_value)
                            : fmt::format("{} (was {:g})", a.expression, a.value));
+  if (failed.empty() && !unjudged.empty())
+    return {Outcome::skip, "cannot judge on this kernel: " + unjudged};
   if (failed.empty()) return {Outcome::pass, ""};
   std::string more = failed.size() > 1 ? fmt::format(" (+{} more)", failed.size() - 1) : "";
   std::string reason = "assertion failed: " + failed.front() + more;

@@ -18,9 +18,11 @@ namespace kh {
 // Why the built kernel cannot run `spec` ("the kernel lacks what workload
 // 'jbd2' needs: config: 1 symbol lost ..."), or "" when its `config:`
 // fragments all survived in `final_config` (the .config text). Such a run
-// is skipped with this reason.
+// is skipped with this reason. Symbols in `not_applicable` (the tree does
+// not define them: kernel/kconfig.h) are not missing.
 std::string missing_workload_config(const WorkloadSpec& spec, const std::string& final_config,
-                                    const std::string& arch);
+                                    const std::string& arch,
+                                    const std::vector<std::string>& not_applicable = {});
 
 // Sets `tolerated` on the findings whose title is in `tolerate` (the
 // kernel's tolerate: list): they stay in result.json and do not fail the run.
@@ -38,8 +40,10 @@ struct Verdict {
 
 // The outcome and its reason. Order: interrupted, console findings not
 // marked tolerated (fail, even when a timeout or VM failure followed), a
-// taint the run added, VM and host failures and timeouts, agent errors,
-// assertions. A failed assertion's reason names up to three failed `cases`.
+// taint the run added, VM and host failures and timeouts, what the kernel
+// lacks (the agent's "unsupported": skip), agent errors, assertions (an
+// assertion over a metric the kernel did not provide: skip, unless another
+// one failed). A failed assertion's reason names up to three failed `cases`.
 Verdict judge_run(const VmExit& vm, const ConsoleFindings& console, const AgentRecords& records,
                   const std::vector<AssertionResult>& assertions,
                   const std::vector<TestCase>& cases = {});

@@ -35,7 +35,8 @@ std::vector<TestCase> program_cases(const AgentRecords& records, Metrics& metric
 }
 
 Metrics collect_metrics(const PlannedRun& run, const AgentRecords& records,
-                        std::vector<std::string>& errors, std::vector<TestCase>* cases) {
+                        std::vector<std::string>& errors, std::vector<TestCase>* cases,
+                        MissingMetrics* missing) {
   Metrics m;
   for (const auto& snap : records.snapshots)
     for (const auto& [k, v] : snapshot_metrics(snap)) m[k] = v;
@@ -47,7 +48,7 @@ Metrics collect_metrics(const PlannedRun& run, const AgentRecords& records,
     double d = std::strtod(v.c_str(), &end);
     if (!v.empty() && end && *end == '\0') m[k] = d;
   }
-  auto errs = derive_metrics(run.spec.metrics, m);
+  auto errs = derive_metrics(run.spec.metrics, m, missing);
   errors.insert(errors.end(), errs.begin(), errs.end());
   return m;
 }

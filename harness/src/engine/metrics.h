@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/assertions.h"
 #include "analysis/records.h"
 #include "core/plan.h"
 #include "core/run_result.h"
@@ -20,8 +21,11 @@ std::vector<TestCase> program_cases(const AgentRecords& records, Metrics& metric
 // The metrics of a run: each snapshot's, the agent's own, the programs'
 // (program_cases), the numeric parameters, then the workload's derived
 // metrics. Derivation errors are returned, not thrown. `cases`, when given,
-// receives program_cases' cases (KTAP is parsed once, for both).
+// receives program_cases' cases (KTAP is parsed once, for both); `missing`,
+// when given, the derived metrics the kernel's snapshots could not feed,
+// with why.
 Metrics collect_metrics(const PlannedRun& run, const AgentRecords& records,
-                        std::vector<std::string>& errors, std::vector<TestCase>* cases = nullptr);
+                        std::vector<std::string>& errors, std::vector<TestCase>* cases = nullptr,
+                        MissingMetrics* missing = nullptr);
 
 }  // namespace kh

@@ -23,6 +23,10 @@ struct Artifact {
   std::string commit;                          // git sources: the commit REF named
   std::string series_hash;                     // KCIDB patchset hash of the series, "" without one
   std::string config_hash;                     // sha256 of the final .config
+  // Symbols a fragment asked for that this tree does not define at all
+  // (kernel/kconfig.h, split_not_applicable): "CONFIG_BASE_FULL". Stored
+  // in meta.json, so a cached artifact knows them too.
+  std::vector<std::string> config_not_applicable;
   std::vector<std::filesystem::path> patches;  // the series' files, in order
   double build_seconds = 0;                    // 0 when from the cache
   // selftests target -> folder of programs (build_selftests); empty path

@@ -32,7 +32,7 @@ struct Fragment {
   std::string origin;  // for messages
   std::string bytes;
   // A workload's fragment: symbols it loses do not fail the build; the runs
-  // of that workload are skipped instead (engine/judge.h: missing_workload_config).
+  // of that workload are skipped instead (engine/judge.cpp).
   bool from_workload = false;
 };
 
@@ -179,7 +179,7 @@ KernelBuilder::Inputs KernelBuilder::resolve(const KernelSpec& spec, const ArchI
                                              const fs::path& job_dir,
                                              const std::vector<fs::path>& workload_config) {
   Inputs in;
-  in.source = resolve_source(spec, job_dir);
+  in.source = resolve_source(spec, job_dir, runner_, paths_.cache, status_);
   if (!spec.series.empty()) {
     in.series = load_series(spec.series, resolve_series_dir(spec.series, paths_, job_dir));
   }
@@ -357,6 +357,7 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
 
   auto [env, use_ccache] = build_env(arch, build_dir);
 
+  std::vector<std::string> not_applicable;
   // Merge: the tree's own merge_config.sh on top of allnoconfig.
   status_.step(subject, fmt::format("config ({} fragments)", in.fragments.size()));
   {
@@ -380,6 +381,15 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
       throw InfraError(
           fmt::format("config merge of {} wrote no {}", subject, (build_dir / ".config").string()));
     auto lost = lost_symbols(requested, config_values(parse_kconfig(final_text, ".config")));
+    // A symbol the tree does not define at all is not applicable to it, not
+    // lost: kharness's fragments span kernels from 6.1 to linux-next, and
+    // symbols come and go (CONFIG_BASE_FULL is gone by 6.12, CONFIG_MEMCG_V1
+    // came in 6.11). Decided from the tree's own Kconfig, never a version.
+    auto split = split_not_applicable(lost, tree_kconfig_symbols(src, arch.kernel_arch));
+    lost = std::move(split.lost);
+    for (const auto& c : split.not_applicable) not_applicable.push_back(c.symbol);
+    if (!split.not_applicable.empty())
+      status_.info(fmt::format("{}: {}", subject, describe_not_applicable(split.not_applicable)));
     // A workload's own losses are that workload's problem: its runs are
     // skipped with the list, the kernel still serves the others.
     std::erase_if(lost, [&](const ConfigSetting& c) {
@@ -435,7 +445,7 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
                                  subject, image.string(), log.string()));
   double seconds = elapsed();
   Artifact a = cache.store(in.key, std::string(arch.name), image, build_dir / ".config", log,
-                           release, seconds);
+                           release, seconds, not_applicable);
   status_.info(fmt::format("{}: built {} in {}", subject, release, format_seconds(seconds)));
   return identify(std::move(a), spec, in);
 }

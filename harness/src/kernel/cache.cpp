@@ -43,6 +43,9 @@ std::optional<Artifact> ArtifactCache::lookup(const std::string& key) const {
   a.release = j.value("release", "");
   a.from_cache = true;
   a.build_seconds = 0;
+  if (auto na = j.find("config_not_applicable"); na != j.end() && na->is_array())
+    for (const auto& s : *na)
+      if (s.is_string()) a.config_not_applicable.push_back(s.get<std::string>());
   std::error_code ec;
   if (!fs::is_regular_file(a.image, ec) || !fs::is_regular_file(a.config, ec)) return std::nullopt;
   return a;
@@ -51,7 +54,8 @@ std::optional<Artifact> ArtifactCache::lookup(const std::string& key) const {
 Artifact ArtifactCache::store(const std::string& key, const std::string& arch,
                               const fs::path& image, const fs::path& config,
                               const fs::path& build_log, const std::string& release,
-                              double build_seconds) const {
+                              double build_seconds,
+                              const std::vector<std::string>& config_not_applicable) const {
   ensure_dir(root_);
   fs::path final_dir = dir(key);
   fs::path tmp = root_ / fmt::format(".tmp-{}-{}", key.substr(0, 16), ::getpid());
@@ -74,6 +78,7 @@ Artifact ArtifactCache::store(const std::string& key, const std::string& arch,
   j["image"] = image.filename().string();
   j["release"] = release;
   j["build_seconds"] = build_seconds;
+  j["config_not_applicable"] = config_not_applicable;
   write_file(tmp / "meta.json", j.dump(2) + "\n");
   if (auto twin = lookup(key)) {  // another kharness stored the same key meanwhile
     fs::remove_all(tmp, ec);

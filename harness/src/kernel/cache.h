@@ -40,7 +40,8 @@ class ArtifactCache {
   Artifact store(const std::string& key, const std::string& arch,
                  const std::filesystem::path& image, const std::filesystem::path& config,
                  const std::filesystem::path& build_log, const std::string& release,
-                 double build_seconds) const;
+                 double build_seconds,
+                 const std::vector<std::string>& config_not_applicable = {}) const;
 
  private:
   std::filesystem::path root_;

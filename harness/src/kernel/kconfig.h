@@ -5,7 +5,9 @@
 // itself instead of trusting merge_config.sh's warnings.
 #pragma once
 
+#include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,5 +38,34 @@ std::vector<ConfigSetting> lost_symbols(const std::vector<ConfigSetting>& reques
 // "config: 2 symbols lost in the merge: CONFIG_FOO=y (configs/kernel/debug.config:3), ..."
 // ("# CONFIG_X is not set" requests are shown as CONFIG_X=n). Empty for none.
 std::string describe_lost(const std::vector<ConfigSetting>& lost);
+
+// The symbols a Kconfig file defines ("config FOO" / "menuconfig FOO"
+// lines, indented or not), with the CONFIG_ prefix. Pure.
+std::set<std::string> kconfig_definitions(std::string_view kconfig_text);
+
+// Every symbol the tree at `src` defines for `kernel_arch` ("x86", "arm64"):
+// the definitions in all of its Kconfig* files except those under other
+// arches' arch/<name>/ folders. A superset of what the arch can select: a
+// symbol that depends on another arch is still "defined" (and a request
+// for it is then lost, as it should be). Reads the tree, about 1,700 files.
+std::set<std::string> tree_kconfig_symbols(const std::filesystem::path& src,
+                                           std::string_view kernel_arch);
+
+// Splits lost requests into those the tree defines (truly lost: the merge
+// could not honour them) and those it does not define at all (not
+// applicable to this tree: a symbol that was removed because what it
+// guarded is always there, like CONFIG_BASE_FULL or CONFIG_MEMCG_KMEM
+// (both in 6.1, both gone by 6.12), or one that does not exist yet, like
+// CONFIG_MEMCG_V1 before 6.11). Order is kept in both.
+struct LostSplit {
+  std::vector<ConfigSetting> lost;
+  std::vector<ConfigSetting> not_applicable;
+};
+LostSplit split_not_applicable(const std::vector<ConfigSetting>& lost,
+                               const std::set<std::string>& defined);
+
+// "config: not in this tree (not applicable): CONFIG_BASE_FULL (configs/kernel/base.config:33), ..."
+// Empty for none.
+std::string describe_not_applicable(const std::vector<ConfigSetting>& not_applicable);
 
 }  // namespace kh

@@ -1,14 +1,22 @@
 #include "kernel/source.h"
 
 #include <fmt/format.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <set>
 #include <sstream>
 
 #include "util/error.h"
 #include "util/files.h"
 #include "util/hash.h"
+#include "util/interrupt.h"
 
 namespace fs = std::filesystem;
 
@@ -38,16 +46,275 @@ std::string tarball_sha(const fs::path& tarball, const fs::path& cache) {
   return sha;
 }
 
+// "<where>: kernel 'K'": the head of every message about a kernel's source.
+std::string about(const std::string& where, const KernelSpec& spec) {
+  return where.empty() ? fmt::format("kernel '{}'", spec.name)
+                       : fmt::format("{}: kernel '{}'", where, spec.name);
+}
+
+std::string ref_of(const KernelSpec& spec) {
+  return spec.source.ref.empty() ? "HEAD" : spec.source.ref;
+}
+
+bool is_full_commit_id(const std::string& ref) {
+  return ref.size() == 40 && ref.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+// The line of git's output that says what went wrong ("fatal: ..."), without
+// the "fatal: ".
+std::string git_complaint(const std::string& output) {
+  std::istringstream in(output);
+  std::string line, first;
+  while (std::getline(in, line)) {
+    for (const char* prefix : {"fatal: ", "error: "})
+      if (line.rfind(prefix, 0) == 0) return first_line(line.substr(std::strlen(prefix)));
+    if (first.empty()) first = first_line(line);
+  }
+  return first.empty() ? "no output" : first;
+}
+
+// git that talks to a server must fail rather than wait for a password:
+// stdin is /dev/null, but ssh and the credential helpers open the terminal.
+std::vector<std::pair<std::string, std::string>> network_env() {
+  std::vector<std::pair<std::string, std::string>> env = {{"GIT_TERMINAL_PROMPT", "0"}};
+  const char* ssh_command = std::getenv("GIT_SSH_COMMAND");
+  const char* ssh = std::getenv("GIT_SSH");
+  if ((!ssh_command || !*ssh_command) && (!ssh || !*ssh))
+    env.emplace_back("GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
+  return env;
+}
+
+// ~ and ~user at the start of a path.
+std::string expand_home(const std::string& path, const KernelSpec& spec) {
+  if (path.empty() || path.front() != '~') return path;
+  size_t slash = path.find('/');
+  std::string user = path.substr(1, slash == std::string::npos ? std::string::npos : slash - 1);
+  std::string rest = slash == std::string::npos ? "" : path.substr(slash);
+  std::string home;
+  if (user.empty()) {
+    const char* env = std::getenv("HOME");
+    if (env && *env) home = env;
+  }
+  if (home.empty()) {
+    struct passwd pw {};
+    struct passwd* found = nullptr;
+    std::vector<char> buf(16384);
+    if (user.empty())
+      ::getpwuid_r(::getuid(), &pw, buf.data(), buf.size(), &found);
+    else
+      ::getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found);
+    if (!found || !found->pw_dir)
+      throw InputError(fmt::format("{}: source {}: {}", about(spec.source.path_where, spec), path,
+                                   user.empty() ? std::string("no home folder (HOME is not set)")
+                                                : fmt::format("no user '{}'", user)));
+    home = found->pw_dir;
+  }
+  return home + rest;
+}
+
+// A local git source must be a repository's top folder (or a bare one):
+// a folder inside another repository would silently build that one.
+void check_repository(const KernelSpec& spec, const fs::path& folder, ProcessRunner& runner) {
+  const std::string head = about(spec.source.path_where, spec);
+  ProcessResult r =
+      run_git(runner, folder,
+              {"rev-parse", "--is-bare-repository", "--absolute-git-dir", "--show-prefix"}, head);
+  std::vector<std::string> lines;
+  std::istringstream in(r.output);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  if (!r.ok() || lines.size() < 2)
+    throw InputError(fmt::format("{}: source {}: not a git repository", head, folder.string()));
+  std::error_code ec;
+  bool is_git_dir = fs::equivalent(folder, lines[1], ec);
+  std::string prefix = lines.size() > 2 ? lines[2] : "";
+  if (lines[0] == "true" ? !is_git_dir : (!prefix.empty() && !is_git_dir)) {
+    ProcessResult top = run_git(runner, folder, {"rev-parse", "--show-toplevel"}, head);
+    throw InputError(
+        fmt::format("{}: source {}: not a git repository but a folder inside {} (name that folder)",
+                    head, folder.string(), top.ok() ? first_line(top.output) : lines[1]));
+  }
+}
+
+// The commit `ref` names in `repo`, or "".
+std::string commit_of(const fs::path& repo, const std::string& ref, ProcessRunner& runner,
+                      const std::string& step) {
+  ProcessResult r =
+      run_git(runner, repo, {"rev-parse", "--verify", "--quiet", ref + "^{commit}"}, step);
+  std::string commit = first_line(r.output);
+  return r.ok() && commit.size() >= 40 ? commit : "";
+}
+
+// Which URL mirrors this process brought up to date, and the commit each
+// (repository or mirror, ref) was pinned to by resolve_source.
+struct MirrorMemo {
+  std::mutex mu;
+  std::set<fs::path> updated;
+  std::map<std::pair<fs::path, std::string>, std::string> pins;
+};
+
+MirrorMemo& mirror_memo() {
+  static MirrorMemo memo;
+  return memo;
+}
+
+// The ref to hand git for `spec` read from `source`: the commit
+// resolve_source pinned it to, else the ref as the job gives it.
+std::string effective_ref(const KernelSpec& spec, const fs::path& source) {
+  if (spec.source.kind == SourceSpec::Kind::git) {
+    MirrorMemo& memo = mirror_memo();
+    std::lock_guard<std::mutex> lock(memo.mu);
+    auto it = memo.pins.find({source, ref_of(spec)});
+    if (it != memo.pins.end()) return it->second;
+  }
+  return ref_of(spec);
+}
+
+// Runs a long git command (clone, fetch) with progress every tick.
+ProcessResult run_git_network(ProcessRunner& runner, std::vector<std::string> argv,
+                              const std::string& subject, const std::string& what, Status& status) {
+  Command cmd;
+  cmd.argv = {"git"};
+  cmd.argv.insert(cmd.argv.end(), argv.begin(), argv.end());
+  cmd.env = network_env();
+  auto start = std::chrono::steady_clock::now();
+  cmd.on_tick = [&] {
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    status.progress(subject, fmt::format("{} {:.0f}s", what, s));
+  };
+  ProcessResult r = runner.run(cmd);
+  if (r.interrupted) throw Interrupted(fmt::format("{}: {}", subject, what));
+  return r;
+}
+
 }  // namespace
 
-fs::path resolve_source(const KernelSpec& spec, const fs::path& job_dir) {
-  fs::path p = spec.source.path;
-  if (p.empty()) throw InputError(fmt::format("kernel '{}': no source given", spec.name));
+bool is_git_url(const std::string& location) {
+  for (const char* scheme : {"https://", "http://", "git://", "ssh://", "file://"})
+    if (location.rfind(scheme, 0) == 0) return true;
+  return false;
+}
+
+fs::path mirror_dir(const fs::path& cache, const std::string& url) {
+  return cache / "git" / sha256_hex(url).substr(0, 16);
+}
+
+MirrorUpdate update_mirror(const KernelSpec& spec, ProcessRunner& runner, const fs::path& cache,
+                           Status& status) {
+  const std::string url = spec.source.path.string();
+  const std::string ref = ref_of(spec);
+  const std::string head = about(spec.source.path_where, spec);
+  const std::string subject = spec.name;
+  const fs::path dir = mirror_dir(cache, url);
+  bool said = false;
+  FileLock lock(cache / "locks" / ("git-" + dir.filename().string() + ".lock"), [&] {
+    check_interrupted("waiting for the git mirror lock");
+    if (!said) status.step(subject, fmt::format("waiting: another kharness is fetching {}", url));
+    said = true;
+  });
+
+  // A commit id that no branch or tag reaches: ask for it by name (servers
+  // that refuse leave the mirror as it was).
+  auto fetch_commit_by_id = [&] {
+    if (is_full_commit_id(ref) && commit_of(dir, ref, runner, head).empty())
+      run_git_network(runner, {"-C", dir.string(), "fetch", "--quiet", "origin", ref}, subject,
+                      fmt::format("fetching {} from {}", ref.substr(0, 12), url), status);
+  };
+
+  if (!fs::exists(dir / "HEAD")) {
+    fs::path tmp = dir.string() + ".tmp";
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    ensure_dir(dir.parent_path());
+    status.step(subject, fmt::format("cloning {} into the cache (once)", url));
+    ProcessResult r =
+        run_git_network(runner, {"clone", "--bare", "--quiet", "--", url, tmp.string()}, subject,
+                        fmt::format("cloning {}", url), status);
+    if (!r.ok()) {
+      fs::remove_all(tmp, ec);
+      throw InputError(
+          fmt::format("{}: source {}: cannot clone: {}", head, url, git_complaint(r.output)));
+    }
+    // A bare clone keeps no refspec: fetch every branch and tag, as the
+    // server has them, on every later fetch.
+    for (std::vector<std::string> args :
+         {std::vector<std::string>{"config", "remote.origin.fetch", "+refs/heads/*:refs/heads/*"},
+          std::vector<std::string>{"config", "--add", "remote.origin.fetch",
+                                   "+refs/tags/*:refs/tags/*"}}) {
+      ProcessResult c = run_git(runner, tmp, args, head);
+      if (!c.ok())
+        throw InfraError(
+            fmt::format("{}: git config failed: {}", tmp.string(), git_complaint(c.output)));
+    }
+    fs::rename(tmp, dir, ec);
+    if (ec)
+      throw InfraError(
+          fmt::format("{}: cannot move the clone into place: {}", dir.string(), ec.message()));
+    fetch_commit_by_id();
+    return MirrorUpdate::cloned;
+  }
+
+  if (is_full_commit_id(ref) && !commit_of(dir, ref, runner, head).empty())
+    return MirrorUpdate::current;
+  status.step(subject, fmt::format("fetching {}", url));
+  ProcessResult r =
+      run_git_network(runner, {"-C", dir.string(), "fetch", "--prune", "--quiet", "origin"},
+                      subject, fmt::format("fetching {}", url), status);
+  if (r.ok()) {
+    fetch_commit_by_id();
+    return MirrorUpdate::fetched;
+  }
+  if (commit_of(dir, ref, runner, head).empty())
+    throw InputError(
+        fmt::format("{}: source {}: cannot fetch ({}), and the cached mirror {} has no '{}'", head,
+                    url, git_complaint(r.output), dir.string(), ref));
+  status.warn(fmt::format("{}: source {}: cannot fetch ({}); using the cached mirror {} as it is",
+                          head, url, git_complaint(r.output), dir.string()));
+  return MirrorUpdate::stale;
+}
+
+fs::path resolve_source(const KernelSpec& spec, const fs::path& job_dir, ProcessRunner& runner,
+                        const fs::path& cache, Status& status) {
+  const std::string location = spec.source.path.string();
+  const std::string head = about(spec.source.path_where, spec);
+  if (location.empty()) throw InputError(fmt::format("{}: no source given", head));
+  const bool git = spec.source.kind == SourceSpec::Kind::git;
+
+  if (git && is_git_url(location)) {
+    const fs::path dir = mirror_dir(cache, location);
+    const std::string ref = ref_of(spec);
+    MirrorMemo& memo = mirror_memo();
+    std::lock_guard<std::mutex> lock(memo.mu);
+    if (memo.pins.count({dir, ref})) return dir;
+    if (!memo.updated.count(dir) || commit_of(dir, ref, runner, head).empty()) {
+      MirrorUpdate u = update_mirror(spec, runner, cache, status);
+      if (u != MirrorUpdate::current) memo.updated.insert(dir);
+    }
+    std::string commit = commit_of(dir, ref, runner, head);
+    if (commit.empty())
+      throw InputError(fmt::format("{}: source {}: no branch, tag or commit '{}'",
+                                   about(spec.source.ref_where, spec), location, ref));
+    memo.pins[{dir, ref}] = commit;
+    return dir;
+  }
+
+  fs::path p = expand_home(location, spec);
   if (p.is_relative()) p = job_dir / p;
   p = fs::absolute(p).lexically_normal();
   std::error_code ec;
   if (!fs::exists(p, ec))
-    throw InputError(fmt::format("kernel '{}': source {}: no such file", spec.name, p.string()));
+    throw InputError(
+        fmt::format("{}: source {}: no such {}", head, p.string(), git ? "folder" : "file"));
+  if (git) {
+    MirrorMemo& memo = mirror_memo();
+    std::lock_guard<std::mutex> lock(memo.mu);
+    if (memo.pins.count({p, ref_of(spec)})) return p;
+    check_repository(spec, p, runner);
+    std::string commit = commit_of(p, ref_of(spec), runner, head);
+    if (commit.empty())
+      throw InputError(fmt::format("{}: source {}: no branch, tag or commit '{}'",
+                                   about(spec.source.ref_where, spec), p.string(), ref_of(spec)));
+    memo.pins[{p, ref_of(spec)}] = commit;
+  }
   return p;
 }
 
@@ -55,29 +322,27 @@ std::string source_identity(const KernelSpec& spec, const fs::path& source, Proc
                             const fs::path& cache) {
   if (spec.source.kind == SourceSpec::Kind::tarball) {
     if (!fs::is_regular_file(source))
-      throw InputError(fmt::format("kernel '{}': source {}: not a file (a tarball is expected)",
-                                   spec.name, source.string()));
+      throw InputError(fmt::format("{}: source {}: not a file (a tarball is expected)",
+                                   about(spec.source.path_where, spec), source.string()));
     return "tarball:" + tarball_sha(source, cache);
   }
-  std::string ref = spec.source.ref.empty() ? "HEAD" : spec.source.ref;
+  std::string ref = effective_ref(spec, source);
   ProcessResult r = run_git(runner, source, {"rev-parse", "--verify", "--quiet", ref + "^{tree}"},
                             fmt::format("kernel '{}'", spec.name));
   std::string tree = first_line(r.output);
   if (!r.ok() || tree.size() < 40)
-    throw InputError(
-        fmt::format("kernel '{}': source {}: no git ref '{}'", spec.name, source.string(), ref));
+    throw InputError(fmt::format("{}: source {}: no git ref '{}'",
+                                 about(spec.source.ref_where, spec), source.string(), ref));
   return "git:" + tree;
 }
 
 std::string source_commit(const KernelSpec& spec, const fs::path& source, ProcessRunner& runner) {
   if (spec.source.kind != SourceSpec::Kind::git) return "";
-  std::string ref = spec.source.ref.empty() ? "HEAD" : spec.source.ref;
-  ProcessResult r = run_git(runner, source, {"rev-parse", "--verify", "--quiet", ref + "^{commit}"},
-                            fmt::format("kernel '{}'", spec.name));
-  std::string commit = first_line(r.output);
-  if (!r.ok() || commit.size() < 40)
-    throw InputError(
-        fmt::format("kernel '{}': source {}: no git commit '{}'", spec.name, source.string(), ref));
+  std::string ref = effective_ref(spec, source);
+  std::string commit = commit_of(source, ref, runner, fmt::format("kernel '{}'", spec.name));
+  if (commit.empty())
+    throw InputError(fmt::format("{}: source {}: no git commit '{}'",
+                                 about(spec.source.ref_where, spec), source.string(), ref));
   return commit;
 }
 
@@ -108,16 +373,15 @@ fs::path prepare_tree(const KernelSpec& spec, const fs::path& source, const Seri
     status.progress(subject, fmt::format("{} {:.0f}s", git ? "checking out" : "extracting", s));
   };
   if (git) {
-    status.step(subject, fmt::format("git worktree {}@{}", source.string(), spec.source.ref));
-    std::string ref = spec.source.ref.empty() ? "HEAD" : spec.source.ref;
-    ProcessResult c =
-        run_git(runner, source, {"rev-parse", "--verify", "--quiet", ref + "^{commit}"}, step);
-    if (!c.ok())
-      throw InputError(
-          fmt::format("kernel '{}': source {}: no git ref '{}'", spec.name, source.string(), ref));
+    status.step(subject,
+                fmt::format("git worktree {}@{}", spec.source.path.string(), spec.source.ref));
+    std::string ref = effective_ref(spec, source);
+    std::string commit = commit_of(source, ref, runner, step);
+    if (commit.empty())
+      throw InputError(fmt::format("{}: source {}: no git ref '{}'",
+                                   about(spec.source.ref_where, spec), source.string(), ref));
     Command cmd;
-    cmd.argv = {"git", "-C",       source.string(), "worktree",
-                "add", "--detach", src.string(),    first_line(c.output)};
+    cmd.argv = {"git", "-C", source.string(), "worktree", "add", "--detach", src.string(), commit};
     cmd.on_tick = tick;
     ProcessResult r = runner.run(cmd);
     if (r.interrupted) throw Interrupted(step);

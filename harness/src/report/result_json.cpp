@@ -117,6 +117,12 @@ RunResult parse(const json& j, const std::string& source) {
         r.kernel.patches.push_back(p.get<std::string>());
       }
     }
+    if (const json* na = rd.field(*k, "config_not_applicable", json::value_t::array, "kernel.")) {
+      for (const json& s : *na) {
+        if (!s.is_string()) rd.fail("'kernel.config_not_applicable' entries should be strings");
+        r.kernel.config_not_applicable.push_back(s.get<std::string>());
+      }
+    }
   }
   rd.get(j, "arch", r.arch);
   rd.get(j, "workload", r.workload);
@@ -130,6 +136,7 @@ RunResult parse(const json& j, const std::string& source) {
   rd.get(j, "accel_note", r.accel_note);
   rd.get(j, "timings", r.timings);
   rd.get(j, "metrics", r.metrics);
+  rd.get(j, "missing_metrics", r.missing_metrics);
   rd.get(j, "run_dir", r.run_dir);
   rd.get(j, "host", r.host);
   if (const json* as = rd.array("infra_attempts"))
@@ -146,6 +153,7 @@ RunResult parse(const json& j, const std::string& source) {
       rd.get(a, "error", ar.error, "assertions[].");
       rd.get(a, "left", ar.left, "assertions[].");
       rd.get(a, "left_value", ar.left_value, "assertions[].");
+      rd.get(a, "missing", ar.missing, "assertions[].");
       r.assertions.push_back(std::move(ar));
     }
   }
@@ -198,6 +206,7 @@ json assertions_json(const std::vector<AssertionResult>& list) {
       item["left"] = a.left;
       item["left_value"] = std::isfinite(a.left_value) ? json(a.left_value) : json();
     }
+    if (!a.missing.empty()) item["missing"] = a.missing;
     out.push_back(std::move(item));
   }
   return out;
@@ -215,7 +224,8 @@ nlohmann::json to_json(const RunResult& r) {
                  {"commit", r.kernel.commit},
                  {"series_hash", r.kernel.series_hash},
                  {"config_hash", r.kernel.config_hash},
-                 {"patches", r.kernel.patches}};
+                 {"patches", r.kernel.patches},
+                 {"config_not_applicable", r.kernel.config_not_applicable}};
   j["arch"] = r.arch;
   j["workload"] = r.workload;
   if (!r.key_metric.empty()) j["key_metric"] = r.key_metric;
@@ -229,6 +239,7 @@ nlohmann::json to_json(const RunResult& r) {
   j["accel_note"] = r.accel_note;
   j["timings"] = numbers_json(r.timings);
   j["metrics"] = numbers_json(r.metrics);
+  j["missing_metrics"] = r.missing_metrics;
   j["assertions"] = assertions_json(r.assertions);
   json console = json::array();
   for (const auto& f : r.console)

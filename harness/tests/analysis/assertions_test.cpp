@@ -107,5 +107,35 @@ TEST(AssertionsTest, EvaluateAssertions) {
   EXPECT_EQ(r[3].value, 500);
 }
 
+// A kernel whose /proc/cgroups has no memory row gives no
+// *.memory_num_cgroups: the metric built on it is listed as missing with
+// why, one built on that one too, and an assertion over it says so instead
+// of "unknown name".
+TEST(AssertionsTest, MetricsTheKernelCannotProvideAreListedNotDropped) {
+  Metrics m = {{"before.nr_dying_descendants", 0}, {"after.nr_dying_descendants", 7}};
+  MissingMetrics missing;
+  auto errors = derive_metrics({{"dying", "after.nr_dying_descendants - before.nr_dying_descendants"},
+                                {"added", "after.memory_num_cgroups - before.memory_num_cgroups"},
+                                {"added_twice", "2 * added"}},
+                               m, &missing);
+  EXPECT_TRUE(errors.empty());
+  EXPECT_EQ(m.at("dying"), 7);
+  ASSERT_EQ(missing.size(), 2u);
+  EXPECT_EQ(missing.at("added"),
+            "needs after.memory_num_cgroups, which this kernel's snapshots did not provide");
+  EXPECT_EQ(missing.at("added_twice"), "needs added, missing (needs after.memory_num_cgroups, "
+                                       "which this kernel's snapshots did not provide)");
+  auto r = evaluate_assertions({"dying <= 10", "added <= 10", "typo_name <= 1"}, m, missing);
+  EXPECT_TRUE(r[0].passed);
+  EXPECT_FALSE(r[1].passed);
+  EXPECT_EQ(r[1].missing, "added");
+  EXPECT_NE(r[1].error.find("metric 'added' is missing: needs after.memory_num_cgroups"),
+            std::string::npos)
+      << r[1].error;
+  // A name the workload never defined is still an error of the expression.
+  EXPECT_EQ(r[2].missing, "");
+  EXPECT_EQ(r[2].error, "unknown name 'typo_name'");
+}
+
 }  // namespace
 }  // namespace kh

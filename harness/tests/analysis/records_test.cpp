@@ -81,6 +81,18 @@ TEST(RecordsTest, NeverThrowsOnGarbage) {
   EXPECT_EQ(parse_records("").bad_lines, 0);
 }
 
+TEST(RecordsTest, ErrorKindsGoToTheirLists) {
+  AgentRecords r = parse_records(
+      "{\"type\":\"error\",\"kind\":\"unsupported\",\"message\":\"the kernel has no cgroup v1 "
+      "memory controller\"}\n"
+      "{\"type\":\"error\",\"kind\":\"workload\",\"message\":\"rmdir w1: Device or resource "
+      "busy\"}\n");
+  ASSERT_EQ(r.unsupported.size(), 1u);
+  EXPECT_EQ(r.unsupported[0], "the kernel has no cgroup v1 memory controller");
+  EXPECT_EQ(r.workload_errors.size(), 1u);
+  EXPECT_TRUE(r.setup_errors.empty());
+}
+
 TEST(RecordsTest, SnapshotMetricsV2) {
   AgentRecords r = parse_records(test::read_data("records/v2_dying_cgroup.jsonl"));
   ASSERT_EQ(r.snapshots.size(), 3u);

@@ -1,4 +1,5 @@
 #include "core/job.h"
+#include "build_info.h"
 
 #include <gtest/gtest.h>
 
@@ -83,6 +84,31 @@ output: /tmp/out
   EXPECT_EQ(j.output, "/tmp/out");
 }
 
+TEST(JobTest, LruGenPerWorkloadEntry) {
+  Job j = parse_job(std::string(R"(name: t
+kernels:
+  - name: base
+    source: {tarball: x.tar.xz}
+workloads:
+  - dying-cgroup
+  - {id: dying-mglru, workload: dying-cgroup, lru_gen: on}
+  - {id: dying-classic, workload: dying-cgroup, lru_gen: off}
+)"),
+                    "job.yaml", "/jobs");
+  EXPECT_EQ(j.workloads[0].lru_gen, "");
+  EXPECT_EQ(j.workloads[1].lru_gen, "on");
+  EXPECT_EQ(j.workloads[2].lru_gen, "off");
+  std::string e = error_of(R"(name: t
+kernels:
+  - name: base
+    source: {tarball: x.tar.xz}
+workloads:
+  - {workload: dying-cgroup, lru_gen: yes}
+)");
+  EXPECT_EQ(e.rfind("job.yaml:6:", 0), 0u) << e;
+  EXPECT_NE(e.find("lru_gen: expected on or off, got 'yes'"), std::string::npos) << e;
+}
+
 TEST(JobTest, UnknownTopLevelKeyNamesLineColumnAndAllowedKeys) {
   std::string e = error_of(std::string(kMinimal) + "reapeats: 3\n");
   EXPECT_EQ(e.rfind("job.yaml:6:1: unknown key 'reapeats'", 0), 0u) << e;
@@ -150,6 +176,70 @@ TEST(JobTest, NamesMustBeSafeForFolders) {
   EXPECT_NE(error_of("name: ../etc\nkernels: [{name: a, source: {tarball: x}}]\nworkloads: [w]\n")
                 .find("job name '../etc'"),
             std::string::npos);
+}
+
+TEST(JobTest, NamesHaveALengthLimit) {
+  std::string e = error_of("name: " + std::string(101, 'n') +
+                           "\nkernels: [{name: a, source: {tarball: x}}]\nworkloads: [w]\n");
+  EXPECT_EQ(e, "job.yaml:1:7: job name 'nnnnnnnnnnnnnnnnnnnn...' is longer than 100 characters");
+  // A name of a million characters costs a loop, not a recursion per character.
+  e = error_of("name: " + std::string(1000000, 'n') + "\n");
+  EXPECT_NE(e.find("longer than 100 characters"), std::string::npos) << e.substr(0, 200);
+}
+
+TEST(JobTest, SourcesKeepWhereTheJobNamesThem) {
+  Job j = parse_job(R"(name: t
+kernels:
+  - name: a
+    source:
+      git: ~/src/linux
+      ref: next-20260128
+  - name: b
+    source: {git: 'https://git.kernel.org/pub/scm/linux/kernel/git/next/linux-next.git', ref: master}
+  - name: c
+    source: {tarball: /usr/src/linux-source-6.1.tar.xz}
+workloads: [w]
+)",
+                    "job.yaml", "/jobs");
+  EXPECT_EQ(j.kernels[0].source.path, "~/src/linux") << "resolved later (kernel/source.h)";
+  EXPECT_EQ(j.kernels[0].source.path_where, "job.yaml:5:12");
+  EXPECT_EQ(j.kernels[0].source.ref_where, "job.yaml:6:12");
+  EXPECT_EQ(j.kernels[1].source.path.string(),
+            "https://git.kernel.org/pub/scm/linux/kernel/git/next/linux-next.git");
+  EXPECT_EQ(j.kernels[1].source.path_where, "job.yaml:8:19");
+  EXPECT_EQ(j.kernels[2].source.path_where, "job.yaml:10:23");
+  EXPECT_EQ(j.kernels[2].source.ref_where, "");
+}
+
+TEST(JobTest, RefsThatGitWouldReadAsOptionsAreRefused) {
+  auto job = [](const std::string& ref) {
+    return "name: t\nkernels:\n  - name: a\n    source: {git: x, ref: '" + ref +
+           "'}\nworkloads: [w]\n";
+  };
+  EXPECT_EQ(error_of(job("--upload-pack=touch /tmp/x")),
+            "job.yaml:4:27: ref '--upload-pack=touch /tmp/x' is not a branch, tag or commit");
+  EXPECT_NE(error_of(job("")).find("is not a branch, tag or commit"), std::string::npos);
+  EXPECT_NE(error_of(job("a b")).find("is not a branch, tag or commit"), std::string::npos);
+  EXPECT_EQ(error_of(job("v6.1^{commit}")), "(no error)");
+}
+
+// The two things the issue found: a file nested 5000 levels deep crashed
+// kharness inside yaml-cpp, and a key given twice was silently accepted.
+TEST(JobTest, DeepNestingAndDuplicateKeysAreOneLineErrors) {
+  std::string deep = std::string(kMinimal) + "timeouts: " + std::string(5000, '[') + "\n";
+  EXPECT_EQ(error_of(deep),
+            "job.yaml:6:74: nested deeper than 64 levels here; kharness reads YAML files nested "
+            "up to that");
+  EXPECT_EQ(error_of(std::string(kMinimal) + "repeats: 2\nrepeats: 3\n"),
+            "job.yaml:7:1: key 'repeats' is given twice in this mapping (first at line 6)");
+  EXPECT_EQ(error_of(R"(name: t
+kernels:
+  - name: base
+    source: {tarball: x.tar.xz}
+    name: other
+workloads: [w]
+)"),
+            "job.yaml:5:5: key 'name' is given twice in this mapping (first at line 3)");
 }
 
 TEST(JobTest, TheBuiltInDefaultJobParses) {

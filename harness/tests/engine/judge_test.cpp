@@ -70,6 +70,38 @@ TEST(JudgeTest, AssertionThatCannotBeEvaluatedFails) {
   EXPECT_NE(v.reason.find("unknown name 'nope'"), std::string::npos);
 }
 
+// A metric the kernel cannot provide makes its assertion unjudgeable: a
+// skip saying which, unless another assertion truly failed.
+TEST(JudgeTest, AssertionOverAMissingMetricSkipsUnlessAnotherFails) {
+  Case c;
+  AssertionResult missing{"memcgs_added <= 10", 0, false, "metric 'memcgs_added' is missing: x"};
+  missing.missing = "memcgs_added";
+  c.assertions = {{"a > 0", 1, true, ""}, missing};
+  Verdict v = c.judge();
+  EXPECT_EQ(v.outcome, Outcome::skip);
+  EXPECT_EQ(v.reason,
+            "cannot judge on this kernel: memcgs_added <= 10 (metric 'memcgs_added' is missing: x)");
+  c.assertions.push_back({"b > 0", 0, false, ""});
+  EXPECT_EQ(c.judge().outcome, Outcome::fail);
+}
+
+// The agent's "unsupported": the kernel lacks what the workload needs (the
+// v1 memory controller, MGLRU, memcg disabled on the command line).
+TEST(JudgeTest, KernelLackingWhatTheWorkloadNeedsIsASkipNamingIt) {
+  Case c;
+  c.records.unsupported = {"the memory controller is disabled in this kernel "
+                           "(cgroup_disable=memory on the command line)"};
+  c.records.done = true;
+  Verdict v = c.judge();
+  EXPECT_EQ(v.outcome, Outcome::skip);
+  EXPECT_EQ(v.reason,
+            "kernel lacks: the memory controller is disabled in this kernel "
+            "(cgroup_disable=memory on the command line)");
+  // A splat still fails the run.
+  c.console.findings = {{"WARNING", "WARNING in foo", 3, false, false, ""}};
+  EXPECT_EQ(c.judge().outcome, Outcome::fail);
+}
+
 TEST(JudgeTest, KernelWarningFailsEvenWhenAssertionsHold) {
   Case c;
   c.assertions = {{"x", 1, true, ""}};
@@ -213,6 +245,19 @@ TEST(WorkloadConfigTest, ARunIsSkippedNamingWhatItsFragmentLost) {
   w.config.clear();
   w.arch_config.clear();
   EXPECT_EQ(missing_workload_config(w, "", "x86_64"), "");
+}
+
+// kselftest-cgroup asks for CONFIG_MEMCG_KMEM, which is gone by 6.12 (kmem
+// accounting is always on): on such a tree the workload runs.
+TEST(WorkloadConfigTest, ASymbolTheTreeDoesNotDefineIsNotMissing) {
+  ScopedTempDir tmp;
+  write_file(tmp.path() / "w/kernel.config", "CONFIG_MEMCG=y\nCONFIG_MEMCG_KMEM=y\n");
+  WorkloadSpec w;
+  w.name = "w";
+  w.dir = tmp.path() / "w";
+  w.config = {tmp.path() / "w/kernel.config"};
+  EXPECT_NE(missing_workload_config(w, "CONFIG_MEMCG=y\n", "x86_64"), "");
+  EXPECT_EQ(missing_workload_config(w, "CONFIG_MEMCG=y\n", "x86_64", {"CONFIG_MEMCG_KMEM"}), "");
 }
 
 }  // namespace

@@ -36,6 +36,32 @@ TEST(BadInput, MalformedYaml) {
   EXPECT_NE(error_line(r).find("malformed YAML"), std::string::npos) << r.output;
 }
 
+// A job nested 5000 levels deep used to end kharness with SIGSEGV inside
+// yaml-cpp; a key given twice was taken silently. (1000 levels of block
+// nesting: 5000 would pass the 1 MiB limit first, with its indentation.)
+TEST(BadInput, DeepOrDuplicatedJobFileIsOneLineNotACrash) {
+  ScopedTempDir tmp;
+  std::string deep = "name: x\n";
+  for (int i = 0; i < 1000; ++i) deep += std::string(i, ' ') + "k:\n";
+  write_file(tmp.path() / "deep.yaml", deep);
+  write_file(tmp.path() / "flow.yaml", "name: x\nkernels: " + std::string(5000, '[') + "\n");
+  write_file(tmp.path() / "twice.yaml",
+             "name: x\nkernels: [{name: a, source: {tarball: x}}]\nworkloads: [dying-cgroup]\n"
+             "name: y\n");
+  for (const char* name : {"deep.yaml", "flow.yaml"}) {
+    auto r = run_kharness({"build", "--key", (tmp.path() / name).string()});
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_NE(error_line(r).find(std::string(name) + ":"), std::string::npos) << r.output;
+    EXPECT_NE(error_line(r).find("nested deeper than 64 levels"), std::string::npos) << r.output;
+  }
+  auto r = run_kharness({"build", "--key", (tmp.path() / "twice.yaml").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(error_line(r).find("twice.yaml:4:1: key 'name' is given twice in this mapping (first "
+                               "at line 1)"),
+            std::string::npos)
+      << r.output;
+}
+
 TEST(BadInput, UnknownArchAndWorkloadOnTheCommandLine) {
   auto r = run_kharness({"run", "--arch", "riscv64"});
   EXPECT_EQ(r.exit_code, 2) << r.output;

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "kharness_cli.h"
+#include "build_info.h"
 #include "util/files.h"
 #include "util/process.h"
 

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "kharness_cli.h"
+#include "build_info.h"
 #include "util/files.h"
 #include "util/process.h"
 

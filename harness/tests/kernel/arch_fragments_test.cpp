@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/arch.h"
+#include "build_info.h"
 #include "kernel/kconfig.h"
 #include "util/files.h"
 

@@ -299,6 +299,24 @@ TEST_F(BuilderTest, SymbolsLostInTheMergeAreListedWithTheirFragment) {
   EXPECT_EQ(runner.count("make"), 0);
 }
 
+// The fake tree's Kconfig defines MEMCG and VIRTIO_BLK only: a dropped
+// CONFIG_BASE_FULL (gone from trees after 6.1) is not applicable, so the
+// build goes on, and the artifact says so, built or from the cache.
+TEST_F(BuilderTest, ASymbolTheTreeDoesNotDefineIsNotApplicableNotLost) {
+  write_file(paths.kernel_configs() / "base.config",
+             "CONFIG_PRINTK=y\nCONFIG_BLK_DEV=y\nCONFIG_BASE_FULL=y\n");
+  runner.drop_in_merge = {"CONFIG_BASE_FULL"};
+  int makes = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    Artifact a = build();
+    EXPECT_EQ(a.from_cache, pass == 1);
+    EXPECT_EQ(a.config_not_applicable, std::vector<std::string>{"CONFIG_BASE_FULL"});
+    if (pass == 0) makes = runner.count("make");
+  }
+  EXPECT_GT(makes, 0);
+  EXPECT_EQ(runner.count("make"), makes);  // the second came from the cache
+}
+
 TEST_F(BuilderTest, FailedMakeNamesTheFirstErrorAndTheLog) {
   runner.make_fails = true;
   try {
@@ -367,6 +385,30 @@ TEST_F(BuilderTest, SeriesThatDoesNotApplyLeavesNoCompleteTree) {
   runner.calls.clear();
   EXPECT_THROW(build(), InputError);
   EXPECT_EQ(runner.count("tar"), 1);
+}
+
+// A git URL (file:// here: no network) is built from the cache's mirror,
+// and the artifact names the commit the ref resolved to, built or cached:
+// what result.json records as kernel.commit.
+TEST_F(BuilderTest, UrlSourceCarriesTheCommitItsRefResolvedTo) {
+  fs::path origin = tmp.path() / "origin";
+  fs::copy(test::data_path("kernel/fake-tree"), origin, fs::copy_options::recursive);
+  test::git(origin, {"init", "-q", "-b", "next"});
+  test::git(origin, {"add", "-A"});
+  test::git(origin, {"commit", "-qm", "base"});
+  test::git(origin, {"tag", "next-20260128"});
+  const std::string commit = test::git(origin, {"rev-parse", "HEAD"});
+  spec.source.kind = SourceSpec::Kind::git;
+  spec.source.path = "file://" + origin.string();
+  spec.source.ref = "next-20260128";
+  for (int pass = 0; pass < 2; ++pass) {  // built, then from the cache
+    Artifact a = build();
+    EXPECT_EQ(a.from_cache, pass == 1);
+    EXPECT_EQ(a.commit, commit);
+    EXPECT_EQ(a.source_id, "git:" + test::git(origin, {"rev-parse", "HEAD^{tree}"}));
+  }
+  EXPECT_TRUE(fs::exists(paths.cache / "git"));
+  EXPECT_EQ(test::git(origin, {"status", "--porcelain"}), "") << "the origin is never touched";
 }
 
 }  // namespace

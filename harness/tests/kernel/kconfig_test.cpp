@@ -1,6 +1,10 @@
 #include "kernel/kconfig.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 namespace kh {
 namespace {
@@ -78,6 +82,66 @@ TEST(Kconfig, LaterFragmentOverridesEarlierRequest) {
   auto lost = lost_symbols(req, {{"CONFIG_SWAP", "y"}});
   ASSERT_EQ(lost.size(), 1u);
   EXPECT_EQ(lost[0].origin, "noswap.config");
+}
+
+TEST(Kconfig, DefinitionsFromConfigAndMenuconfigLines) {
+  auto defs = kconfig_definitions(
+      "menuconfig MEMCG\n"
+      "\tbool \"Memory controller\"\n"
+      "if MEMCG\n"
+      "config MEMCG_V1\n"
+      "\tbool \"Legacy cgroup v1 memory controller\"\n"
+      "\tdepends on MEMCG\n"
+      "  config  LRU_GEN # trailing comment\n"
+      "endif\n"
+      "configuration is not a keyword\n");
+  EXPECT_TRUE(defs.count("CONFIG_MEMCG"));
+  EXPECT_TRUE(defs.count("CONFIG_MEMCG_V1"));
+  EXPECT_TRUE(defs.count("CONFIG_LRU_GEN"));
+  EXPECT_FALSE(defs.count("CONFIG_URATION"));
+}
+
+TEST(Kconfig, TreeSymbolsSkipOtherArches) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("kconfig_tree_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "arch/x86");
+  std::filesystem::create_directories(dir / "arch/arm64");
+  std::filesystem::create_directories(dir / "mm");
+  auto put = [](const std::filesystem::path& p, const char* text) {
+    std::ofstream(p) << text;
+  };
+  put(dir / "Kconfig", "source \"mm/Kconfig\"\n");
+  put(dir / "mm/Kconfig", "config MEMCG\n\tbool\n");
+  put(dir / "arch/Kconfig", "config HAVE_ARCH_THING\n\tbool\n");
+  put(dir / "arch/x86/Kconfig", "config KVM_GUEST\n\tbool\n");
+  put(dir / "arch/x86/Kconfig.debug", "config X86_DEBUG_THING\n\tbool\n");
+  put(dir / "arch/arm64/Kconfig", "config ARM64_THING\n\tbool\n");
+  auto x86 = tree_kconfig_symbols(dir, "x86");
+  EXPECT_EQ(x86, (std::set<std::string>{"CONFIG_MEMCG", "CONFIG_HAVE_ARCH_THING",
+                                        "CONFIG_KVM_GUEST", "CONFIG_X86_DEBUG_THING"}));
+  auto arm = tree_kconfig_symbols(dir, "arm64");
+  EXPECT_TRUE(arm.count("CONFIG_ARM64_THING"));
+  EXPECT_FALSE(arm.count("CONFIG_KVM_GUEST"));
+  std::filesystem::remove_all(dir);
+}
+
+// The 6.12 case: CONFIG_BASE_FULL was removed (its features are always
+// there); a request for it is not applicable, not lost. A symbol the tree
+// defines whose dependencies are unmet stays lost.
+TEST(Kconfig, UndefinedSymbolsAreNotApplicable) {
+  auto requested = parse_kconfig("CONFIG_BASE_FULL=y\nCONFIG_VIRTIO_BLK=y\nCONFIG_MEMCG_V1=y\n",
+                                 "configs/kernel/base.config");
+  auto lost = lost_symbols(requested, {});
+  auto split = split_not_applicable(lost, {"CONFIG_VIRTIO_BLK", "CONFIG_MEMCG_V1"});
+  ASSERT_EQ(split.lost.size(), 2u);
+  EXPECT_EQ(split.lost[0].symbol, "CONFIG_VIRTIO_BLK");
+  EXPECT_EQ(split.lost[1].symbol, "CONFIG_MEMCG_V1");
+  ASSERT_EQ(split.not_applicable.size(), 1u);
+  EXPECT_EQ(split.not_applicable[0].symbol, "CONFIG_BASE_FULL");
+  EXPECT_EQ(describe_not_applicable(split.not_applicable),
+            "config: not in this tree (not applicable): CONFIG_BASE_FULL "
+            "(configs/kernel/base.config:1)");
+  EXPECT_EQ(describe_not_applicable({}), "");
 }
 
 }  // namespace
