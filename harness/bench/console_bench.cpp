@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "analysis/console_report.h"
+#include "analysis/console_findings.h"
 #include "build_info.h"
 #include "util/files.h"
 
@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   std::size_t findings = 0;
   for (int run = 0; run < 5; ++run) {
     auto t0 = std::chrono::steady_clock::now();
-    kh::ConsoleReport r = kh::parse_console(log);
+    kh::ConsoleFindings r = kh::parse_console(log);
     auto t1 = std::chrono::steady_clock::now();
     findings = r.findings.size();
     best = std::min(best, std::chrono::duration<double, std::milli>(t1 - t0).count());

@@ -27,14 +27,14 @@ struct AssertionResult {
   std::string missing{};
 };
 
-// One finding of the console parser (analysis/console_report.h).
+// One finding of the console parser (analysis/console_findings.h).
 struct ConsoleFinding {
   std::string kind;        // "WARNING", "BUG", "Oops", "panic", "hung task", ...
   std::string title;       // "WARNING in mem_cgroup_css_offline"
   std::size_t line = 0;    // 1-based line in console.log
-  bool corrupted = false;  // the report was cut off
+  bool corrupted = false;  // the finding was cut off
   bool tolerated = false;  // the kernel's tolerate: list names this title
-  std::string excerpt;     // the report's lines (the cut-here block, the oops and its
+  std::string excerpt;     // the finding's lines (the cut-here block, the oops and its
                            // call trace), timestamps stripped; capped in length
 };
 

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "analysis/assertions.h"
-#include "analysis/console_report.h"
+#include "analysis/console_findings.h"
 #include "analysis/records.h"
 #include "engine/guest.h"
 #include "engine/judge.h"
@@ -95,14 +95,14 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   req.boot_timeout = job.timeouts.boot;
   req.run_timeout = job.timeouts.workload;
 
-  // A report is shown as soon as its first line reaches console.log (the
-  // backend tails it every 20 ms), not when the VM is over.
-  double first_report = -1;
+  // A finding is shown as soon as its first line reaches the console (the
+  // monitor reads it every 20 ms), not when the VM is over.
+  double first_finding = -1;
   std::set<std::string> shown;
   req.on_console = [&](const std::string& line, double seconds) {
-    std::string title = report_start_title(line);
+    std::string title = finding_start_title(line);
     if (title.empty() || !shown.insert(title).second) return;
-    if (first_report < 0) first_report = seconds;
+    if (first_finding < 0) first_finding = seconds;
     status_.progress(subject, "console: " + title);
   };
   status_.step(subject, "booting");
@@ -123,16 +123,17 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   r.timings["workload_limit"] = vm.run_limit_seconds;
   if (vm.boot_seconds >= 0) r.timings["workload"] = vm.total_seconds - vm.boot_seconds;
   r.timings["total"] = artifact.build_seconds + vm.total_seconds;
-  // Seconds from QEMU's start to the first report line on the console: with
-  // vm_total, how long a splat (a panic) kept the VM going.
-  if (first_report >= 0) r.timings["first_report"] = first_report;
+  // Seconds from the VM's start to the first finding's line on the console
+  // (the key is result.json's, unchanged): with vm_total, how long a
+  // finding (a panic) kept the VM going.
+  if (first_finding >= 0) r.timings["first_report"] = first_finding;
   write_file(dir / "reproduce.sh", reproduce_script(vm.argv, disk_mb));
   make_executable(dir / "reproduce.sh");
 
   std::string console_text, records_text;
   read_file_if_exists(dir / "console.log", console_text);
   read_file_if_exists(dir / "records.jsonl", records_text);
-  ConsoleReport console = parse_console(console_text);
+  ConsoleFindings console = parse_console(console_text);
   AgentRecords records = parse_records(records_text);
   mark_tolerated(console.findings, run.kernel->tolerate);
   r.console = console.findings;

@@ -49,7 +49,7 @@ std::optional<std::pair<unsigned long, unsigned long>> taint_appeared(const Agen
   return std::make_pair(seen.front(), seen.back());
 }
 
-Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRecords& records,
+Verdict judge_run(const VmExit& vm, const ConsoleFindings& console, const AgentRecords& records,
                   const std::vector<AssertionResult>& assertions,
                   const std::vector<TestCase>& cases) {
   if (vm.kind == VmExitKind::interrupted) return {Outcome::infra, "interrupted"};

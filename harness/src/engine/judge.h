@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "analysis/console_report.h"
+#include "analysis/console_findings.h"
 #include "analysis/records.h"
 #include "core/run_result.h"
 #include "core/workload.h"
@@ -44,7 +44,7 @@ struct Verdict {
 // lacks (the agent's "unsupported": skip), agent errors, assertions (an
 // assertion over a metric the kernel did not provide: skip, unless another
 // one failed). A failed assertion's reason names up to three failed `cases`.
-Verdict judge_run(const VmExit& vm, const ConsoleReport& console, const AgentRecords& records,
+Verdict judge_run(const VmExit& vm, const ConsoleFindings& console, const AgentRecords& records,
                   const std::vector<AssertionResult>& assertions,
                   const std::vector<TestCase>& cases = {});
 

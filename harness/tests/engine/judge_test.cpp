@@ -9,7 +9,7 @@ namespace {
 
 struct Case {
   VmExit vm;
-  ConsoleReport console;
+  ConsoleFindings console;
   AgentRecords records;
   std::vector<AssertionResult> assertions;
   Case() {
@@ -22,7 +22,7 @@ struct Case {
   std::vector<std::string> tolerated;  // the kernel's tolerate: list
   std::vector<TestCase> cases;
   Verdict judge() const {
-    ConsoleReport marked = console;
+    ConsoleFindings marked = console;
     mark_tolerated(marked.findings, tolerated);
     return judge_run(vm, marked, records, assertions, cases);
   }

@@ -1,4 +1,4 @@
-#include "analysis/console_report.h"
+#include "analysis/console_findings.h"
 
 #include <array>
 #include <cctype>
@@ -10,21 +10,21 @@
 namespace kh {
 namespace {
 
-// What closes a report besides the next report starting.
+// What closes a finding besides the next finding starting.
 enum class EndMarker {
-  none,   // nothing: the report is over once its stack dump is (or never says)
+  none,   // nothing: the finding is over once its stack dump is (or never says)
   trace,  // "---[ end trace ... ]---" (WARNING, Oops, BUG that oopsed)
-  rule,   // the "=====" rule KASAN, KFENCE and UBSAN print after their report
+  rule,   // the "=====" rule KASAN, KFENCE and UBSAN print after theirs
 };
 
-// How the title gets its function once the report shows it.
+// How the title gets its function once the finding shows it.
 enum class Refine {
   none,
   rip,          // "RIP: 0010:func+0x.." (x86) or "pc : func+0x.." (arm64)
   first_frame,  // first frame of the task's stack that is not the scheduler
 };
 
-// Whether a report always ends with a stack dump.
+// Whether a finding always ends with a stack dump.
 enum class Stack { optional, required };
 
 struct Start {
@@ -35,7 +35,7 @@ struct Start {
   Stack stack = Stack::optional;
 };
 
-struct OpenReport {
+struct OpenFinding {
   std::size_t index = 0;  // into findings
   std::string base_title;
   EndMarker end = EndMarker::none;
@@ -385,7 +385,7 @@ bool is_frame(std::string_view text) {
          is_identifier(function_name(t.substr(0, plus)));
 }
 
-// How a report's excerpt begins: the "cut here" line or the "=====" rule a
+// How a finding's excerpt begins: the "cut here" line or the "=====" rule a
 // few lines above the line that opened it, when there is one.
 constexpr std::size_t kLookBack = 6;
 
@@ -396,22 +396,22 @@ void append_line(std::string& excerpt, std::string_view text) {
 
 }  // namespace
 
-std::string report_start_title(std::string_view line) {
+std::string finding_start_title(std::string_view line) {
   auto start = match_start(message_of(line));
   return start ? start->title : std::string();
 }
 
-ConsoleReport parse_console(std::string_view log) {
-  ConsoleReport report;
-  std::optional<OpenReport> open;
+ConsoleFindings parse_console(std::string_view log) {
+  ConsoleFindings out;
+  std::optional<OpenFinding> open;
   std::size_t line_no = 0;
-  // The last few lines' messages, for the lines above a report's first.
+  // The last few lines' messages, for the lines above a finding's first.
   std::array<std::string_view, kLookBack> recent{};
   std::size_t recent_count = 0;
 
   auto close = [&] { open.reset(); };
   auto add_line = [&](std::string_view text) {
-    if (open->lines++ < kExcerptLines) append_line(report.findings[open->index].excerpt, text);
+    if (open->lines++ < kExcerptLines) append_line(out.findings[open->index].excerpt, text);
   };
 
   std::size_t pos = 0;
@@ -425,16 +425,16 @@ ConsoleReport parse_console(std::string_view log) {
     std::string_view text = message_of(line);
     auto remember = [&] { recent[recent_count++ % kLookBack] = text; };
     if (starts_with(text, "Linux version ")) {
-      if (report.booted) {
+      if (out.booted) {
         // A second banner: the guest rebooted behind our back.
         close();
-        report.findings.push_back(
+        out.findings.push_back(
             ConsoleFinding{"reboot", "unexpected reboot", line_no, false, false, std::string()});
-        append_line(report.findings.back().excerpt, text);
+        append_line(out.findings.back().excerpt, text);
       }
-      report.booted = true;
-    } else if (!report.booted && contains(text, "Linux version ")) {
-      report.booted = true;
+      out.booted = true;
+    } else if (!out.booted && contains(text, "Linux version ")) {
+      out.booted = true;
     }
 
     if (open) {
@@ -447,9 +447,9 @@ ConsoleReport parse_console(std::string_view log) {
       }
       // "BUG: unable to handle page fault ..." goes on with "Oops: 0000 [#1]"
       // (x86) or "Internal error: Oops" (arm64); "kernel BUG at" with
-      // "invalid opcode" / "Internal error: Oops - BUG": one report, which
+      // "invalid opcode" / "Internal error: Oops - BUG": one finding, which
       // now ends with an end-trace marker.
-      if (is_oops_line(text) && report.findings[open->index].kind == "BUG" && !open->stack_closed) {
+      if (is_oops_line(text) && out.findings[open->index].kind == "BUG" && !open->stack_closed) {
         open->end = EndMarker::trace;
         add_line(text);
         remember();
@@ -458,7 +458,7 @@ ConsoleReport parse_console(std::string_view log) {
     }
 
     if (auto start = match_start(text)) {
-      close();  // the previous report ended without its marker: interleaved, not cut off
+      close();  // the previous finding ended without its marker: interleaved, not cut off
       ConsoleFinding finding{start->kind, start->title, line_no, false, false, std::string()};
       // The lines above that belong to it: back to a "cut here" or a rule.
       std::size_t have = std::min(recent_count, kLookBack);
@@ -471,10 +471,10 @@ ConsoleReport parse_console(std::string_view log) {
         }
       }
       append_line(finding.excerpt, text);
-      report.panicked |= start->kind == "panic";
-      report.findings.push_back(std::move(finding));
-      open = OpenReport{report.findings.size() - 1, start->title, start->end, start->refine,
-                        start->stack};
+      out.panicked |= start->kind == "panic";
+      out.findings.push_back(std::move(finding));
+      open = OpenFinding{out.findings.size() - 1, start->title, start->end, start->refine,
+                         start->stack};
       remember();
       continue;
     }
@@ -483,7 +483,7 @@ ConsoleReport parse_console(std::string_view log) {
 
     add_line(text);
     std::string_view t = trim(text);
-    ConsoleFinding& finding = report.findings[open->index];
+    ConsoleFinding& finding = out.findings[open->index];
     if (t == "Call Trace:" || t == "Call trace:") {
       open->in_trace = true;
       open->frames = 0;
@@ -503,7 +503,7 @@ ConsoleReport parse_console(std::string_view log) {
         open->in_trace = false;
         open->stack_closed = true;
         if (open->end == EndMarker::none) {
-          // This line is not the report's any more (when it made it in).
+          // This line is not the finding's any more (when it made it in).
           std::string& ex = finding.excerpt;
           if (open->lines <= kExcerptLines && ex.size() >= 2) {
             std::size_t cut = ex.rfind('\n', ex.size() - 2);
@@ -531,13 +531,13 @@ ConsoleReport parse_console(std::string_view log) {
     }
   }
 
-  // The log ended inside a report: in the middle of a stack dump, before the
-  // end marker the report always prints, or before its stack at all.
+  // The log ended inside a finding: in the middle of a stack dump, before the
+  // end marker the finding always prints, or before its stack at all.
   if (open) {
     bool in_stack = open->in_task || (open->in_trace && open->frames > 0);
     bool cut = in_stack || open->end != EndMarker::none ||
                (open->stack == Stack::required && !open->stack_closed);
-    report.findings[open->index].corrupted = cut && report.findings[open->index].kind != "panic";
+    out.findings[open->index].corrupted = cut && out.findings[open->index].kind != "panic";
   }
 
   // One finding per title: a soft lockup repeats, a second WARNING of a
@@ -545,10 +545,10 @@ ConsoleReport parse_console(std::string_view log) {
   // from RIP / frames), so duplicates go at the end.
   std::vector<ConsoleFinding> unique;
   std::unordered_set<std::string> titles;
-  for (auto& f : report.findings)
+  for (auto& f : out.findings)
     if (titles.insert(f.title).second) unique.push_back(std::move(f));
-  report.findings = std::move(unique);
-  return report;
+  out.findings = std::move(unique);
+  return out;
 }
 
 }  // namespace kh

@@ -1,4 +1,4 @@
-#include "analysis/console_report.h"
+#include "analysis/console_findings.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -28,26 +28,26 @@ std::vector<std::string> expected_lines(const std::string& text) {
 
 // Every tests/data/console/<case>.log against <case>.expected, one finding
 // per line: "kind|title|corrupted".
-TEST(ConsoleReportTest, GoldenLogs) {
+TEST(ConsoleFindingsTest, GoldenLogs) {
   int cases = 0;
   for (const auto& entry : std::filesystem::directory_iterator(test::data_path("console"))) {
     if (entry.path().extension() != ".log") continue;
     std::string name = entry.path().stem().string();
     SCOPED_TRACE(name);
-    ConsoleReport report = parse_console(test::read_data("console/" + name + ".log"));
+    ConsoleFindings found = parse_console(test::read_data("console/" + name + ".log"));
     std::vector<std::string> got;
-    for (const auto& f : report.findings) got.push_back(describe(f));
+    for (const auto& f : found.findings) got.push_back(describe(f));
     EXPECT_EQ(got, expected_lines(test::read_data("console/" + name + ".expected")));
-    EXPECT_TRUE(report.booted);
+    EXPECT_TRUE(found.booted);
     ++cases;
   }
   EXPECT_GE(cases, 6);
 }
 
-// Every golden report, cut off two lines after it starts (mid-line, as a
+// Every golden finding, cut off two lines after it starts (mid-line, as a
 // VM killed at that moment leaves it), is marked corrupted. Panics, RCU
 // stalls and reboots have no fixed end to miss.
-TEST(ConsoleReportTest, TruncatedGoldenReportsAreCorrupted) {
+TEST(ConsoleFindingsTest, TruncatedGoldenFindingsAreCorrupted) {
   int cut_cases = 0;
   for (const auto& entry : std::filesystem::directory_iterator(test::data_path("console"))) {
     if (entry.path().extension() != ".log") continue;
@@ -63,7 +63,7 @@ TEST(ConsoleReportTest, TruncatedGoldenReportsAreCorrupted) {
       ASSERT_NE(pos, std::string::npos);
       std::size_t end = log.find('\n', pos);
       std::string cut = log.substr(0, pos + (end - pos) / 2);
-      ConsoleReport r = parse_console(cut);
+      ConsoleFindings r = parse_console(cut);
       ASSERT_FALSE(r.findings.empty());
       EXPECT_EQ(r.findings.back().line, f.line);
       EXPECT_TRUE(r.findings.back().corrupted);
@@ -73,12 +73,12 @@ TEST(ConsoleReportTest, TruncatedGoldenReportsAreCorrupted) {
   EXPECT_GE(cut_cases, 45);
 }
 
-// The same report class gives the same title on x86_64 and arm64:
+// The same finding class gives the same title on x86_64 and arm64:
 // lkdtm_<id>_x86_64 and lkdtm_<id>_arm64 agree on their first finding.
 // Except where the stacks themselves differ: x86's gcc makes
 // lkdtm_HUNG_TASK's schedule() a tail call, so the blocked task's first
 // frame of its own is direct_entry there and lkdtm_HUNG_TASK on arm64.
-TEST(ConsoleReportTest, TitlesAreTheSameOnBothArches) {
+TEST(ConsoleFindingsTest, TitlesAreTheSameOnBothArches) {
   const std::map<std::string, std::pair<std::string, std::string>> differ = {
       {"lkdtm_hung_task",
        {"INFO: task hung in direct_entry", "INFO: task hung in lkdtm_HUNG_TASK"}}};
@@ -106,22 +106,22 @@ TEST(ConsoleReportTest, TitlesAreTheSameOnBothArches) {
   EXPECT_GE(pairs, 20);
 }
 
-TEST(ConsoleReportTest, StartTitleForLiveProgress) {
-  EXPECT_EQ(report_start_title("[    5.100000] WARNING: CPU: 0 PID: 28 at "
+TEST(ConsoleFindingsTest, StartTitleForLiveProgress) {
+  EXPECT_EQ(finding_start_title("[    5.100000] WARNING: CPU: 0 PID: 28 at "
                                "drivers/misc/lkdtm/bugs.c:92 lkdtm_WARNING+0x1e/0x30\r"),
             "WARNING in lkdtm_WARNING");
-  EXPECT_EQ(report_start_title("Kernel panic - not syncing: dumptest"), "kernel panic: dumptest");
-  EXPECT_EQ(report_start_title("Unable to handle kernel NULL pointer dereference at virtual "
+  EXPECT_EQ(finding_start_title("Kernel panic - not syncing: dumptest"), "kernel panic: dumptest");
+  EXPECT_EQ(finding_start_title("Unable to handle kernel NULL pointer dereference at virtual "
                                "address 0000000000000000"),
             "BUG: kernel NULL pointer dereference");
-  EXPECT_EQ(report_start_title("[    0.000000] Linux version 6.1.192"), "");
-  EXPECT_EQ(report_start_title(""), "");
+  EXPECT_EQ(finding_start_title("[    0.000000] Linux version 6.1.192"), "");
+  EXPECT_EQ(finding_start_title(""), "");
 }
 
-TEST(ConsoleReportTest, ASecondBannerIsAnUnexpectedReboot) {
+TEST(ConsoleFindingsTest, ASecondBannerIsAnUnexpectedReboot) {
   // A real x86_64 guest that panicked with panic=1 and no -no-reboot.
   std::string log = test::read_data("console/lkdtm_panic_reboot_x86_64.log");
-  ConsoleReport r = parse_console(log);
+  ConsoleFindings r = parse_console(log);
   ASSERT_EQ(r.findings.size(), 2u);
   EXPECT_EQ(r.findings[1].kind, "reboot");
   // The line of the second "Linux version" banner.
@@ -136,7 +136,7 @@ TEST(ConsoleReportTest, ASecondBannerIsAnUnexpectedReboot) {
   EXPECT_TRUE(parse_console(log.substr(0, log.find("Linux version", 10))).findings.size() == 1);
 }
 
-TEST(ConsoleReportTest, ExcerptsRunFromCutHereToTheEndOfTheStack) {
+TEST(ConsoleFindingsTest, ExcerptsRunFromCutHereToTheEndOfTheStack) {
   auto w = parse_console(test::read_data("console/lkdtm_warning_x86_64.log")).findings;
   ASSERT_FALSE(w.empty());
   EXPECT_TRUE(
@@ -156,16 +156,16 @@ TEST(ConsoleReportTest, ExcerptsRunFromCutHereToTheEndOfTheStack) {
   EXPECT_FALSE(h[0].corrupted);
 }
 
-TEST(ConsoleReportTest, CleanBootHasNoFindings) {
-  ConsoleReport r = parse_console(test::read_data("console/clean_boot.log"));
+TEST(ConsoleFindingsTest, CleanBootHasNoFindings) {
+  ConsoleFindings r = parse_console(test::read_data("console/clean_boot.log"));
   EXPECT_TRUE(r.booted);
   EXPECT_FALSE(r.panicked);
   EXPECT_TRUE(r.findings.empty());
 }
 
-TEST(ConsoleReportTest, RealPanicSetsPanickedAndLine) {
+TEST(ConsoleFindingsTest, RealPanicSetsPanickedAndLine) {
   std::string log = test::read_data("console/panic_kill_init.log");
-  ConsoleReport r = parse_console(log);
+  ConsoleFindings r = parse_console(log);
   ASSERT_EQ(r.findings.size(), 1u);
   EXPECT_TRUE(r.panicked);
   // The finding's line is the "Kernel panic" line, 1-based.
@@ -178,8 +178,8 @@ TEST(ConsoleReportTest, RealPanicSetsPanickedAndLine) {
   EXPECT_EQ(r.findings[0].line, panic_line);
 }
 
-TEST(ConsoleReportTest, OopsInsideBugIsOneReportAndPanicFollows) {
-  ConsoleReport r = parse_console(test::read_data("console/null_deref_oops_panic.log"));
+TEST(ConsoleFindingsTest, OopsInsideBugIsOneFindingAndPanicFollows) {
+  ConsoleFindings r = parse_console(test::read_data("console/null_deref_oops_panic.log"));
   ASSERT_EQ(r.findings.size(), 2u);
   EXPECT_EQ(r.findings[0].kind, "BUG");
   EXPECT_EQ(r.findings[1].kind, "panic");
@@ -187,16 +187,16 @@ TEST(ConsoleReportTest, OopsInsideBugIsOneReportAndPanicFollows) {
   EXPECT_TRUE(r.panicked);
 }
 
-TEST(ConsoleReportTest, NoBannerMeansNotBooted) {
-  ConsoleReport r =
+TEST(ConsoleFindingsTest, NoBannerMeansNotBooted) {
+  ConsoleFindings r =
       parse_console("SeaBIOS (version 1.16.2-debian-1.16.2-1)\r\nBooting from ROM..\r\n");
   EXPECT_FALSE(r.booted);
   EXPECT_TRUE(r.findings.empty());
   EXPECT_FALSE(parse_console("").booted);
 }
 
-TEST(ConsoleReportTest, TimestampsAndCallerIdsAreStripped) {
-  ConsoleReport r = parse_console(
+TEST(ConsoleFindingsTest, TimestampsAndCallerIdsAreStripped) {
+  ConsoleFindings r = parse_console(
       "[    0.000000] Linux version 6.1.192\n"
       "[   12.000001][    T1] Kernel panic - not syncing: VFS: Unable to mount root fs on "
       "unknown-block(0,0)\n");
@@ -206,8 +206,8 @@ TEST(ConsoleReportTest, TimestampsAndCallerIdsAreStripped) {
   EXPECT_EQ(r.findings[0].line, 2u);
 }
 
-TEST(ConsoleReportTest, KernelLineAfterUnterminatedUserOutput) {
-  ConsoleReport r = parse_console(
+TEST(ConsoleFindingsTest, KernelLineAfterUnterminatedUserOutput) {
+  ConsoleFindings r = parse_console(
       "iteration 12[   40.100000] ------------[ cut here ]------------\n"
       "[   40.100100] WARNING: CPU: 0 PID: 1 at mm/memcontrol.c:5367 "
       "mem_cgroup_css_free+0x1f/0x40\n"
@@ -216,15 +216,15 @@ TEST(ConsoleReportTest, KernelLineAfterUnterminatedUserOutput) {
   EXPECT_EQ(describe(r.findings[0]), "WARNING|WARNING in mem_cgroup_css_free|false");
 }
 
-TEST(ConsoleReportTest, WarningWithoutFileStillNamesFunction) {
-  ConsoleReport r = parse_console(
+TEST(ConsoleFindingsTest, WarningWithoutFileStillNamesFunction) {
+  ConsoleFindings r = parse_console(
       "WARNING: CPU: 0 PID: 1 at refcount_warn_saturate+0x97/0x110\n---[ end trace 0 ]---\n");
   ASSERT_EQ(r.findings.size(), 1u);
   EXPECT_EQ(r.findings[0].title, "WARNING in refcount_warn_saturate");
 }
 
-TEST(ConsoleReportTest, Kasan) {
-  ConsoleReport r = parse_console(
+TEST(ConsoleFindingsTest, Kasan) {
+  ConsoleFindings r = parse_console(
       "==================================================================\n"
       "BUG: KASAN: use-after-free in mem_cgroup_iter+0x2b1/0x3a0\n"
       "Read of size 8 at addr ffff888004a1c158 by task kswapd0/24\n"
@@ -234,15 +234,15 @@ TEST(ConsoleReportTest, Kasan) {
       "Disabling lock debugging due to kernel taint\n");
   ASSERT_EQ(r.findings.size(), 1u);
   EXPECT_EQ(describe(r.findings[0]), "KASAN|KASAN: use-after-free in mem_cgroup_iter|false");
-  ConsoleReport cut = parse_console(
+  ConsoleFindings cut = parse_console(
       "BUG: KASAN: slab-out-of-bounds in memcg_alloc_slab_cgroups+0x8e/0x130\n"
       "Write of size 8 at addr ffff888004a1c158 by task kharness-agent/211\n");
   ASSERT_EQ(cut.findings.size(), 1u);
   EXPECT_TRUE(cut.findings[0].corrupted);
 }
 
-TEST(ConsoleReportTest, Lockdep) {
-  ConsoleReport r = parse_console(
+TEST(ConsoleFindingsTest, Lockdep) {
+  ConsoleFindings r = parse_console(
       "======================================================\n"
       "WARNING: possible circular locking dependency detected\n"
       "6.1.192 #1 Not tainted\n"
@@ -257,8 +257,8 @@ TEST(ConsoleReportTest, Lockdep) {
   EXPECT_TRUE(parse_console("WARNING: some platform message\n").findings.empty());
 }
 
-TEST(ConsoleReportTest, SoftLockupTakesFunctionFromRip) {
-  ConsoleReport r = parse_console(
+TEST(ConsoleFindingsTest, SoftLockupTakesFunctionFromRip) {
+  ConsoleFindings r = parse_console(
       "watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [kharness-agent:211]\n"
       "Modules linked in:\n"
       "RIP: 0010:mem_cgroup_iter+0x1a1/0x3a0\n"
@@ -266,13 +266,13 @@ TEST(ConsoleReportTest, SoftLockupTakesFunctionFromRip) {
   ASSERT_EQ(r.findings.size(), 1u);
   EXPECT_EQ(describe(r.findings[0]), "soft lockup|BUG: soft lockup in mem_cgroup_iter|false");
   // Cut off before its stack: marked.
-  ConsoleReport cut = parse_console("watchdog: BUG: soft lockup - CPU#1 stuck for 23s! [a:1]\n");
+  ConsoleFindings cut = parse_console("watchdog: BUG: soft lockup - CPU#1 stuck for 23s! [a:1]\n");
   ASSERT_EQ(cut.findings.size(), 1u);
   EXPECT_TRUE(cut.findings[0].corrupted);
 }
 
-TEST(ConsoleReportTest, RcuStall) {
-  ConsoleReport r = parse_console(
+TEST(ConsoleFindingsTest, RcuStall) {
+  ConsoleFindings r = parse_console(
       "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:\n"
       "rcu: \t0-...!: (2 GPs behind) idle=c1c/0/0x1 softirq=4055/4055 fqs=0\n"
       "rcu: INFO: rcu_sched self-detected stall on CPU\n");
@@ -281,9 +281,9 @@ TEST(ConsoleReportTest, RcuStall) {
   EXPECT_EQ(r.findings[1].title, "INFO: rcu_sched detected stall");
 }
 
-TEST(ConsoleReportTest, BugWithoutOopsIsNotCorruptedAtEnd) {
+TEST(ConsoleFindingsTest, BugWithoutOopsIsNotCorruptedAtEnd) {
   // "sleeping function called" only dumps a stack: no end marker to wait for.
-  ConsoleReport r = parse_console(
+  ConsoleFindings r = parse_console(
       "BUG: sleeping function called from invalid context at mm/slab.h:723\n"
       "Call Trace:\n <TASK>\n dump_stack_lvl+0x33/0x42\n </TASK>\n");
   ASSERT_EQ(r.findings.size(), 1u);
@@ -291,8 +291,8 @@ TEST(ConsoleReportTest, BugWithoutOopsIsNotCorruptedAtEnd) {
             "BUG|BUG: sleeping function called from invalid context at mm/slab.h|false");
 }
 
-TEST(ConsoleReportTest, OopsCutOffBeforeEndTraceIsCorrupted) {
-  ConsoleReport r = parse_console(
+TEST(ConsoleFindingsTest, OopsCutOffBeforeEndTraceIsCorrupted) {
+  ConsoleFindings r = parse_console(
       "general protection fault, probably for non-canonical address 0xdffffc0000000001: 0000 "
       "[#1] PREEMPT SMP KASAN\n"
       "RIP: 0010:css_killed_work_fn+0x55/0x100\n"
@@ -301,10 +301,10 @@ TEST(ConsoleReportTest, OopsCutOffBeforeEndTraceIsCorrupted) {
   EXPECT_EQ(describe(r.findings[0]), "Oops|general protection fault in css_killed_work_fn|true");
 }
 
-TEST(ConsoleReportTest, HungTaskCutInTraceIsCorrupted) {
+TEST(ConsoleFindingsTest, HungTaskCutInTraceIsCorrupted) {
   std::string log = test::read_data("console/hung_task_cgroup_rmdir.log");
   log.resize(log.find(" kernfs_iop_rmdir"));
-  ConsoleReport r = parse_console(log);
+  ConsoleFindings r = parse_console(log);
   ASSERT_EQ(r.findings.size(), 1u);
   EXPECT_TRUE(r.findings[0].corrupted);
   EXPECT_EQ(r.findings[0].title, "INFO: task hung in cgroup_kn_lock_live");

@@ -11,14 +11,14 @@
 
 namespace kh {
 
-struct ConsoleReport {
+struct ConsoleFindings {
   std::vector<ConsoleFinding> findings;  // in console order, one per title
   bool panicked = false;                 // "Kernel panic - not syncing"
   bool booted = false;                   // the kernel printed its banner ("Linux version")
 };
 
 // Never throws. Timestamps ("[    1.234567] ", with or without a caller id)
-// and "\r" are ignored; `line` is 1-based, the line that opened the report.
+// and "\r" are ignored; `line` is 1-based, the line that opened the finding.
 //
 // Titles carry no addresses, offsets, line numbers, pids or task names, and
 // name the same thing on x86_64 and arm64, so the same bug gets the same
@@ -45,21 +45,21 @@ struct ConsoleReport {
 // A title seen again (a soft lockup repeats every few seconds) is not a new
 // finding.
 //
-// `excerpt`: the report as printed, from its "cut here" or "=====" rule
+// `excerpt`: the finding as printed, from its "cut here" or "=====" rule
 // through its stack dump and end marker, timestamps stripped, at most
 // kExcerptLines lines.
-// `corrupted`: the log ended inside the report: within a stack dump, before
-// the end marker the report always prints ("---[ end trace" for WARNING and
+// `corrupted`: the log ended inside the finding: within a stack dump, before
+// the end marker the finding always prints ("---[ end trace" for WARNING and
 // Oops, the "=====" rule for KASAN/KFENCE/UBSAN), or before the stack of a
-// report that always has one (hung task, soft lockup, lockdep).
-ConsoleReport parse_console(std::string_view log);
+// finding that always has one (hung task, soft lockup, lockdep).
+ConsoleFindings parse_console(std::string_view log);
 
 inline constexpr std::size_t kExcerptLines = 120;
 
-// The title a report gets from its first line alone, before its RIP or
+// The title a finding gets from its first line alone, before its RIP or
 // stack refine it ("WARNING in F", "BUG: kernel NULL pointer dereference"),
-// or "" when `line` (one console line, timestamp and all) opens no report.
+// or "" when `line` (one console line, timestamp and all) opens no finding.
 // For live progress while the guest runs; parse_console is the verdict.
-std::string report_start_title(std::string_view line);
+std::string finding_start_title(std::string_view line);
 
 }  // namespace kh
