@@ -95,7 +95,7 @@ StepRecord test_commit(const Commit& commit, const std::string& role, int number
 namespace {
 
 void require_end(const StepRecord& rec, const char* flag, StepVerdict expected,
-                 BisectReport& report, const ReportSink& sink) {
+                 BisectSummary& report, const SummarySink& sink) {
   if (rec.judgement.verdict == expected) return;
   report.conclusion =
       fmt::format("{} {} is {}, not {}: {}", flag, describe(rec.commit),
@@ -107,10 +107,10 @@ void require_end(const StepRecord& rec, const char* flag, StepVerdict expected,
 
 }  // namespace
 
-BisectReport run_bisect(const Commit& good, const std::vector<Commit>& between, StepTester& tester,
-                        const ReportSink& sink, const TryPolicy& policy) {
+BisectSummary run_bisect(const Commit& good, const std::vector<Commit>& between, StepTester& tester,
+                        const SummarySink& sink, const TryPolicy& policy) {
   if (between.empty()) throw InputError("--good and --bad are the same commit");
-  BisectReport report;
+  BisectSummary report;
   report.mode = "bisect";
   report.good = good;
   report.bad = between.back();
@@ -162,9 +162,9 @@ BisectReport run_bisect(const Commit& good, const std::vector<Commit>& between, 
   return report;
 }
 
-BisectReport run_series_check(const Commit& base, const std::vector<Commit>& patches,
-                              StepTester& tester, const ReportSink& sink, const TryPolicy& policy) {
-  BisectReport report;
+BisectSummary run_series_check(const Commit& base, const std::vector<Commit>& patches,
+                              StepTester& tester, const SummarySink& sink, const TryPolicy& policy) {
+  BisectSummary report;
   report.mode = "series";
   report.good = base;
   if (!patches.empty()) report.bad = patches.back();

@@ -71,7 +71,7 @@ struct StepRecord {
   double seconds = 0;       // the whole step, build and tries
 };
 
-struct BisectReport {
+struct BisectSummary {
   std::string mode;  // "bisect" or "series"
   Commit good, bad;  // bisect: the ends; series: good = the base
   std::string rule = kVerdictRule;
@@ -94,7 +94,7 @@ struct BisectReport {
 };
 
 // Called after every step and at the end: write the log so far.
-using ReportSink = std::function<void(const BisectReport&)>;
+using SummarySink = std::function<void(const BisectSummary&)>;
 
 // Builds and tests one commit; a kernel identical (same image hash) to one
 // tested before takes that step's verdict without running. `seen` maps
@@ -111,14 +111,14 @@ TryRates rates_from(const std::vector<StepRecord>& steps);
 // oldest first (bad is the last). Tests the bad end, then the good end, and
 // throws InputError naming the end when bad is not bad or good is not good.
 // Then searches (search.h) and fills first_bad and conclusion.
-BisectReport run_bisect(const Commit& good, const std::vector<Commit>& between, StepTester& tester,
-                        const ReportSink& sink, const TryPolicy& policy = {});
+BisectSummary run_bisect(const Commit& good, const std::vector<Commit>& between, StepTester& tester,
+                        const SummarySink& sink, const TryPolicy& policy = {});
 
 // Tests the base and each patch commit after it, in order (ktest's
 // patchcheck), and names the first patch that changes the verdict and the
 // first that brings a kernel report.
-BisectReport run_series_check(const Commit& base, const std::vector<Commit>& patches,
-                              StepTester& tester, const ReportSink& sink,
+BisectSummary run_series_check(const Commit& base, const std::vector<Commit>& patches,
+                              StepTester& tester, const SummarySink& sink,
                               const TryPolicy& policy = {});
 
 std::string short_sha(const std::string& sha);

@@ -17,7 +17,7 @@ nlohmann::json commit_json(const Commit& c) {
 
 }  // namespace
 
-nlohmann::json bisect_json(const BisectReport& report) {
+nlohmann::json bisect_json(const BisectSummary& report) {
   nlohmann::json j;
   j["schema"] = 1;
   j["mode"] = report.mode;
@@ -72,7 +72,7 @@ nlohmann::json bisect_json(const BisectReport& report) {
   return j;
 }
 
-std::string bisect_log_text(const BisectReport& report) {
+std::string bisect_log_text(const BisectSummary& report) {
   std::string out;
   out += fmt::format("# kharness {}: good {}\n#{:>{}} bad {}\n", report.mode, describe(report.good),
                      "", report.mode.size() + 9, describe(report.bad));
@@ -108,7 +108,7 @@ std::string bisect_log_text(const BisectReport& report) {
   return out;
 }
 
-void write_bisect_log(const std::filesystem::path& dir, const BisectReport& report) {
+void write_bisect_log(const std::filesystem::path& dir, const BisectSummary& report) {
   ensure_dir(dir);
   write_file(dir / "bisect.json", bisect_json(report).dump(2) + "\n");
   write_file(dir / "bisect.log", bisect_log_text(report));

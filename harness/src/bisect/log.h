@@ -12,9 +12,9 @@
 
 namespace kh {
 
-nlohmann::json bisect_json(const BisectReport& report);
-std::string bisect_log_text(const BisectReport& report);
+nlohmann::json bisect_json(const BisectSummary& report);
+std::string bisect_log_text(const BisectSummary& report);
 // Writes both into `dir` (write-to-temp + rename).
-void write_bisect_log(const std::filesystem::path& dir, const BisectReport& report);
+void write_bisect_log(const std::filesystem::path& dir, const BisectSummary& report);
 
 }  // namespace kh

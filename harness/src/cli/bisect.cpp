@@ -188,7 +188,7 @@ int do_bisect(const BisectArgs& a) {
   StepSetup setup = make_setup(a, repo, out);
   Engine e(a, setup);
 
-  auto sink = [&](const BisectReport& r) {
+  auto sink = [&](const BisectSummary& r) {
     write_bisect_log(out, r);
     if (!r.steps.empty() && !r.finished) {
       const StepRecord& s = r.steps.back();
@@ -205,7 +205,7 @@ int do_bisect(const BisectArgs& a) {
                                  s.judgement.why));
     }
   };
-  BisectReport report;
+  BisectSummary report;
   if (!a.series.empty()) {
     if (a.base.empty()) throw InputError("--series needs --base REF (the commit it applies to)");
     Commit base = resolve_commit(repo, a.base, "--base", git_runner);
@@ -251,7 +251,7 @@ int do_bisect_step(const TestArgs& a) {
   StepSetup setup = make_setup(a, repo, out);
   Engine e(a, setup);
   std::map<std::string, StepRecord> seen;
-  BisectReport report;
+  BisectSummary report;
   report.mode = "bisect-step";
   report.good = report.bad = head;
   report.candidates = 1;

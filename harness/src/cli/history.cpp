@@ -258,7 +258,7 @@ int do_history(const HistoryArgs& a) {
 int do_import(const HistoryArgs& a) {
   HistoryStore store(a.history);
   std::vector<std::filesystem::path> dirs(a.import_dirs.begin(), a.import_dirs.end());
-  ImportReport rep = import_results(store, dirs);
+  ImportSummary rep = import_results(store, dirs);
   std::cout << fmt::format(
       "history {}: {} new run(s) of {} read from {} results folder(s); {} stored\n", a.history,
       rep.added, rep.runs, rep.folders, store.count());

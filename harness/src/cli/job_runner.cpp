@@ -31,7 +31,7 @@ void record_history(const Job& job, const std::filesystem::path& history,
   if (history.empty() || !std::filesystem::is_directory(out)) return;
   try {
     HistoryStore store(history);
-    ImportReport rep = import_results(store, {out});
+    ImportSummary rep = import_results(store, {out});
     status.info(fmt::format("history: {} run(s) recorded in {}", rep.added, history.string()));
   } catch (const std::exception& e) {
     status.warn(fmt::format("history {}: not recorded: {}", history.string(), e.what()));

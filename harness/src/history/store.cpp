@@ -477,7 +477,7 @@ bool is_job_folder(const fs::path& dir) {
   return fs::is_regular_file(dir / "summary.json") || fs::is_regular_file(dir / "job.yaml");
 }
 
-void import_job_folder(HistoryStore& store, const fs::path& dir, ImportReport& report) {
+void import_job_folder(HistoryStore& store, const fs::path& dir, ImportSummary& report) {
   std::vector<RunResult> runs;
   for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator();
        ++it) {
@@ -499,8 +499,8 @@ void import_job_folder(HistoryStore& store, const fs::path& dir, ImportReport& r
 
 }  // namespace
 
-ImportReport import_results(HistoryStore& store, const std::vector<fs::path>& dirs) {
-  ImportReport report;
+ImportSummary import_results(HistoryStore& store, const std::vector<fs::path>& dirs) {
+  ImportSummary report;
   for (const auto& d : dirs) {
     if (!fs::is_directory(d))
       throw InputError(fmt::format("{}: no such results folder", d.string()));

@@ -86,7 +86,7 @@ class HistoryStore {
 };
 
 // What `history import` found in a results folder.
-struct ImportReport {
+struct ImportSummary {
   int folders = 0;  // job results folders (a summary.json or result.json files)
   int runs = 0;     // result.json files read
   int added = 0;    // new to the store
@@ -98,7 +98,7 @@ struct ImportReport {
 // a run without a start time (an older result.json) gets its file's
 // modification time. Throws InputError for a folder that does not exist or
 // a result.json that cannot be read.
-ImportReport import_results(HistoryStore& store, const std::vector<std::filesystem::path>& dirs);
+ImportSummary import_results(HistoryStore& store, const std::vector<std::filesystem::path>& dirs);
 
 // Where a job's history goes by default: history.sqlite in the folder that
 // holds the job's results folder (results/history.sqlite for

@@ -80,11 +80,11 @@ class FixtureBisect : public ::testing::Test {
   FakeTester tester;
   std::vector<Commit> between;
   int sink_calls = 0;
-  ReportSink sink = [this](const BisectReport&) { ++sink_calls; };
+  SummarySink sink = [this](const BisectSummary&) { ++sink_calls; };
 };
 
 TEST_F(FixtureBisect, NamesTheLeakSkipsTheBreakerAndReusesTheIdenticalKernel) {
-  BisectReport r = run_bisect(C(0), between, tester, sink);
+  BisectSummary r = run_bisect(C(0), between, tester, sink);
   ASSERT_EQ(r.first_bad.size(), 1u);
   EXPECT_EQ(r.first_bad.front().sha, C(7).sha);
   EXPECT_NE(r.conclusion.find("first bad commit: " + C(7).sha.substr(0, 12) + " commit 7"),
@@ -107,9 +107,9 @@ TEST_F(FixtureBisect, NamesTheLeakSkipsTheBreakerAndReusesTheIdenticalKernel) {
 
 TEST_F(FixtureBisect, AGoodEndThatFailsIsAnInputErrorAndTheLogSaysSo) {
   tester.commits[C(0).sha].outcomes = {Outcome::fail, Outcome::fail, Outcome::fail};
-  BisectReport last;
+  BisectSummary last;
   try {
-    run_bisect(C(0), between, tester, [&](const BisectReport& r) { last = r; });
+    run_bisect(C(0), between, tester, [&](const BisectSummary& r) { last = r; });
     FAIL() << "no error";
   } catch (const InputError& e) {
     std::string msg = e.what();
@@ -130,7 +130,7 @@ TEST_F(FixtureBisect, ACrashMakesAStepBadWhateverTheMetrics) {
   // is the first bad one now.
   for (int i = 3; i <= 9; ++i)
     tester.commits[C(i).sha].crash = {"WARNING in mem_cgroup_css_offline"};
-  BisectReport r = run_bisect(C(0), between, tester, sink);
+  BisectSummary r = run_bisect(C(0), between, tester, sink);
   ASSERT_EQ(r.first_bad.size(), 1u);
   EXPECT_EQ(r.first_bad.front().sha, C(3).sha);
 }
@@ -140,7 +140,7 @@ TEST_F(FixtureBisect, SeriesCheckNamesThePatchThatChangesTheVerdict) {
   for (std::size_t i = 0; i < patches.size(); ++i)
     patches[i].label = fmt::format("{:04d}-x.patch", i + 1);
   tester.commits[C(8).sha].crash = {"WARNING in mem_cgroup_css_free"};
-  BisectReport r = run_series_check(C(0), patches, tester, sink);
+  BisectSummary r = run_series_check(C(0), patches, tester, sink);
   ASSERT_TRUE(r.verdict_changed_at);
   EXPECT_EQ(r.verdict_changed_at->sha, C(7).sha);
   ASSERT_TRUE(r.splat_at);
@@ -159,7 +159,7 @@ TEST_F(FixtureBisect, SeriesCheckNamesThePatchThatChangesTheVerdict) {
 }
 
 TEST_F(FixtureBisect, TheLogCarriesEveryStep) {
-  BisectReport r = run_bisect(C(0), between, tester, sink);
+  BisectSummary r = run_bisect(C(0), between, tester, sink);
   nlohmann::json j = bisect_json(r);
   EXPECT_EQ(j["mode"], "bisect");
   ASSERT_EQ(j["steps"].size(), 6u);
@@ -187,7 +187,7 @@ TEST_F(FixtureBisect, AutoTriesNameTheSameCulpritWithFewerRuns) {
   for (int i = 0; i <= 9; ++i)
     tester.commits[C(i).sha].outcomes = {i >= 7 ? Outcome::fail : Outcome::pass};
   TryPolicy automatic{TryMode::until_confident, 3, 0.95, 10};
-  BisectReport r = run_bisect(C(0), between, tester, sink, automatic);
+  BisectSummary r = run_bisect(C(0), between, tester, sink, automatic);
   ASSERT_EQ(r.first_bad.size(), 1u);
   EXPECT_EQ(r.first_bad.front().sha, C(7).sha);
   int auto_runs = tester.tries_run;
@@ -207,7 +207,7 @@ TEST_F(FixtureBisect, AutoTriesNameTheSameCulpritWithFewerRuns) {
 
   FakeTester fixed_tester;
   fixed_tester.commits = tester.commits;
-  BisectReport fixed = run_bisect(C(0), between, fixed_tester, sink, {});
+  BisectSummary fixed = run_bisect(C(0), between, fixed_tester, sink, {});
   EXPECT_EQ(fixed.first_bad.front().sha, C(7).sha);
   EXPECT_EQ(fixed_tester.tries_run, 12);  // 3 a step, 4 steps run
   EXPECT_LT(auto_runs, fixed_tester.tries_run);
@@ -221,7 +221,7 @@ TEST_F(FixtureBisect, AFlakyBisectCostsMoreTriesAndStillDecides) {
     tester.commits[C(i).sha].outcomes = {i >= 7 ? Outcome::fail : Outcome::pass};
   tester.commits[C(0).sha].outcomes = {Outcome::pass, Outcome::fail, Outcome::pass, Outcome::pass};
   tester.commits[C(5).sha].outcomes = {Outcome::fail, Outcome::pass, Outcome::pass, Outcome::pass};
-  BisectReport r = run_bisect(C(0), between, tester, sink, {TryMode::until_confident, 3, 0.95, 10});
+  BisectSummary r = run_bisect(C(0), between, tester, sink, {TryMode::until_confident, 3, 0.95, 10});
   ASSERT_EQ(r.first_bad.size(), 1u);
   EXPECT_EQ(r.first_bad.front().sha, C(7).sha);
   EXPECT_EQ(r.steps[0].tries.size(), 4u);  // pass, fail (a tie), pass, pass
@@ -244,7 +244,7 @@ TEST_F(FixtureBisect, AStepStillUnsureAtTheCapIsSkipped) {
     tester.commits[C(i).sha].outcomes = {i >= 7 ? Outcome::fail : Outcome::pass};
   tester.commits[C(0).sha].outcomes = {Outcome::pass, Outcome::fail, Outcome::pass, Outcome::pass};
   tester.commits[C(5).sha].outcomes = {Outcome::pass, Outcome::fail, Outcome::fail, Outcome::fail};
-  BisectReport r = run_bisect(C(0), between, tester, sink, {TryMode::until_confident, 3, 0.95, 4});
+  BisectSummary r = run_bisect(C(0), between, tester, sink, {TryMode::until_confident, 3, 0.95, 4});
   const StepRecord& c5 = r.steps[3];
   ASSERT_EQ(c5.commit.sha, C(5).sha);
   EXPECT_EQ(c5.tries.size(), 4u);
@@ -255,7 +255,7 @@ TEST_F(FixtureBisect, AStepStillUnsureAtTheCapIsSkipped) {
 }
 
 TEST_F(FixtureBisect, FixedTriesStillStateTheirConfidence) {
-  BisectReport r = run_bisect(C(0), between, tester, sink);
+  BisectSummary r = run_bisect(C(0), between, tester, sink);
   // Good end: two passes and an infra try under the priors.
   EXPECT_NEAR(r.steps[0].judgement.confidence, 1 - 1 / (1 + 81.0), 1e-9);
   EXPECT_TRUE(std::isnan(r.steps[2].judgement.confidence));                     // c4 did not build

@@ -199,11 +199,11 @@ TEST(HistoryImport, ImportingAFolderTwiceAddsNothingTheSecondTime) {
   RunResult a = night(1, 500), b = night(1, 498, "arm64");
   fs::path dir = write_job_folder(tmp.path() / "results", "nightly", {a, b});
   HistoryStore store(tmp.path() / "history.sqlite");
-  ImportReport first = import_results(store, {dir});
+  ImportSummary first = import_results(store, {dir});
   EXPECT_EQ(first.folders, 1);
   EXPECT_EQ(first.runs, 2);
   EXPECT_EQ(first.added, 2);
-  ImportReport again = import_results(store, {dir});
+  ImportSummary again = import_results(store, {dir});
   EXPECT_EQ(again.runs, 2);
   EXPECT_EQ(again.added, 0);
   EXPECT_EQ(store.count(), 2);
@@ -224,7 +224,7 @@ TEST(HistoryImport, AResultsRootImportsEveryJobBelowIt) {
   old.started.clear();  // written before runs had a start time
   fs::path dir2 = write_job_folder(root, "bench", {old});
   HistoryStore store(tmp.path() / "history.sqlite");
-  ImportReport rep = import_results(store, {root});
+  ImportSummary rep = import_results(store, {root});
   EXPECT_EQ(rep.folders, 2);
   EXPECT_EQ(rep.added, 2);
   auto bench = store.runs({"bench", "", "", ""});
