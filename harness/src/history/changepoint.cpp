@@ -5,29 +5,10 @@
 #include <cstring>
 #include <limits>
 
+#include "util/splitmix.h"
+
 namespace kh {
 namespace {
-
-// splitmix64: a small generator whose sequence is fixed by its seed on every
-// platform (std::shuffle's algorithm is left to the library).
-struct SplitMix64 {
-  std::uint64_t state;
-  std::uint64_t next() {
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, bound), by rejection (no modulo bias).
-  std::size_t below(std::size_t bound) {
-    std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() -
-                          std::numeric_limits<std::uint64_t>::max() % bound;
-    std::uint64_t r;
-    do r = next();
-    while (r >= limit);
-    return static_cast<std::size_t>(r % bound);
-  }
-};
 
 std::uint64_t seed_of(const std::vector<double>& v) {
   std::uint64_t h = 1469598103934665603ULL;  // FNV-1a over the values' bits

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "util/files.h"
+#include "util/html.h"
 
 namespace kh {
 namespace {
@@ -81,29 +82,6 @@ std::vector<std::string> other_metrics(const HistorySeries& s,
     if (params.count(m) || values.size() < 2) continue;
     if (std::find(judged.begin(), judged.end(), m) != judged.end()) continue;
     out.push_back(m);
-  }
-  return out;
-}
-
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
   }
   return out;
 }

@@ -10,23 +10,14 @@
 
 #include "analysis/stats.h"
 #include "report/compare_model.h"
+#include "util/splitmix.h"
 
 namespace kh {
 namespace {
 
-// splitmix64, seeded by the data: the same samples always resample the same
-// way (the interval is part of a report that must not change on a re-run).
-struct Resampler {
-  std::uint64_t state;
-  std::uint64_t next() {
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  // Slight modulo bias for n far below 2^64: irrelevant for a resample.
-  std::size_t below(std::size_t n) { return static_cast<std::size_t>(next() % n); }
-};
+// Seeded by the data: the same samples always resample the same way (the
+// interval is part of a report that must not change on a re-run).
+using Resampler = SplitMix64;
 
 void mix(std::uint64_t& h, std::span<const double> xs) {
   for (double d : xs) {

@@ -11,6 +11,7 @@
 #include "report/compare_render.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/html.h"
 
 namespace kh {
 namespace {
@@ -42,29 +43,6 @@ std::string gq(const std::string& s) {
 
 std::string num(double v) {
   return fmt::format("{:.10g}", v);
-}
-
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    switch (ch) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += ch;
-    }
-  }
-  return out;
 }
 
 std::string xtics(const std::vector<std::string>& kernels) {
