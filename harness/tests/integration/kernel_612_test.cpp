@@ -33,10 +33,11 @@ TEST_F(Linux612X86, TheKernelBuildsFromFragmentsWrittenFor61) {
   EXPECT_TRUE(na.count("CONFIG_BASE_FULL")) << res["kernel"].dump(1);
   EXPECT_TRUE(na.count("CONFIG_MEMCG_KMEM")) << res["kernel"].dump(1);
   EXPECT_FALSE(na.count("CONFIG_MEMCG_V1"));  // 6.12 has it: it is built
-  if (cli().output.find(" from the cache (") == std::string::npos)
+  if (cli().output.find(" from the cache (") == std::string::npos) {
     EXPECT_NE(cli().output.find("not in this tree (not applicable): CONFIG_BASE_FULL"),
               std::string::npos)
         << cli().output.substr(0, 4000);
+  }
 }
 
 // No infra, no skip: every workload and variant runs and holds 6.12's
