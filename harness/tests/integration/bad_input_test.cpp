@@ -158,13 +158,15 @@ TEST(BadInput, FullDiskIsOneLineAndNoQemu) {
 // Starts kharness in the background, waits for `ready` to say the step is
 // under way, sends SIGINT and returns the exit code.
 int interrupt_when(const std::vector<std::string>& args, const std::function<bool()>& ready,
-                   const std::filesystem::path& log, std::chrono::seconds limit) {
+                   const std::filesystem::path& log, std::chrono::seconds limit,
+                   const std::vector<std::pair<std::string, std::string>>& env = {}) {
   RealProcessRunner runner;
   Command c;
   c.argv = {KHARNESS_BINARY};
   auto checked = without_stray_history(args);
   c.argv.insert(c.argv.end(), checked.begin(), checked.end());
   c.output = log;
+  c.env = env;
   auto child = runner.spawn(c);
   auto start = std::chrono::steady_clock::now();
   while (!ready() && child->running() && std::chrono::steady_clock::now() - start < limit)
@@ -198,10 +200,10 @@ TEST(BadInput, CtrlCDuringABootKillsQemuAndKeepsResults) {
 
 TEST(BadInput, CtrlCDuringABuildStopsMake) {
   ScopedTempDir out("kharness-it");
-  auto cache = Paths::from_environment().cache;
-  // Mid-compile: cc1 at work in the build folder. Not make (the config
-  // merge runs make too) nor gcc (the cache key asks gcc --version); the
-  // config below is new, so ccache cannot answer without cc1.
+  // A cache of its own: compilers of other kharness builds in the shared
+  // cache (a developer's, another checkout's tests) would look like ours.
+  // It costs an extraction; the build is interrupted at its first compile.
+  auto cache = out.path() / "cache";
   // Mid-compile: cc1 at work on a file of the tree. Not make (the config
   // merge runs make too), not gcc (the cache key asks gcc --version), not a
   // cc1 reading stdin (kbuild's compiler probes); the config below is new,
@@ -232,7 +234,8 @@ kernels:
 workloads: [dying-cgroup]
 )");
   int code = interrupt_when({"build", (out.path() / "job.yaml").string()}, compiling,
-                            out.path() / "kharness.log", std::chrono::seconds(900));
+                            out.path() / "kharness.log", std::chrono::seconds(900),
+                            {{"KHARNESS_CACHE", cache.string()}});
   EXPECT_EQ(code, 130) << read_file(out.path() / "kharness.log");
   EXPECT_NE(read_file(out.path() / "kharness.log").find("interrupted"), std::string::npos);
   EXPECT_TRUE(processes_under(cache).empty()) << "make or the compiler outlived Ctrl-C";
