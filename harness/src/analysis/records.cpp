@@ -60,9 +60,10 @@ void add_record(const AgentRecord& record, AgentRecords& out) {
     std::string message = string_field(j, "message");
     // Anything but "setup" is the workload's own failure: a newer agent's
     // kind must not turn a kernel problem into an infra one.
-    (string_field(j, "kind") == "setup"         ? out.setup_errors
-     : string_field(j, "kind") == "unsupported" ? out.unsupported
-                                                : out.workload_errors)
+    const std::string kind = string_field(j, "kind");
+    (kind == "setup"         ? out.setup_errors
+     : kind == "unsupported" ? out.unsupported
+                             : out.workload_errors)
         .push_back(message);
   } else if (type == "output") {
     ProgramOutput o;

@@ -384,8 +384,11 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
     // A symbol the tree does not define at all is not applicable to it, not
     // lost: kharness's fragments span kernels from 6.1 to linux-next, and
     // symbols come and go (CONFIG_BASE_FULL is gone by 6.12, CONFIG_MEMCG_V1
-    // came in 6.11). Decided from the tree's own Kconfig, never a version.
-    auto split = split_not_applicable(lost, tree_kconfig_symbols(src, arch.kernel_arch));
+    // came in 6.11). Decided from the tree's own Kconfig, never a version;
+    // its Kconfig files are read only when something was lost.
+    auto split = lost.empty()
+                     ? LostSplit{}
+                     : split_not_applicable(lost, tree_kconfig_symbols(src, arch.kernel_arch));
     lost = std::move(split.lost);
     for (const auto& c : split.not_applicable) not_applicable.push_back(c.symbol);
     if (!split.not_applicable.empty())

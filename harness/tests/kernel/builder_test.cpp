@@ -306,15 +306,28 @@ TEST_F(BuilderTest, ASymbolTheTreeDoesNotDefineIsNotApplicableNotLost) {
   write_file(paths.kernel_configs() / "base.config",
              "CONFIG_PRINTK=y\nCONFIG_BLK_DEV=y\nCONFIG_BASE_FULL=y\n");
   runner.drop_in_merge = {"CONFIG_BASE_FULL"};
+  // Every info line, to see what a build says (QuietStatus keeps the last).
+  struct Lines : QuietStatus {
+    std::vector<std::string> info_lines;
+    void info(std::string_view line) override { info_lines.emplace_back(line); }
+  } said;
   int makes = 0;
   for (int pass = 0; pass < 2; ++pass) {
-    Artifact a = build();
+    KernelBuilder b(runner, said, paths, 2);
+    Artifact a = b.build(spec, *find_arch("x86_64"), tmp.path() / "job");
     EXPECT_EQ(a.from_cache, pass == 1);
     EXPECT_EQ(a.config_not_applicable, std::vector<std::string>{"CONFIG_BASE_FULL"});
     if (pass == 0) makes = runner.count("make");
   }
   EXPECT_GT(makes, 0);
   EXPECT_EQ(runner.count("make"), makes);  // the second came from the cache
+  // Said once, by the build that merged; the cached one is silent about it.
+  int said_na = 0;
+  for (const auto& l : said.info_lines)
+    said_na += l.find(
+                   "not in this tree (not applicable): CONFIG_BASE_FULL "
+                   "(configs/kernel/base.config:3)") != std::string::npos;
+  EXPECT_EQ(said_na, 1);
 }
 
 TEST_F(BuilderTest, FailedMakeNamesTheFirstErrorAndTheLog) {

@@ -1,7 +1,10 @@
 #include "vm/kvm_access.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
+
+#include <filesystem>
+
+#include "util/files.h"
 
 namespace kh {
 namespace {
@@ -53,23 +56,20 @@ TEST(KvmAccess, MissingNodeNeedsNothing) {
 }
 
 TEST(KvmAccess, RealFileModesAreRead) {
-  char path[] = "/tmp/kvm_access_testXXXXXX";
-  int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  close(fd);
-  char conf[] = "/tmp/kvm_access_confXXXXXX";
-  fd = mkstemp(conf);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(write(fd, "user = \"nobody\"\n", 16), 16);
-  close(fd);
-  ASSERT_EQ(chmod(path, 0600), 0);
-  auto closed = check_kvm_for_libvirt(path, conf);
+  ScopedTempDir tmp("kvm-access");
+  const auto node = tmp.path() / "kvm", conf = tmp.path() / "qemu.conf";
+  write_file(node, "");
+  write_file(conf, "user = \"nobody\"\n");
+  std::filesystem::permissions(
+      node, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto closed = check_kvm_for_libvirt(node, conf);
   EXPECT_EQ(closed.state, KvmForLibvirt::inaccessible) << closed.detail;
   EXPECT_NE(closed.detail.find("nobody"), std::string::npos) << closed.detail;
-  ASSERT_EQ(chmod(path, 0666), 0);
-  EXPECT_EQ(check_kvm_for_libvirt(path, conf).state, KvmForLibvirt::accessible);
-  unlink(path);
-  unlink(conf);
+  std::filesystem::permissions(
+      node, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                std::filesystem::perms::group_read | std::filesystem::perms::group_write |
+                std::filesystem::perms::others_read | std::filesystem::perms::others_write);
+  EXPECT_EQ(check_kvm_for_libvirt(node, conf).state, KvmForLibvirt::accessible);
 }
 
 }  // namespace
