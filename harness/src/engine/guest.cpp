@@ -82,26 +82,4 @@ BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kern
   return req;
 }
 
-std::string reproduce_script(const std::vector<std::string>& argv, int disk_mb) {
-  std::string s =
-      "#!/bin/sh\n"
-      "# Boots exactly this run's kernel and image with the same QEMU command line.\n"
-      "# It runs in a fresh folder (repro-<time>/) so the evidence beside this\n"
-      "# script is never overwritten; the console is printed as it comes.\n"
-      "set -eu\n"
-      "here=$(cd \"$(dirname \"$0\")\" && pwd)\n"
-      "dir=\"$here/repro-$(date +%Y%m%d-%H%M%S)\"\n"
-      "mkdir -p \"$dir\" && cd \"$dir\"\n"
-      "ln -s ../initramfs.cpio initramfs.cpio\n";
-  if (disk_mb > 0)
-    s += fmt::format("truncate -s {}M scratch.img && mkfs.ext4 -q -F -L kharness scratch.img\n",
-                     disk_mb);
-  s += ": > console.log\n"
-       "tail -f console.log & tailpid=$!\n"
-       "trap 'kill $tailpid 2>/dev/null' EXIT\n";
-  s += shell_join(argv) + "\n";
-  s += "echo \"console: $dir/console.log  records: $dir/records.jsonl\"\n";
-  return s;
-}
-
 }  // namespace kh

@@ -39,9 +39,5 @@ BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kern
                         const ImageRecipe& recipe, const Paths& paths, ProcessRunner& runner,
                         const std::filesystem::path& selftests = {});
 
-// The contents of reproduce.sh for a run folder: `argv` (the backend's QEMU
-// command line) replayed in a fresh folder beside it, with a new scratch
-// disk of `disk_mb` (0: none).
-std::string reproduce_script(const std::vector<std::string>& argv, int disk_mb);
 
 }  // namespace kh
