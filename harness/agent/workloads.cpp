@@ -177,11 +177,11 @@ struct DyingLoop {
 
   void charge_pagecache() {
     const int fd = ::open(data_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) fail_workload(errno_message("open " + data_path, errno));
+    if (fd < 0) fail_syscall("open " + data_path, errno);
     const ssize_t n = ::write(fd, kPage.data(), kPage.size());
     const int err = n < 0 ? errno : (n == static_cast<ssize_t>(kPage.size()) ? 0 : EIO);
     ::close(fd);
-    if (err) fail_workload(errno_message("write 4096 bytes to " + data_path, err));
+    if (err) fail_syscall("write 4096 bytes to " + data_path, err);
   }
 
   pid_t fork_sleeper() {
@@ -189,16 +189,16 @@ struct DyingLoop {
     if (child == 0) {
       for (;;) ::pause();
     }
-    if (child < 0) fail_workload(errno_message("fork", errno));
+    if (child < 0) fail_syscall("fork", errno);
     children.add(child);
     return child;
   }
 
   void iteration(long i) {
     const std::string dir = h.parent + "/w" + std::to_string(i);
-    if (::mkdir(dir.c_str(), 0755) != 0) fail_workload(errno_message("mkdir " + dir, errno));
+    if (::mkdir(dir.c_str(), 0755) != 0) fail_syscall("mkdir " + dir, errno);
     if (const int err = cgroup::move_pid(dir, ::getpid())) {
-      fail_workload(errno_message("move " + self + " to " + dir, err));
+      fail_syscall("move " + self + " to " + dir, err);
     }
     if (pin == Pin::pagecache) {
       charge_pagecache();
@@ -208,7 +208,7 @@ struct DyingLoop {
       back_to_root(self, dir);
       back_to_root(pid_text(child), dir);
     }
-    if (::rmdir(dir.c_str()) != 0) fail_workload(errno_message("rmdir " + dir, errno));
+    if (::rmdir(dir.c_str()) != 0) fail_syscall("rmdir " + dir, errno);
   }
 };
 
