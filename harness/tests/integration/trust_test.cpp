@@ -18,7 +18,7 @@ const char* kRunDir = "linux-6.1/x86_64/dying-cgroup";
 
 CliResult short_default_run(const std::filesystem::path& out) {
   return run_kharness({"run", "--arch", "x86_64", "--workload", "dying-cgroup", "--set",
-                       "dying-cgroup.iterations=20", "--out", out.string()});
+                       "dying-cgroup.iterations=200", "--out", out.string()});
 }
 
 TEST(TrustNothingOnDisk, TruncatedCachedKernelIsRebuiltWithOneWarningAndTheRunPasses) {
