@@ -184,10 +184,13 @@ std::vector<RunResult> Executor::execute(const Job& job, const std::vector<Plann
     std::string subject = fmt::format("{}/{}", kernel->name, arch->name);
 
     Artifact artifact;
+    std::string step = "kernel build";
     try {
       // The builder says where the kernel came from (once, a step line).
       artifact =
           builder_.build(*kernel, *arch, job.base_dir, job.timeouts.build, plan[i].workload_config);
+      step = "guest packages";
+      ensure_guest_packages(recipe_, *arch, paths_.debs(), runner_, status_);
     } catch (const InfraError& e) {
       for (std::size_t k = i; k < end; ++k) {
         RunResult r;
@@ -200,7 +203,7 @@ std::vector<RunResult> Executor::execute(const Job& job, const std::vector<Plann
         r.params = plan[k].params;
         r.run_dir = plan[k].run_dir;
         r.outcome = Outcome::infra;
-        r.reason = std::string("kernel build: ") + e.what();
+        r.reason = step + ": " + e.what();
         write_result_json(out_dir / r.run_dir / "result.json", r);
         results.push_back(std::move(r));
       }

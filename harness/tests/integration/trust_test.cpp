@@ -1,5 +1,6 @@
 // Nothing on disk is trusted, limits are inputs, and a run folder replays
-// on its own: a damaged cached kernel is rebuilt, a parameter the guest
+// on its own: a damaged cached kernel is rebuilt, a damaged guest package
+// fetched again, a parameter the guest
 // cannot hold is refused before any boot, and reproduce.sh works with the
 // cache out of sight.
 #include <gtest/gtest.h>
@@ -47,6 +48,29 @@ TEST(TrustNothingOnDisk, TruncatedCachedKernelIsRebuiltWithOneWarningAndTheRunPa
   r = short_default_run(third.path());
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(line_with(r.output, "failed its check"), "") << r.output;
+}
+
+// A guest package cut short in the cache is fetched again (apt checks it
+// against Debian's index), with one warning, and the run passes.
+TEST(TrustNothingOnDisk, TruncatedGuestPackageIsFetchedAgain) {
+  std::filesystem::path debs = Paths::from_environment().debs();
+  std::filesystem::path busybox;
+  for (const auto& e : std::filesystem::directory_iterator(debs))
+    if (e.path().filename().string().rfind("busybox-static_", 0) == 0 &&
+        e.path().filename().string().ends_with("_amd64.deb"))
+      busybox = e.path();
+  ASSERT_FALSE(busybox.empty()) << "run harness/setup.sh first";
+  auto bytes = std::filesystem::file_size(busybox);
+  std::filesystem::resize_file(busybox, bytes / 2);
+
+  ScopedTempDir out("kharness-it");
+  auto r = short_default_run(out.path());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  std::string warning = line_with(r.output, "guest package busybox-static:amd64");
+  EXPECT_NE(warning.find("SHA-256 differs from SHA256SUMS: fetching it again"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(std::filesystem::file_size(busybox), bytes);
+  EXPECT_EQ(read_json(out.path() / kRunDir / "result.json")["outcome"], "pass");
 }
 
 TEST(TrustNothingOnDisk, IterationsBeyondTheScratchDiskAreBadInputBeforeAnyBoot) {
