@@ -334,6 +334,9 @@ constexpr Workload kWorkloads[] = {
     {"kselftest-cgroup", run_kselftest,
      "run the tree's own selftests, KTAP back to the host (params: target, tests, "
      "timeout_seconds)"},
+    {"memcg-stress", run_memcg_stress,
+     "rmdir-heavy churn of page-cache memcgs while others reclaim and MGLRU ages them (params: "
+     "duration_seconds, rounds, churners, file_kb, files, churn_max_mb, hog_max_mb, ...)"},
     {"lkdtm", run_lkdtm,
      "provoke a kernel report through LKDTM or the kharness selftest series (params: crash, "
      "detect_seconds, wait_seconds, cgroup)"},
