@@ -180,6 +180,23 @@ TEST(InvariantsTest, V1NumaRowsArePagesAndCheckedAgainstTheirOwnTotals) {
             "2097152 = 2 CPUs x 256 pages of 4096 B)");
 }
 
+TEST(InvariantsTest, ARealV1SnapshotHoldsAndAWrappedUsageIsCaught) {
+  AgentRecords rec = parse_records(test::read_data("records/v1_dying_cgroup_after.jsonl"));
+  ASSERT_EQ(rec.snapshots.size(), 1u);
+  Snapshot s = rec.snapshots[0];
+  InvariantReport r = check_snapshot_invariants(s, kTwoCpus);
+  EXPECT_TRUE(r.violations.empty()) << r.violations.front().detail;
+  // usage <= LRU + kmem, the v1 numa rows (8 totals, 4 against the lists).
+  EXPECT_GT(r.comparisons, 100);
+  const std::string p = "/sys/fs/cgroup/memory/kharness";
+  edit(s, p + "/memory.usage_in_bytes", "30371840", "18446744073709547520");
+  r = check_snapshot_invariants(s, kTwoCpus);
+  ASSERT_EQ(r.violations.size(), 1u);
+  EXPECT_EQ(r.violations[0].check, InvariantCheck::underflow);
+  EXPECT_EQ(r.violations[0].file, p + "/memory.usage_in_bytes");
+  EXPECT_EQ(r.violations[0].key, "");
+}
+
 TEST(InvariantsTest, AssertionsNameTheViolationAndSummarise) {
   Snapshot s = thp_reclaimed();
   edit(s, kParent + "/memory.numa_stat", "anon N0=65536 N1=65536", "anon N0=65536 N1=4259840");
