@@ -42,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include "lru_gen.h"
 #include "workloads.h"
 
 namespace kh {
@@ -183,53 +184,6 @@ void reclaimer(Shared& s, const std::vector<std::string>& targets, const StressP
   }
 }
 
-// One lruvec of /sys/kernel/debug/lru_gen: "memcg <id> <path>", " node <n>",
-// then one line per generation, "<seq> <age_ms> <anon> <file>" (oldest first).
-struct LruVec {
-  long memcg = -1;
-  std::string path;
-  long node = -1;
-  long min_seq = -1, max_seq = -1;
-};
-
-std::vector<LruVec> parse_lru_gen(std::string_view text) {
-  std::vector<LruVec> out;
-  long memcg = -1;
-  std::string path;
-  while (!text.empty()) {
-    const size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    std::vector<std::string_view> w;
-    while (!line.empty()) {
-      const size_t a = line.find_first_not_of(' ');
-      if (a == std::string_view::npos) break;
-      line.remove_prefix(a);
-      const size_t b = line.find(' ');
-      w.push_back(line.substr(0, b));
-      line = b == std::string_view::npos ? std::string_view() : line.substr(b);
-    }
-    if (w.empty()) continue;
-    auto num = [](std::string_view v) {
-      long n = -1;
-      std::from_chars(v.data(), v.data() + v.size(), n);
-      return n;
-    };
-    if (w[0] == "memcg" && w.size() >= 2) {
-      memcg = num(w[1]);
-      path = w.size() >= 3 ? std::string(w[2]) : "";
-    } else if (w[0] == "node" && w.size() >= 2) {
-      out.push_back({memcg, path, num(w[1]), -1, -1});
-    } else if (!out.empty()) {
-      const long seq = num(w[0]);
-      if (seq < 0) continue;
-      if (out.back().min_seq < 0) out.back().min_seq = seq;
-      out.back().max_seq = seq;
-    }
-  }
-  return out;
-}
-
 void ager(Shared& s, const std::string& churn_path) {
   const int fd = ::open(kLruGen, O_WRONLY | O_CLOEXEC);
   if (fd < 0) task_fail(s, errno_message(std::string("open ") + kLruGen, errno));
@@ -237,7 +191,7 @@ void ager(Shared& s, const std::string& churn_path) {
   while (keep_going(s)) {
     if (const int err = read_file(kLruGen, text))
       task_fail(s, errno_message(std::string("read ") + kLruGen, err));
-    for (const LruVec& v : parse_lru_gen(text)) {
+    for (const lru_gen::LruVec& v : lru_gen::parse(text)) {
       if (v.memcg <= 0 || v.max_seq < 0 || !v.path.starts_with(churn_path)) continue;
       const std::string prefix = " " + number(v.memcg) + " " + number(v.node) + " ";
       // Forced aging (can_swap 0, force_scan 1): the page table walk the

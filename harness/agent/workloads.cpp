@@ -94,7 +94,8 @@ std::string Context::param_choice(const std::string& name, const std::string& fa
 
 // ---- snapshots -----------------------------------------------------------
 
-void emit_cgroup_snapshot(Records& records, std::string_view name, const cgroup::Hierarchy& h) {
+void emit_cgroup_snapshot(Records& records, std::string_view name, const cgroup::Hierarchy& h,
+                          const nlohmann::json& extra) {
   const double start = monotonic_seconds();
   nlohmann::json files = nlohmann::json::object();
   std::string text;
@@ -107,6 +108,7 @@ void emit_cgroup_snapshot(Records& records, std::string_view name, const cgroup:
                            {"nr_cpus", ::sysconf(_SC_NPROCESSORS_ONLN)},
                            {"page_size", ::sysconf(_SC_PAGESIZE)}};
   if (const long dying = cgroup::dying_count(h); dying >= 0) values["dying_memcgs"] = dying;
+  for (const auto& [key, value] : extra.items()) values[key] = value;
   // What reading it cost, in meta (a string), so it never becomes a metric.
   const long read_us = static_cast<long>((monotonic_seconds() - start) * 1e6);
   records.emit({{"type", "snapshot"},
