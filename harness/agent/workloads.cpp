@@ -282,6 +282,28 @@ void run_dying_cgroup(Context& ctx) {
 
   emit_cgroup_snapshot(ctx.records, "after", h);
 
+  // Kept: what the parent holds once the removals are done, before
+  // anything drops caches. sync, then wait for the dying count to reach 0
+  // or to stop falling for a second (offline work still running: a
+  // reparenting kernel moving pages, a reclaiming one retrying after
+  // writeback), at most settle_seconds. A kernel that reparents keeps the
+  // children's page cache here; one that reclaims at offline has dropped it.
+  const double kept_start = monotonic_seconds();
+  ::sync();
+  {
+    long dying = cgroup::dying_count(h);
+    double last_change = monotonic_seconds();
+    while (dying != 0 && monotonic_seconds() - last_change < 1.0 &&
+           monotonic_seconds() - kept_start < static_cast<double>(settle_seconds)) {
+      sleep_ms(100);
+      const long now = cgroup::dying_count(h);
+      if (now != dying) last_change = monotonic_seconds();
+      dying = now;
+    }
+  }
+  const double kept_seconds = monotonic_seconds() - kept_start;
+  emit_cgroup_snapshot(ctx.records, "kept", h);
+
   const double drop_start = monotonic_seconds();
   ::sync();
   if (const int err = write_file("/proc/sys/vm/drop_caches", "3")) {
@@ -301,6 +323,8 @@ void run_dying_cgroup(Context& ctx) {
   children.kill_all();
 
   ctx.records.metric("loop_seconds", loop_seconds);
+  ctx.records.metric("kept_seconds_used", kept_seconds);
+  ctx.records.metric("written_kb", pin == Pin::pagecache ? 4.0 * static_cast<double>(done) : 0.0);
   ctx.records.metric("drop_caches_seconds", drop_seconds);
   ctx.records.metric("settle_seconds_used", settle_used);
   ctx.records.metric("iterations_done", static_cast<double>(done));
