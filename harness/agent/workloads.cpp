@@ -350,6 +350,10 @@ constexpr Workload kWorkloads[] = {
     {"kselftest-cgroup", run_kselftest,
      "run the tree's own selftests, KTAP back to the host (params: target, tests, "
      "timeout_seconds)"},
+    {"shared-file", run_shared_file,
+     "successive jobs, each in a fresh memcg, read the same files then leave; per job the reads "
+     "from disk, major faults, refaults (params: jobs, files, file_kb, output_kb, gap_ms, "
+     "cgroup, settle_seconds)"},
     {"lkdtm", run_lkdtm,
      "provoke a kernel report through LKDTM or the kharness selftest series (params: crash, "
      "detect_seconds, wait_seconds, cgroup)"},
