@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "cgroup.h"
+#include "offline_wait.h"
 #include "shared_file.h"
 #include "workloads.h"
 
@@ -181,20 +182,10 @@ void run_shared_file(Context& ctx) {
   const double jobs_seconds = monotonic_seconds() - jobs_start;
   emit_cgroup_snapshot(ctx.records, "after", h);
 
-  // As dying-cgroup's "kept": sync, then let offline work finish (the
-  // dying count at 0 or still for a second, at most settle_seconds).
-  const double kept_start = monotonic_seconds();
+  // As dying-cgroup's "kept": what the kernel kept once its offline work
+  // is done.
   ::sync();
-  long dying = cgroup::dying_count(h);
-  double last_change = monotonic_seconds();
-  while (dying != 0 && monotonic_seconds() - last_change < 1.0 &&
-         monotonic_seconds() - kept_start < static_cast<double>(settle_seconds)) {
-    sleep_ms(100);
-    const long now = cgroup::dying_count(h);
-    if (now != dying) last_change = monotonic_seconds();
-    dying = now;
-  }
-  const double kept_seconds = monotonic_seconds() - kept_start;
+  const double kept_seconds = wait_for_offline_work(h, static_cast<double>(settle_seconds));
   emit_cgroup_snapshot(ctx.records, "kept", h);
 
   const shared_file::Summary s = shared_file::summarize(done, set_kb);

@@ -16,6 +16,8 @@
 #include <csignal>
 #include <vector>
 
+#include "offline_wait.h"
+
 namespace kh {
 
 // ---- records -------------------------------------------------------------
@@ -283,25 +285,10 @@ void run_dying_cgroup(Context& ctx) {
   emit_cgroup_snapshot(ctx.records, "after", h);
 
   // Kept: what the parent holds once the removals are done, before
-  // anything drops caches. sync, then wait for the dying count to reach 0
-  // or to stop falling for a second (offline work still running: a
-  // reparenting kernel moving pages, a reclaiming one retrying after
-  // writeback), at most settle_seconds. A kernel that reparents keeps the
-  // children's page cache here; one that reclaims at offline has dropped it.
-  const double kept_start = monotonic_seconds();
+  // anything drops caches. A kernel that reparents keeps the children's
+  // page cache here; one that reclaims at offline has dropped it.
   ::sync();
-  {
-    long dying = cgroup::dying_count(h);
-    double last_change = monotonic_seconds();
-    while (dying != 0 && monotonic_seconds() - last_change < 1.0 &&
-           monotonic_seconds() - kept_start < static_cast<double>(settle_seconds)) {
-      sleep_ms(100);
-      const long now = cgroup::dying_count(h);
-      if (now != dying) last_change = monotonic_seconds();
-      dying = now;
-    }
-  }
-  const double kept_seconds = monotonic_seconds() - kept_start;
+  const double kept_seconds = wait_for_offline_work(h, static_cast<double>(settle_seconds));
   emit_cgroup_snapshot(ctx.records, "kept", h);
 
   const double drop_start = monotonic_seconds();
