@@ -16,6 +16,8 @@
 #include <csignal>
 #include <vector>
 
+#include "offline_wait.h"
+
 namespace kh {
 
 // ---- records -------------------------------------------------------------
@@ -292,6 +294,13 @@ void run_dying_cgroup(Context& ctx) {
 
   emit_cgroup_snapshot(ctx.records, "after", h);
 
+  // Kept: what the parent holds once the removals are done, before
+  // anything drops caches. A kernel that reparents keeps the children's
+  // page cache here; one that reclaims at offline has dropped it.
+  ::sync();
+  const double kept_seconds = wait_for_offline_work(h, static_cast<double>(settle_seconds));
+  emit_cgroup_snapshot(ctx.records, "kept", h);
+
   const double drop_start = monotonic_seconds();
   ::sync();
   if (const int err = write_file("/proc/sys/vm/drop_caches", "3")) {
@@ -311,6 +320,8 @@ void run_dying_cgroup(Context& ctx) {
   children.kill_all();
 
   ctx.records.metric("loop_seconds", loop_seconds);
+  ctx.records.metric("kept_seconds_used", kept_seconds);
+  ctx.records.metric("written_kb", pin == Pin::pagecache ? 4.0 * static_cast<double>(done) : 0.0);
   ctx.records.metric("drop_caches_seconds", drop_seconds);
   ctx.records.metric("settle_seconds_used", settle_used);
   ctx.records.metric("iterations_done", static_cast<double>(done));
@@ -339,6 +350,10 @@ constexpr Workload kWorkloads[] = {
     {"memcg-stress", run_memcg_stress,
      "rmdir-heavy churn of page-cache memcgs while others reclaim and MGLRU ages them (params: "
      "duration_seconds, rounds, churners, file_kb, files, churn_max_mb, hog_max_mb, ...)"},
+    {"shared-file", run_shared_file,
+     "successive jobs, each in a fresh memcg, read the same files then leave; per job the reads "
+     "from disk, major faults, refaults (params: jobs, files, file_kb, output_kb, gap_ms, "
+     "cgroup, settle_seconds)"},
     {"lkdtm", run_lkdtm,
      "provoke a kernel report through LKDTM or the kharness selftest series (params: crash, "
      "detect_seconds, wait_seconds, cgroup)"},

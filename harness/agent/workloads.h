@@ -86,6 +86,7 @@ void run_thp_shrinker(Context& ctx);  // workload_thp.cpp
 void run_lkdtm(Context& ctx);         // workload_lkdtm.cpp
 void run_jbd2(Context& ctx);          // workload_jbd2.cpp
 void run_memcg_stress(Context& ctx);  // workload_stress.cpp
+void run_shared_file(Context& ctx);   // workload_shared_file.cpp
 
 std::span<const Workload> workloads();
 const Workload* find_workload(std::string_view name);

@@ -253,8 +253,16 @@ Metrics snapshot_metrics(const Snapshot& snap) {
     if (auto v = to_number(*f)) m[p + "tainted"] = *v;
 
   if (!parent.empty()) {
-    if (const std::string* f = file(snap, parent + "/memory.stat"))
-      for (const auto& [key, value] : key_values(*f)) m[p + "memstat." + key] = value;
+    if (const std::string* f = file(snap, parent + "/memory.stat")) {
+      const auto kv = key_values(*f);
+      for (const auto& [key, value] : kv) m[p + "memstat." + key] = value;
+      // The page cache charged to the parent and its descendants, in bytes,
+      // under one name for both hierarchies: v2's memory.stat is
+      // hierarchical ("file"); v1 keeps that sum in "total_cache" ("cache"
+      // counts the memcg's own pages only).
+      if (auto it = kv.find(v1 ? "total_cache" : "file"); it != kv.end())
+        m[p + "parent_file"] = it->second;
+    }
     const std::string usage = parent + (v1 ? "/memory.usage_in_bytes" : "/memory.current");
     if (const std::string* f = file(snap, usage))
       if (auto v = to_number(*f)) m[p + "memory_current"] = *v;
