@@ -32,7 +32,8 @@ TEST_F(MemcgStressX86, BothRunCleanOn61) {
 
 TEST_F(MemcgStressX86, TheStressDidWhatItSays) {
   for (const char* id : kRuns) {
-    const auto& m = result(id)["metrics"];
+    const auto r = result(id);
+    const auto& m = r["metrics"];
     EXPECT_GE(m.value("churn_cgroups", 0.0), 20) << id;
     EXPECT_GE(m.value("reclaim_writes", 0.0), 2) << id;
     EXPECT_GE(m.value("hog_passes", 0.0), 1) << id;
@@ -41,7 +42,8 @@ TEST_F(MemcgStressX86, TheStressDidWhatItSays) {
     EXPECT_LT(m.value("stress_seconds", 1e9), 60) << id;
   }
   // MGLRU on: the ager ran and the kernel took its aging commands.
-  const auto& on = result("memcg-stress-mglru")["metrics"];
+  const auto mglru = result("memcg-stress-mglru");
+  const auto& on = mglru["metrics"];
   EXPECT_EQ(on.value("aging_walks", -1.0), 1);
   EXPECT_GE(on.value("aging_commands", 0.0), 1);
   EXPECT_EQ(result("memcg-stress")["metrics"].value("aging_walks", -1.0), 0);
