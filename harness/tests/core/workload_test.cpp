@@ -92,10 +92,10 @@ TEST(WorkloadTest, UnknownKeyAndBadDefault) {
 TEST(WorkloadTest, InvariantsAreCheckedUnlessTurnedOffWithAReason) {
   EXPECT_EQ(parse_workload("name: w\n", "y", "/w").invariants_off, "");
   EXPECT_EQ(parse_workload("name: w\ninvariants: {check: true}\n", "y", "/w").invariants_off, "");
-  EXPECT_EQ(parse_workload("name: w\ninvariants: {check: false, reason: races by design}\n", "y",
-                           "/w")
-                .invariants_off,
-            "races by design");
+  EXPECT_EQ(
+      parse_workload("name: w\ninvariants: {check: false, reason: races by design}\n", "y", "/w")
+          .invariants_off,
+      "races by design");
   try {
     parse_workload("name: w\ninvariants: {check: false}\n", "workload.yaml", "/w");
     FAIL();
