@@ -18,6 +18,8 @@
 #include <csignal>
 #include <vector>
 
+#include "offline_wait.h"
+
 namespace kh {
 
 // ---- records -------------------------------------------------------------
@@ -96,22 +98,32 @@ std::string Context::param_choice(const std::string& name, const std::string& fa
 
 // ---- snapshots -----------------------------------------------------------
 
-void emit_cgroup_snapshot(Records& records, std::string_view name, const cgroup::Hierarchy& h) {
+void emit_cgroup_snapshot(Records& records, std::string_view name, const cgroup::Hierarchy& h,
+                          const nlohmann::json& extra) {
+  const double start = monotonic_seconds();
   nlohmann::json files = nlohmann::json::object();
   std::string text;
   for (const std::string& path : cgroup::snapshot_files(h)) {
     if (read_file(path, text) == 0) files[path] = text;
   }
   const long live = cgroup::count_dirs(h.root);
-  nlohmann::json values = {{"live_memcgs", live}};
+  nlohmann::json values = {{"live_memcgs", live},
+                           {"live_children", cgroup::child_dirs(h.parent).size()},
+                           {"nr_cpus", ::sysconf(_SC_NPROCESSORS_ONLN)},
+                           {"page_size", ::sysconf(_SC_PAGESIZE)}};
   if (const long dying = cgroup::dying_count(h); dying >= 0) values["dying_memcgs"] = dying;
-  records.emit(
-      {{"type", "snapshot"},
-       {"name", name},
-       {"files", std::move(files)},
-       {"values", std::move(values)},
-       {"meta",
-        {{"cgroup_version", h.version_string()}, {"cgroup_root", h.root}, {"parent", h.parent}}}});
+  for (const auto& [key, value] : extra.items()) values[key] = value;
+  // What reading it cost, in meta (a string), so it never becomes a metric.
+  const long read_us = static_cast<long>((monotonic_seconds() - start) * 1e6);
+  records.emit({{"type", "snapshot"},
+                {"name", name},
+                {"files", std::move(files)},
+                {"values", std::move(values)},
+                {"meta",
+                 {{"cgroup_version", h.version_string()},
+                  {"cgroup_root", h.root},
+                  {"parent", h.parent},
+                  {"read_us", std::to_string(read_us)}}}});
 }
 
 namespace {
@@ -309,6 +321,13 @@ void run_dying_cgroup(Context& ctx) {
   ctx.records.metric("after_quiesce_seconds", monotonic_seconds() - quiesce_start);
   emit_cgroup_snapshot(ctx.records, "after", h);
 
+  // Kept: what the parent holds once the removals are done, before
+  // anything drops caches. A kernel that reparents keeps the children's
+  // page cache here; one that reclaims at offline has dropped it.
+  ::sync();
+  const double kept_seconds = wait_for_offline_work(h, static_cast<double>(settle_seconds));
+  emit_cgroup_snapshot(ctx.records, "kept", h);
+
   const double drop_start = monotonic_seconds();
   ::sync();
   if (const int err = write_file("/proc/sys/vm/drop_caches", "3")) {
@@ -328,6 +347,8 @@ void run_dying_cgroup(Context& ctx) {
   children.kill_all();
 
   ctx.records.metric("loop_seconds", loop_seconds);
+  ctx.records.metric("kept_seconds_used", kept_seconds);
+  ctx.records.metric("written_kb", pin == Pin::pagecache ? 4.0 * static_cast<double>(done) : 0.0);
   ctx.records.metric("drop_caches_seconds", drop_seconds);
   ctx.records.metric("settle_seconds_used", settle_used);
   ctx.records.metric("iterations_done", static_cast<double>(done));
@@ -353,6 +374,13 @@ constexpr Workload kWorkloads[] = {
     {"kselftest-cgroup", run_kselftest,
      "run the tree's own selftests, KTAP back to the host (params: target, tests, "
      "timeout_seconds)"},
+    {"memcg-stress", run_memcg_stress,
+     "rmdir-heavy churn of page-cache memcgs while others reclaim and MGLRU ages them (params: "
+     "duration_seconds, rounds, churners, file_kb, files, churn_max_mb, hog_max_mb, ...)"},
+    {"shared-file", run_shared_file,
+     "successive jobs, each in a fresh memcg, read the same files then leave; per job the reads "
+     "from disk, major faults, refaults (params: jobs, files, file_kb, output_kb, gap_ms, "
+     "cgroup, settle_seconds)"},
     {"lkdtm", run_lkdtm,
      "provoke a kernel report through LKDTM or the kharness selftest series (params: crash, "
      "detect_seconds, wait_seconds, cgroup)"},
