@@ -185,7 +185,8 @@ void add_host_tree(Initramfs& img, const std::string& guest_dir,
   for (; it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) throw InputError(fmt::format("{}: cannot read: {}", host_dir.string(), ec.message()));
     const auto& e = *it;
-    std::string guest = guest_dir + "/" + std::filesystem::relative(e.path(), host_dir).string();
+    // Lexically: relative() would follow a symlink to its target's name.
+    std::string guest = guest_dir + "/" + e.path().lexically_relative(host_dir).string();
     if (e.is_symlink()) {
       img.add_symlink(guest, std::filesystem::read_symlink(e.path()).string());
     } else if (e.is_directory()) {
