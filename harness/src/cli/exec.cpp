@@ -264,17 +264,21 @@ int do_exec(const ExecArgs& a) {
   img.agent = paths.agent(arch);
   img.debs_dir = paths.debs();
   std::vector<std::string> argv;
+  std::string script_guest, script_text;
   if (!a.script.empty()) {
     fs::path script = fs::absolute(a.script);
-    std::string guest = fmt::format("{}/{}", kGuestScriptDir, script.filename().string());
-    img.files.emplace_back(guest, script);
-    argv = guest_script_command(guest, read_file(script));
+    script_guest = fmt::format("{}/{}", kGuestScriptDir, script.filename().string());
+    script_text = read_file(script);
+    argv = guest_script_command(script_guest, script_text);
   } else {
     argv = guest_command(a.command);
   }
   if (!a.dir.empty()) img.trees.emplace_back(kGuestDir, fs::absolute(a.dir));
   img.config_json = exec_config_json(argv, a.dir.empty() ? "/" : kGuestDir);
-  compose_guest_image(img, paths.guest_image_cache()).write(dir / "initramfs.cpio");
+  Initramfs initramfs = compose_guest_image(img, paths.guest_image_cache());
+  // Executable whatever its mode on the host: a #! script runs directly.
+  if (!script_guest.empty()) initramfs.add_file(script_guest, std::move(script_text), 0755);
+  initramfs.write(dir / "initramfs.cpio");
 
   BootRequest req;
   req.arch = &arch_info;
