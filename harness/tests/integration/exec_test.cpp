@@ -144,10 +144,12 @@ TEST(Exec, OutputComesAsItIsWrittenAndCtrlCLeavesNoQemu) {
 TEST(Exec, AnImageThatIsNoKernelIsInfraWithTheFolderNamed) {
   ScopedTempDir tmp("kharness-exec-it");
   write_file(tmp.path() / "bzImage", "not a kernel");
-  Exec r = exec({"--image", (tmp.path() / "bzImage").string(), "--accel", "tcg", "--", "true"});
+  Exec r = exec({"--image", (tmp.path() / "bzImage").string(), "--accel", "tcg", "--out",
+                 (tmp.path() / "run").string(), "--", "true"});
   EXPECT_EQ(r.code, 3) << r.err;
   EXPECT_NE(r.err.find("kharness: infrastructure error: QEMU failed"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("the guest's files: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the guest's files: " + (tmp.path() / "run").string()), std::string::npos)
+      << r.err;
 }
 
 }  // namespace
