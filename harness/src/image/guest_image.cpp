@@ -151,7 +151,15 @@ Initramfs compose_guest_image(const GuestImageRequest& req,
       // the same base at once leave one whole file.
       compose_base_image(req).write(base);
     }
-    for (auto& e : read_initramfs(base)) img.add_entry(std::move(e));
+    std::vector<InitramfsEntry> entries;
+    try {
+      entries = read_initramfs(base);
+    } catch (const std::exception&) {
+      // A damaged base (cut short, edited) is only a cache: made again.
+      compose_base_image(req).write(base);
+      entries = read_initramfs(base);
+    }
+    for (auto& e : entries) img.add_entry(std::move(e));
   }
 
   img.add_file(kGuestConfigPath, req.config_json);

@@ -105,7 +105,8 @@ std::vector<InitramfsEntry> read_initramfs(const std::filesystem::path& path) {
     throw InfraError(fmt::format("{}: cannot read initramfs", path.string()));
   std::vector<InitramfsEntry> out;
   archive_entry* e = nullptr;
-  while (archive_read_next_header(a.get(), &e) == ARCHIVE_OK) {
+  int r = ARCHIVE_OK;
+  while ((r = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK) {
     InitramfsEntry ent;
     ent.path = std::string("/") + archive_entry_pathname(e);
     ent.mode = archive_entry_perm(e);
@@ -117,11 +118,20 @@ std::vector<InitramfsEntry> read_initramfs(const std::filesystem::path& path) {
       ent.content = archive_entry_symlink(e);
     } else {
       std::string data(static_cast<size_t>(archive_entry_size(e)), '\0');
-      if (!data.empty()) archive_read_data(a.get(), data.data(), data.size());
+      if (!data.empty() &&
+          archive_read_data(a.get(), data.data(), data.size()) !=
+              static_cast<la_ssize_t>(data.size()))
+        throw InfraError(
+            fmt::format("{}: {} is cut short", path.string(), archive_entry_pathname(e)));
       ent.content = std::move(data);
     }
     out.push_back(std::move(ent));
   }
+  // A whole archive ends with its trailer; anything else is a damaged one.
+  if (r != ARCHIVE_EOF)
+    throw InfraError(fmt::format("{}: damaged initramfs: {}", path.string(),
+                                 archive_error_string(a.get()) ? archive_error_string(a.get())
+                                                               : "no trailer"));
   return out;
 }
 

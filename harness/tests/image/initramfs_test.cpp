@@ -188,6 +188,15 @@ TEST(GuestImageTest, TheBaseIsCachedOnceAndTheRunsOwnFilesComeOnTop) {
   Initramfs third = compose_guest_image(req, cache);
   EXPECT_EQ(bases(), 2);
   EXPECT_EQ(find(third.entries(), "/init")->content, "agent v2");
+
+  // A base cut short on disk is made again, not used.
+  for (const auto& e : std::filesystem::directory_iterator(cache))
+    std::filesystem::resize_file(e.path(), std::filesystem::file_size(e.path()) / 2);
+  EXPECT_THROW(read_initramfs(std::filesystem::directory_iterator(cache)->path()), InfraError);
+  Initramfs fourth = compose_guest_image(req, cache);
+  EXPECT_EQ(find(fourth.entries(), "/init")->content, "agent v2");
+  ASSERT_NE(find(fourth.entries(), "/bin/busybox"), nullptr);
+  EXPECT_EQ(fourth.entries().size(), third.entries().size());
 }
 
 TEST(ScratchDiskTest, CopiesOfTheTemplateAreSparseExt4AndIndependent) {
