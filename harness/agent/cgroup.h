@@ -20,8 +20,10 @@ namespace kh {
 // prepare: mounts, config, missing files -> outcome infra), "workload" (the
 // workload's own syscalls failed -> outcome fail) or "unsupported" (the
 // kernel lacks what the workload needs, e.g. the cgroup v1 memory
-// controller or MGLRU -> outcome skip, the message naming what is missing).
-enum class ErrorKind { setup, workload, unsupported };
+// controller or MGLRU -> outcome skip, the message naming what is missing)
+// or "limit" (the guest ran out of what the harness gave it: its scratch
+// disk, its file table -> outcome infra, never a verdict on the kernel).
+enum class ErrorKind { setup, workload, unsupported, limit };
 
 const char* to_string(ErrorKind kind);
 
@@ -38,6 +40,10 @@ class AgentError : public std::runtime_error {
 [[noreturn]] void fail_setup(const std::string& message);
 [[noreturn]] void fail_workload(const std::string& message);
 [[noreturn]] void fail_unsupported(const std::string& message);
+// A failed syscall of the workload: "<what>: <strerror(err)>" as a workload
+// error, except for errnos that mean the guest ran out of room the harness
+// sized (ENOSPC, EDQUOT, EMFILE, ENFILE): those are a "limit".
+[[noreturn]] void fail_syscall(std::string_view what, int err);
 
 // "<what>: <strerror(err)>", the shape every error message takes.
 std::string errno_message(std::string_view what, int err);
@@ -99,8 +105,19 @@ long count_dirs(const std::string& root);
 // Returns -1 when it cannot be read.
 long dying_count(const Hierarchy& h);
 
-// The files a snapshot records, in order; the caller keeps those that exist.
-std::vector<std::string> snapshot_files(const Hierarchy& h);
+// The names of the directories in `dir` (a cgroup's live children), sorted.
+std::vector<std::string> child_dirs(const std::string& dir);
+
+// The statistics of one memory cgroup a snapshot records: memory.stat, the
+// usage (v2 memory.current, v1 memory.usage_in_bytes and
+// memory.kmem.usage_in_bytes) and memory.numa_stat.
+std::vector<std::string> memcg_files(const Hierarchy& h, const std::string& dir);
+
+// The files a snapshot records, in order; the caller keeps those that exist:
+// the global ones, the parent's cgroup files and memcg_files, and the
+// memcg_files of its first `max_children` live children (by name), which
+// the host's statistics invariants compare with the parent.
+std::vector<std::string> snapshot_files(const Hierarchy& h, size_t max_children = 16);
 
 }  // namespace cgroup
 }  // namespace kh

@@ -73,7 +73,7 @@ class HugeRegion {
   HugeRegion(size_t count, size_t huge) : huge_(huge), count_(count) {
     len_ = (count + 1) * huge;
     void* p = ::mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) fail_workload(errno_message("mmap " + std::to_string(len_), errno));
+    if (p == MAP_FAILED) fail_syscall("mmap " + std::to_string(len_), errno);
     map_ = static_cast<char*>(p);
     const auto addr = reinterpret_cast<uintptr_t>(map_);
     base_ = map_ + ((huge - addr % huge) % huge);
@@ -101,38 +101,15 @@ struct ThpRun {
 
   std::string dir(const char* name) const { return h.parent + "/" + name; }
 
-  // Like emit_cgroup_snapshot, plus the parent's memory.numa_stat and A's and
-  // B's memory.stat, memory.numa_stat and memory.current (while they exist).
+  // emit_cgroup_snapshot (the parent's and A's and B's memory.stat,
+  // memory.numa_stat and memory.current while they exist), plus the shape.
   void snapshot(const std::string& name) {
-    std::vector<std::string> paths = cgroup::snapshot_files(h);
-    paths.push_back(h.parent + "/memory.numa_stat");
-    for (const char* child : {"A", "B"}) {
-      for (const char* f : {"/memory.stat", "/memory.numa_stat", "/memory.current"})
-        paths.push_back(dir(child) + f);
-    }
-    nlohmann::json files = nlohmann::json::object();
-    std::string text;
-    for (const std::string& path : paths) {
-      if (read_file(path, text) == 0) files[path] = text;
-    }
-    nlohmann::json values = {{"live_memcgs", cgroup::count_dirs(h.root)},
-                             {"numa_nodes", nodes},
-                             {"hpage_pmd_size", huge},
-                             {"page_size", ::sysconf(_SC_PAGESIZE)}};
-    if (const long dying = cgroup::dying_count(h); dying >= 0) values["dying_memcgs"] = dying;
-    ctx.records.emit({{"type", "snapshot"},
-                      {"name", name},
-                      {"files", std::move(files)},
-                      {"values", std::move(values)},
-                      {"meta",
-                       {{"cgroup_version", h.version_string()},
-                        {"cgroup_root", h.root},
-                        {"parent", h.parent}}}});
+    emit_cgroup_snapshot(ctx.records, name, h, {{"numa_nodes", nodes}, {"hpage_pmd_size", huge}});
   }
 
   void move_self(const std::string& to) {
     if (const int err = cgroup::move_pid(to, ::getpid()))
-      fail_workload(errno_message("move " + std::to_string(::getpid()) + " to " + to, err));
+      fail_syscall("move " + std::to_string(::getpid()) + " to " + to, err);
   }
 
   // The memory policy for memcg `index` (0 = A, 1 = B) over its region.
@@ -147,13 +124,13 @@ struct ThpRun {
       mask = 1UL << (index == 0 ? 0 : nodes - 1);
     }
     if (::syscall(SYS_mbind, r.base(), r.bytes(), mode, &mask, 64UL, 0U) != 0)
-      fail_workload(errno_message("mbind", errno));
+      fail_syscall("mbind", errno);
   }
 
   // Faults every huge page of `r` from inside memcg `name`.
   void fault(const HugeRegion& r, const char* name) {
     if (::madvise(r.base(), r.bytes(), MADV_HUGEPAGE) != 0)
-      fail_workload(errno_message("madvise MADV_HUGEPAGE", errno));
+      fail_syscall("madvise MADV_HUGEPAGE", errno);
     move_self(dir(name));
     for (size_t i = 0; i < r.count(); ++i) r.base()[i * r.huge()] = 1;
     move_self(h.root);
@@ -165,7 +142,7 @@ struct ThpRun {
     const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
     for (size_t i = 0; i < r.count(); ++i) {
       if (::madvise(r.base() + i * r.huge() + page, r.huge() - page, MADV_DONTNEED) != 0)
-        fail_workload(errno_message("madvise MADV_DONTNEED", errno));
+        fail_syscall("madvise MADV_DONTNEED", errno);
     }
   }
 
@@ -181,7 +158,7 @@ struct ThpRun {
     ctx.records.metric(metric + "_seconds", monotonic_seconds() - start);
     ctx.records.metric(metric + "_eagain", err == EAGAIN ? 1 : 0);
     if (err != 0 && err != EAGAIN)
-      fail_workload(errno_message("write " + request + " to " + cg + "/memory.reclaim", err));
+      fail_syscall("write " + request + " to " + cg + "/memory.reclaim", err);
   }
 };
 
@@ -248,7 +225,7 @@ void run_thp_shrinker(Context& ctx) {
   // A still has its queued THPs (unless the kernel split them meanwhile);
   // nothing runs in it, so it can go. Its pages stay charged to it.
   const std::string a_dir = run.dir("A");
-  if (::rmdir(a_dir.c_str()) != 0) fail_workload(errno_message("rmdir " + a_dir, errno));
+  if (::rmdir(a_dir.c_str()) != 0) fail_syscall("rmdir " + a_dir, errno);
   // rmdir only starts the removal: the memcg goes offline (which is when
   // the kernel would hand its queue to the parent) after an RCU grace
   // period, in a worker. Reclaim before that still sees A online.

@@ -1,5 +1,6 @@
 #include "analysis/records.h"
 
+#include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -63,6 +64,7 @@ void add_record(const AgentRecord& record, AgentRecords& out) {
     const std::string kind = string_field(j, "kind");
     (kind == "setup"         ? out.setup_errors
      : kind == "unsupported" ? out.unsupported
+     : kind == "limit"       ? out.limit_errors
                              : out.workload_errors)
         .push_back(message);
   } else if (type == "output") {
@@ -147,12 +149,13 @@ std::optional<double> memory_num_cgroups(std::string_view text) {
 }
 
 // memory.numa_stat: "anon_thp N0=2097152 N1=0" per line -> "anon_thp.N0", ...
+// (v1's rows start "total=12": the key is "total", its own sum is left out).
 std::map<std::string, double> numa_values(std::string_view text) {
   std::map<std::string, double> out;
   for_each_line(text, [&](std::string_view line) {
     std::size_t sep = line.find_first_of(" \t");
     if (sep == std::string_view::npos) return;
-    const std::string key(line.substr(0, sep));
+    const std::string key(line.substr(0, std::min(sep, line.find('='))));
     line = trim(line.substr(sep));
     while (!line.empty()) {
       sep = line.find_first_of(" \t");
@@ -251,8 +254,16 @@ Metrics snapshot_metrics(const Snapshot& snap) {
     if (auto v = to_number(*f)) m[p + "tainted"] = *v;
 
   if (!parent.empty()) {
-    if (const std::string* f = file(snap, parent + "/memory.stat"))
-      for (const auto& [key, value] : key_values(*f)) m[p + "memstat." + key] = value;
+    if (const std::string* f = file(snap, parent + "/memory.stat")) {
+      const auto kv = key_values(*f);
+      for (const auto& [key, value] : kv) m[p + "memstat." + key] = value;
+      // The page cache charged to the parent and its descendants, in bytes,
+      // under one name for both hierarchies: v2's memory.stat is
+      // hierarchical ("file"); v1 keeps that sum in "total_cache" ("cache"
+      // counts the memcg's own pages only).
+      if (auto it = kv.find(v1 ? "total_cache" : "file"); it != kv.end())
+        m[p + "parent_file"] = it->second;
+    }
     const std::string usage = parent + (v1 ? "/memory.usage_in_bytes" : "/memory.current");
     if (const std::string* f = file(snap, usage))
       if (auto v = to_number(*f)) m[p + "memory_current"] = *v;

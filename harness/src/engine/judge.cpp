@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "analysis/invariants.h"
 #include "kernel/kconfig.h"
 #include "util/files.h"
 
@@ -49,6 +50,14 @@ std::optional<std::pair<unsigned long, unsigned long>> taint_appeared(const Agen
   return std::make_pair(seen.front(), seen.back());
 }
 
+std::vector<AssertionResult> invariant_results(const WorkloadSpec& spec,
+                                               const AgentRecords& records) {
+  if (!spec.invariants_off.empty()) return {};
+  InvariantLimits limits;
+  limits.cpus = spec.machine.cpus;
+  return invariant_assertions(check_invariants(records.snapshots, limits));
+}
+
 Verdict judge_run(const VmExit& vm, const ConsoleFindings& console, const AgentRecords& records,
                   const std::vector<AssertionResult>& assertions,
                   const std::vector<TestCase>& cases) {
@@ -87,6 +96,10 @@ Verdict judge_run(const VmExit& vm, const ConsoleFindings& console, const AgentR
     return {Outcome::skip, "kernel lacks: " + records.unsupported.front()};
   if (!records.setup_errors.empty())
     return {Outcome::infra, "agent setup: " + records.setup_errors.front()};
+  if (!records.limit_errors.empty())
+    return {Outcome::infra, "the guest ran out of room the harness gave it (not the kernel's "
+                            "verdict; raise the machine's size or lower the parameter): " +
+                                records.limit_errors.front()};
   if (!records.workload_errors.empty())
     return {Outcome::fail, "workload: " + records.workload_errors.front()};
   if (!records.ready)
@@ -98,7 +111,8 @@ Verdict judge_run(const VmExit& vm, const ConsoleFindings& console, const AgentR
     if (!a.passed && !a.missing.empty()) {
       if (unjudged.empty()) unjudged = fmt::format("{} ({})", a.expression, a.error);
     } else if (!a.passed)
-      failed.push_back(!a.error.empty() ? fmt::format("{} ({})", a.expression, a.error)
+      failed.push_back(!a.error.empty()    ? fmt::format("{} ({})", a.expression, a.error)
+                       : !a.detail.empty() ? fmt::format("{}: {}", a.expression, a.detail)
                        : !a.left.empty()
                            ? fmt::format("{} ({} was {:g})", a.expression, a.left, a.left_value)
                            : fmt::format("{} (was {:g})", a.expression, a.value));

@@ -86,7 +86,11 @@ TEST(RecordsTest, ErrorKindsGoToTheirLists) {
       "{\"type\":\"error\",\"kind\":\"unsupported\",\"message\":\"the kernel has no cgroup v1 "
       "memory controller\"}\n"
       "{\"type\":\"error\",\"kind\":\"workload\",\"message\":\"rmdir w1: Device or resource "
-      "busy\"}\n");
+      "busy\"}\n"
+      "{\"type\":\"error\",\"kind\":\"limit\",\"message\":\"write 4096 bytes to "
+      "/scratch/dying.dat: No space left on device\"}\n");
+  ASSERT_EQ(r.limit_errors.size(), 1u);
+  EXPECT_EQ(r.limit_errors[0], "write 4096 bytes to /scratch/dying.dat: No space left on device");
   ASSERT_EQ(r.unsupported.size(), 1u);
   EXPECT_EQ(r.unsupported[0], "the kernel has no cgroup v1 memory controller");
   EXPECT_EQ(r.workload_errors.size(), 1u);
@@ -111,6 +115,7 @@ TEST(RecordsTest, SnapshotMetricsV2) {
   EXPECT_EQ(m.at("after.vmstat.nr_free_pages"), 60286);
   EXPECT_EQ(m.at("after.memstat.file"), 2048000);
   EXPECT_EQ(m.at("after.memstat.kernel"), 4096);
+  EXPECT_EQ(m.at("after.parent_file"), 2048000);  // v2: memory.stat file
   EXPECT_EQ(m.at("after.memory_current"), 2310144);
   EXPECT_EQ(m.at("after.memory_events.oom_kill"), 0);
   EXPECT_EQ(m.count("after.memory_events.max"), 1u);
@@ -192,6 +197,26 @@ TEST(RecordsTest, ChildFilesOnlyDirectlyUnderTheParent) {
                         {"s.A.numa_stat.bad.N2", 7}}));
 }
 
+TEST(RecordsTest, ParentFileIsTheHierarchicalPageCacheOnBothVersions) {
+  Snapshot v2;
+  v2.name = "kept";
+  v2.meta["parent"] = "/sys/fs/cgroup/kharness";
+  v2.files["/sys/fs/cgroup/kharness/memory.stat"] = "anon 0\nfile 8192000\nshmem 0\n";
+  EXPECT_EQ(snapshot_metrics(v2).at("kept.parent_file"), 8192000);
+
+  // v1: "cache" is the parent's own pages, "total_cache" its subtree's.
+  Snapshot v1 = v2;
+  v1.meta["cgroup_version"] = "1";
+  v1.files["/sys/fs/cgroup/kharness/memory.stat"] =
+      "cache 4096\nrss 0\ntotal_cache 8192000\ntotal_rss 0\n";
+  EXPECT_EQ(snapshot_metrics(v1).at("kept.parent_file"), 8192000);
+
+  // A memory.stat without the row (v1 read as v2) gives no parent_file,
+  // so a metric over it is missing rather than 0.
+  v2.files["/sys/fs/cgroup/kharness/memory.stat"] = "cache 4096\ntotal_cache 8192000\n";
+  EXPECT_EQ(snapshot_metrics(v2).count("kept.parent_file"), 0u);
+}
+
 TEST(RecordsTest, SnapshotMetricsOfAnEmptySnapshotAreItsValues) {
   Snapshot s;
   s.name = "settled";
@@ -199,6 +224,17 @@ TEST(RecordsTest, SnapshotMetricsOfAnEmptySnapshotAreItsValues) {
   Metrics m = snapshot_metrics(s);
   ASSERT_EQ(m.size(), 1u);
   EXPECT_EQ(m.at("settled.live_memcgs"), 4);
+}
+
+TEST(RecordsTest, V1NumaStatRowsAreNamedByTheirKey) {
+  // v1 rows start "hierarchical_file=1981": the metric is named by the key,
+  // not by the key and its total.
+  AgentRecords r = parse_records(test::read_data("records/v1_dying_cgroup_after.jsonl"));
+  ASSERT_EQ(r.snapshots.size(), 1u);
+  Metrics m = snapshot_metrics(r.snapshots[0]);
+  EXPECT_EQ(m.at("after.numa_stat.hierarchical_file.N0"), 1981);
+  EXPECT_EQ(m.at("after.numa_stat.total.N0"), 0);
+  for (const auto& [name, value] : m) EXPECT_EQ(name.find('='), std::string::npos) << name;
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // kharness compare on real kernels: Linux 6.1 against 6.1 plus the
-// example series that reclaims a memcg's pages at offline. The dying
-// memcgs must fall, significantly, and the page cache with them; and the
-// HTML report must render in a real browser.
+// example series that reclaims a memcg's pages at offline and 6.1 plus the
+// one that reparents them. The dying memcgs must fall, significantly, on
+// both; the page cache with them on the first only; and the HTML report
+// must render in a real browser.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -41,7 +42,7 @@ TEST_F(CompareReclaim, RunsEveryKernelFiveTimes) {
               5)
         << runs.dump();
   auto summary = read_json(out() / "summary.json");
-  EXPECT_EQ(summary["runs"].size(), 10u);
+  EXPECT_EQ(summary["runs"].size(), 15u);
 }
 
 TEST_F(CompareReclaim, DyingMemcgsFallSignificantly) {
@@ -67,6 +68,43 @@ TEST_F(CompareReclaim, TheCostIsThePageCacheDropped) {
   EXPECT_GE(m["kernels"][0]["median"].get<double>(), 0.9 * 500 * 4) << m.dump();
   EXPECT_LT(m["kernels"][1]["change"].get<double>(), -0.5) << m.dump();
   EXPECT_TRUE(m["kernels"][1]["significant"].get<bool>()) << m.dump();
+}
+
+// Leak, drop or reparent: the reparenting stand-in keeps what the
+// children wrote (500 pages) in the parent once the offline work is done,
+// where reclaim-on-offline drops it, and leaves nothing dying either.
+TEST_F(CompareReclaim, TheReparentingKernelKeepsThePageCache) {
+  auto kept = metric("parent_file_kept_kb");
+  ASSERT_FALSE(kept.is_null()) << cli().output;
+  ASSERT_EQ(kept["kernels"].size(), 3u) << kept.dump();
+  EXPECT_GE(kept["kernels"][0]["median"].get<double>(), 0.9 * 500 * 4) << kept.dump();
+  EXPECT_LT(kept["kernels"][1]["median"].get<double>(), 0.1 * 500 * 4) << kept.dump();
+  EXPECT_GE(kept["kernels"][2]["median"].get<double>(), 0.9 * 500 * 4) << kept.dump();
+  auto dying = metric("dying_kept");
+  ASSERT_FALSE(dying.is_null());
+  EXPECT_GE(dying["kernels"][0]["median"].get<double>(), 0.9 * 500) << dying.dump();
+  EXPECT_LE(dying["kernels"][2]["median"].get<double>(), 0.1 * 500) << dying.dump();
+
+  // Only the reparenting kernel holds the workload's default assertions
+  // (they were written for it); the dropping one fails the page-cache ones.
+  auto j = read_json(out() / "compare.json");
+  std::map<std::string, nlohmann::json> by_expr;
+  for (const auto& a : j["groups"][0]["assertions"]) by_expr[a["expression"]] = a;
+  auto keeps = by_expr["parent_file_kept_kb >= 0.9 * written_kb"];
+  ASSERT_FALSE(keeps.is_null()) << j["groups"][0]["assertions"].dump();
+  EXPECT_EQ(keeps["kernels"][1]["verdict"], "fail");
+  EXPECT_EQ(keeps["kernels"][2]["verdict"], "pass");
+  EXPECT_TRUE(keeps["kernels"][2]["own"].get<bool>());
+  auto drops = by_expr["drops == 1"];
+  ASSERT_FALSE(drops.is_null());
+  EXPECT_EQ(drops["kernels"][0]["verdict"], "fail");
+  EXPECT_EQ(drops["kernels"][1]["verdict"], "pass");
+  EXPECT_EQ(drops["kernels"][2]["verdict"], "fail");
+  for (const auto& runs : j["groups"][0]["runs"]) {
+    if (runs["kernel"] == "reparent-on-offline") {
+      EXPECT_EQ(runs["pass"], 5) << runs.dump();
+    }
+  }
 }
 
 TEST_F(CompareReclaim, MarkdownNamesTheChangeAndTheFlip) {
