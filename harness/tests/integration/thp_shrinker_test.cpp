@@ -1,6 +1,12 @@
 // Real build, real QEMU: Linux 6.1 x86_64 (two emulated NUMA nodes) with
-// the THP deferred-split workload, by default and with cgroup.memory=nokmem.
+// the THP deferred-split workload, by default and with cgroup.memory=nokmem,
+// on plain 6.1 and on the queue fixtures (6.1 plus
+// kernel-patches/examples/thp-queue-nokmem-order-6.1: the stand-in that
+// hands a removed memcg's queue to its parent, and, under nokmem only, the
+// list_lru shrinker-bit rule of the review's case).
 #include <gtest/gtest.h>
+
+#include <map>
 
 #include "analysis/assertions.h"
 #include "core/paths.h"
@@ -14,8 +20,23 @@ namespace {
 class ThpShrinkerX86 : public JobRunTest {
  protected:
   static void SetUpTestSuite() {
-    start({"run", job("workloads-x86_64.yaml"), "--kernel", "linux-6.1", "--workload",
-           "thp-shrinker", "--workload", "thp-nokmem", "--jobs", "2"});
+    start({"run", job("workloads-x86_64.yaml"), "--kernel", "linux-6.1", "--kernel",
+           "thp-queue-nokmem-order", "--workload", "thp-shrinker", "--workload", "thp-nokmem",
+           "--jobs", "2"});
+  }
+  static constexpr const char* kFixture = "thp-queue-nokmem-order/x86_64";
+  // The workload's default assertions evaluated on a run's metrics:
+  // expression -> passed.
+  static std::map<std::string, bool> default_verdicts(const nlohmann::json& r) {
+    WorkloadSpec w = load_workload(Paths::from_environment().workloads_root(), "thp-shrinker");
+    Metrics m;
+    for (const auto& [name, value] : r["metrics"].items()) m[name] = value.get<double>();
+    std::map<std::string, bool> out;
+    for (const auto& a : evaluate_assertions(w.assertions, m)) {
+      EXPECT_TRUE(a.error.empty()) << a.expression << ": " << a.error;
+      out[a.expression] = a.passed;
+    }
+    return out;
   }
   static void TearDownTestSuite() { finish(); }
   static double metric(const nlohmann::json& r, const std::string& name) {
@@ -28,6 +49,36 @@ TEST_F(ThpShrinkerX86, BothVariantsPassThe61Expectations) {
   EXPECT_EQ(cli().exit_code, 0) << cli().output;
   for (const char* id : {"thp-shrinker", "thp-nokmem"})
     EXPECT_EQ(result(id)["outcome"], "pass") << id << "\n" << cli().output;
+}
+
+TEST_F(ThpShrinkerX86, TheQueueStandInPassesTheDefaultAssertions) {
+  // No expect: for this entry, so the workload's own assertions judged it.
+  auto r = result("thp-shrinker", kFixture);
+  EXPECT_EQ(r["outcome"], "pass") << r["reason"] << "\n" << cli().output;
+  EXPECT_TRUE(r["console"].empty()) << r["console"].dump();
+  // A's whole queue, handed to the parent at offline, split by its reclaim.
+  EXPECT_EQ(metric(r, "removed_thp"), metric(r, "a_thp_queued"));
+  EXPECT_EQ(metric(r, "removed_thp_split"), metric(r, "a_thp_queued"));
+  EXPECT_EQ(metric(r, "parent_reclaim_thp_split_page"), metric(r, "a_thp_queued"));
+  EXPECT_EQ(metric(r, "dropped_thp_left"), 0);
+  EXPECT_EQ(metric(r, "b_thp_split"), metric(r, "b_thp_queued"));
+}
+
+TEST_F(ThpShrinkerX86, TheNokmemOrderFixtureFailsOnBAlone) {
+  // The review's case: A queued first and holds the shared lists' bit;
+  // reclaim from B never calls the shrinker. The job's expect: says so
+  // (the run passes); the workload's own assertions fail on B's lines only.
+  auto r = result("thp-nokmem", kFixture);
+  EXPECT_EQ(r["outcome"], "pass") << r["reason"] << "\n" << cli().output;
+  EXPECT_EQ(metric(r, "a_kernel_kb"), 0);
+  EXPECT_EQ(metric(r, "b_thp_queued"), metric(r, "thps"));
+  EXPECT_EQ(metric(r, "b_thp_split"), 0);
+  EXPECT_EQ(metric(r, "reclaim_thp_split_page"), 0);
+  for (const auto& [expression, passed] : default_verdicts(r)) {
+    const bool on_b = expression.rfind("b_thp_split", 0) == 0 ||
+                      expression.rfind("reclaim_thp_split_page >=", 0) == 0;
+    EXPECT_EQ(passed, !on_b) << expression;
+  }
 }
 
 TEST_F(ThpShrinkerX86, TheGuestHasTwoNumaNodes) {
@@ -98,14 +149,9 @@ TEST_F(ThpShrinkerX86, TheWorkloadsDefaultAssertionsEvaluate) {
   // The job's expect: replaced them; evaluated on the same metrics, the
   // workload's own verdict holds for reclaim from B and fails only on the
   // removed memcg's stranded queue.
-  WorkloadSpec w = load_workload(Paths::from_environment().workloads_root(), "thp-shrinker");
-  auto r = result("thp-shrinker");
-  Metrics m;
-  for (const auto& [name, value] : r["metrics"].items()) m[name] = value.get<double>();
-  for (const auto& a : evaluate_assertions(w.assertions, m)) {
-    EXPECT_TRUE(a.error.empty()) << a.expression << ": " << a.error;
-    const bool removed = a.expression.find("removed_thp_split") != std::string::npos;
-    EXPECT_EQ(a.passed, !removed) << a.expression;
+  for (const auto& [expression, passed] : default_verdicts(result("thp-shrinker"))) {
+    const bool removed = expression.find("removed_thp_split") != std::string::npos;
+    EXPECT_EQ(passed, !removed) << expression;
   }
 }
 
