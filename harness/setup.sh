@@ -52,11 +52,35 @@ missing_packages() {
   done
 }
 
+# A guest .deb counts as there only when its SHA-256 is in SHA256SUMS and
+# matches (apt checked it against Debian's index when it was downloaded); a
+# damaged or unlisted one is removed, to be fetched again.
 missing_debs() {
-  local spec pkg arch
+  local spec pkg arch f ok
   for spec in "${GUEST_DEBS[@]}"; do
     pkg=${spec%%:*} arch=${spec##*:}
-    compgen -G "$debs/${pkg}_*_${arch}.deb" >/dev/null || echo "$spec"
+    ok=""
+    for f in "$debs/${pkg}"_*_"${arch}".deb; do
+      [ -e "$f" ] || continue
+      if grep -q "  ${f##*/}\$" "$debs/SHA256SUMS" 2>/dev/null &&
+         (cd "$debs" && grep "  ${f##*/}\$" SHA256SUMS | sha256sum -c --status); then
+        ok=1
+      else
+        rm -f "$f"
+      fi
+    done
+    [ -n "$ok" ] || echo "$spec"
+  done
+}
+
+# Adds (or replaces) the lines of the given .debs in SHA256SUMS.
+record_deb_sums() {
+  local f name
+  for f in "$@"; do
+    name=${f##*/}
+    { grep -v "  ${name}\$" "$debs/SHA256SUMS" 2>/dev/null || true; } > "$debs/SHA256SUMS.new"
+    (cd "$debs" && sha256sum "$name") >> "$debs/SHA256SUMS.new"
+    mv "$debs/SHA256SUMS.new" "$debs/SHA256SUMS"
   done
 }
 
@@ -149,6 +173,9 @@ if [ -n "$need_debs" ]; then
   # apt's sandbox user cannot write to root's cache; download unsandboxed.
   # shellcheck disable=SC2086
   (cd "$debs" && apt-get download -q -o APT::Sandbox::User=root $need_debs)
+  for spec in $need_debs; do
+    record_deb_sums "$debs/${spec%%:*}"_*_"${spec##*:}".deb
+  done
 fi
 still=$(missing_packages; missing_debs)
 if [ -n "$still" ]; then

@@ -19,6 +19,7 @@ const char* to_string(ErrorKind kind) {
     case ErrorKind::setup: return "setup";
     case ErrorKind::workload: return "workload";
     case ErrorKind::unsupported: return "unsupported";
+    case ErrorKind::limit: return "limit";
   }
   return "setup";
 }
@@ -32,6 +33,12 @@ void fail_setup(const std::string& message) {
 }
 void fail_workload(const std::string& message) {
   throw AgentError(ErrorKind::workload, message);
+}
+
+void fail_syscall(std::string_view what, int err) {
+  const bool harness_limit = err == ENOSPC || err == EDQUOT || err == EMFILE || err == ENFILE;
+  throw AgentError(harness_limit ? ErrorKind::limit : ErrorKind::workload,
+                   errno_message(what, err));
 }
 
 std::string errno_message(std::string_view what, int err) {

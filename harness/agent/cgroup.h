@@ -20,8 +20,10 @@ namespace kh {
 // prepare: mounts, config, missing files -> outcome infra), "workload" (the
 // workload's own syscalls failed -> outcome fail) or "unsupported" (the
 // kernel lacks what the workload needs, e.g. the cgroup v1 memory
-// controller or MGLRU -> outcome skip, the message naming what is missing).
-enum class ErrorKind { setup, workload, unsupported };
+// controller or MGLRU -> outcome skip, the message naming what is missing)
+// or "limit" (the guest ran out of what the harness gave it: its scratch
+// disk, its file table -> outcome infra, never a verdict on the kernel).
+enum class ErrorKind { setup, workload, unsupported, limit };
 
 const char* to_string(ErrorKind kind);
 
@@ -38,6 +40,10 @@ class AgentError : public std::runtime_error {
 [[noreturn]] void fail_setup(const std::string& message);
 [[noreturn]] void fail_workload(const std::string& message);
 [[noreturn]] void fail_unsupported(const std::string& message);
+// A failed syscall of the workload: "<what>: <strerror(err)>" as a workload
+// error, except for errnos that mean the guest ran out of room the harness
+// sized (ENOSPC, EDQUOT, EMFILE, ENFILE): those are a "limit".
+[[noreturn]] void fail_syscall(std::string_view what, int err);
 
 // "<what>: <strerror(err)>", the shape every error message takes.
 std::string errno_message(std::string_view what, int err);

@@ -205,7 +205,7 @@ class Writers {
   void start(size_t i) {
     const pid_t pid = ::fork();
     if (pid == 0) writer_main(cgroup_dir_, dir(i), p_, c_);
-    if (pid < 0) fail_workload(errno_message("fork writer " + std::to_string(i), errno));
+    if (pid < 0) fail_syscall("fork writer " + std::to_string(i), errno);
     pids_[i] = pid;
   }
 
@@ -225,7 +225,7 @@ class Writers {
       }
       const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
       if (code == kMoveFailed) fail_setup("writer " + std::to_string(i) + ": join " + cgroup_dir_);
-      fail_workload(errno_message("writer " + std::to_string(i) + " in " + dir(i), code));
+      fail_syscall("writer " + std::to_string(i) + " in " + dir(i), code);
     }
   }
 

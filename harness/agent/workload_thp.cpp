@@ -73,7 +73,7 @@ class HugeRegion {
   HugeRegion(size_t count, size_t huge) : huge_(huge), count_(count) {
     len_ = (count + 1) * huge;
     void* p = ::mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) fail_workload(errno_message("mmap " + std::to_string(len_), errno));
+    if (p == MAP_FAILED) fail_syscall("mmap " + std::to_string(len_), errno);
     map_ = static_cast<char*>(p);
     const auto addr = reinterpret_cast<uintptr_t>(map_);
     base_ = map_ + ((huge - addr % huge) % huge);
@@ -132,7 +132,7 @@ struct ThpRun {
 
   void move_self(const std::string& to) {
     if (const int err = cgroup::move_pid(to, ::getpid()))
-      fail_workload(errno_message("move " + std::to_string(::getpid()) + " to " + to, err));
+      fail_syscall("move " + std::to_string(::getpid()) + " to " + to, err);
   }
 
   // The memory policy for memcg `index` (0 = A, 1 = B) over its region.
@@ -147,13 +147,13 @@ struct ThpRun {
       mask = 1UL << (index == 0 ? 0 : nodes - 1);
     }
     if (::syscall(SYS_mbind, r.base(), r.bytes(), mode, &mask, 64UL, 0U) != 0)
-      fail_workload(errno_message("mbind", errno));
+      fail_syscall("mbind", errno);
   }
 
   // Faults every huge page of `r` from inside memcg `name`.
   void fault(const HugeRegion& r, const char* name) {
     if (::madvise(r.base(), r.bytes(), MADV_HUGEPAGE) != 0)
-      fail_workload(errno_message("madvise MADV_HUGEPAGE", errno));
+      fail_syscall("madvise MADV_HUGEPAGE", errno);
     move_self(dir(name));
     for (size_t i = 0; i < r.count(); ++i) r.base()[i * r.huge()] = 1;
     move_self(h.root);
@@ -165,7 +165,7 @@ struct ThpRun {
     const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
     for (size_t i = 0; i < r.count(); ++i) {
       if (::madvise(r.base() + i * r.huge() + page, r.huge() - page, MADV_DONTNEED) != 0)
-        fail_workload(errno_message("madvise MADV_DONTNEED", errno));
+        fail_syscall("madvise MADV_DONTNEED", errno);
     }
   }
 
@@ -181,7 +181,7 @@ struct ThpRun {
     ctx.records.metric(metric + "_seconds", monotonic_seconds() - start);
     ctx.records.metric(metric + "_eagain", err == EAGAIN ? 1 : 0);
     if (err != 0 && err != EAGAIN)
-      fail_workload(errno_message("write " + request + " to " + cg + "/memory.reclaim", err));
+      fail_syscall("write " + request + " to " + cg + "/memory.reclaim", err);
   }
 };
 
@@ -248,7 +248,7 @@ void run_thp_shrinker(Context& ctx) {
   // A still has its queued THPs (unless the kernel split them meanwhile);
   // nothing runs in it, so it can go. Its pages stay charged to it.
   const std::string a_dir = run.dir("A");
-  if (::rmdir(a_dir.c_str()) != 0) fail_workload(errno_message("rmdir " + a_dir, errno));
+  if (::rmdir(a_dir.c_str()) != 0) fail_syscall("rmdir " + a_dir, errno);
   // rmdir only starts the removal: the memcg goes offline (which is when
   // the kernel would hand its queue to the parent) after an RCU grace
   // period, in a worker. Reclaim before that still sees A online.

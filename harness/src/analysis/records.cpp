@@ -63,6 +63,7 @@ void add_record(const AgentRecord& record, AgentRecords& out) {
     const std::string kind = string_field(j, "kind");
     (kind == "setup"         ? out.setup_errors
      : kind == "unsupported" ? out.unsupported
+     : kind == "limit"       ? out.limit_errors
                              : out.workload_errors)
         .push_back(message);
   } else if (type == "output") {

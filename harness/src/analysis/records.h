@@ -44,6 +44,9 @@ struct AgentRecords {
   // The kernel lacks what the workload needs (the v1 memory controller,
   // MGLRU, a memory controller left off by cgroup_disable=memory): skip.
   std::vector<std::string> unsupported;
+  // The guest ran out of what the harness gave it (ENOSPC on the scratch
+  // disk, EMFILE): infra, never the kernel's verdict.
+  std::vector<std::string> limit_errors;
   bool done = false;
   bool done_ok = false;  // "done" said status "ok" (else "error")
   int bad_lines = 0;     // lines that were not a JSON object (a cut-off last line)

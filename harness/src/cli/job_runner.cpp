@@ -9,6 +9,7 @@
 
 #include "cli/job_loading.h"
 #include "engine/executor.h"
+#include "engine/limits.h"
 #include "core/paths.h"
 #include "history/dashboard.h"
 #include "history/store.h"
@@ -60,6 +61,7 @@ std::vector<PlannedRun> plan_job(const Job& job, const PlanFilters& filters) {
     return load_workload(paths.workloads_root(), name);
   });
   resolve_file_params(plan, job.base_dir, paths.root);
+  check_limits(plan);  // before any build or boot: exit 2 naming the parameter
   if (plan.empty())
     throw InputError(fmt::format("{}: the filters leave nothing to run", job.origin));
   return plan;

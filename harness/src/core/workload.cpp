@@ -57,7 +57,7 @@ WorkloadSpec parse_workload(const std::string& text, const std::string& origin,
   yaml::expect_map(o, root, "the workload");
   yaml::check_keys(o, root,
                    {"name", "description", "params", "machine", "cmdline", "config", "metrics",
-                    "assertions", "key_metric", "selftests"});
+                    "assertions", "limits", "key_metric", "selftests"});
   WorkloadSpec w;
   w.dir = dir;
   if (!root["name"]) yaml::fail(o, root, "a workload needs name:");
@@ -128,6 +128,28 @@ WorkloadSpec parse_workload(const std::string& text, const std::string& origin,
     }
   }
   if (root["assertions"]) w.assertions = yaml::string_list(o, root["assertions"], "assertions");
+  if (root["limits"]) {
+    const auto& l = root["limits"];
+    if (!l.IsSequence()) yaml::fail(o, l, "expected limits: as a list of {check: EXPR, why: TEXT}");
+    for (const auto& item : l) {
+      if (!item.IsMap()) yaml::fail(o, item, "expected {check: EXPR, why: TEXT}");
+      yaml::check_keys(o, item, {"check", "why", "when"});
+      if (!item["check"] || !item["why"]) yaml::fail(o, item, "a limit needs check: and why:");
+      Limit limit{yaml::scalar(o, item["check"], "check"), yaml::scalar(o, item["why"], "why"),
+                  yaml::where(o, item), {}};
+      if (const auto& when = item["when"]) {
+        yaml::expect_map(o, when, "when: (parameter: value)");
+        for (const auto& kv : when) {
+          std::string name = kv.first.as<std::string>();
+          if (std::none_of(w.params.begin(), w.params.end(),
+                           [&](const ParamSpec& p) { return p.name == name; }))
+            yaml::fail(o, kv.first, fmt::format("when: '{}' is not a parameter", name));
+          limit.when[name] = yaml::scalar(o, kv.second, "a value");
+        }
+      }
+      w.limits.push_back(std::move(limit));
+    }
+  }
   if (root["key_metric"]) w.key_metric = yaml::scalar(o, root["key_metric"], "key_metric");
   if (root["selftests"]) {
     w.selftests = yaml::scalar(o, root["selftests"], "selftests");

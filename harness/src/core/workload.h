@@ -32,6 +32,18 @@ struct MachineShape {
   int numa_nodes = 0;
 };
 
+// What the guest can hold, as a condition over the parameters and the
+// machine (disk_mb, memory_mb, cpus): checked for every run before any
+// boot, so a parameter the guest cannot hold is bad input (exit 2) naming
+// the parameter and the limit, never a run that fails in the guest.
+struct Limit {
+  std::string check;  // "iterations * 4 <= 0.8 * disk_mb * 1024"
+  std::string why;    // what in the workload makes it a limit
+  std::string where;  // "workloads/x/workload.yaml:12:5"
+  // Only for runs whose parameters have these values ({pin: pagecache}).
+  std::map<std::string, std::string> when;
+};
+
 struct WorkloadSpec {
   std::string name;
   std::string description;
@@ -56,6 +68,7 @@ struct WorkloadSpec {
   // Ordered: a metric may use metrics defined above it. name -> expression.
   std::vector<std::pair<std::string, std::string>> metrics;
   std::vector<std::string> assertions;
+  std::vector<Limit> limits;
   std::string key_metric;  // shown in the summary table
   // A folder under the tree's tools/testing/selftests/ ("cgroup") to build
   // statically for the guest and put at /kharness/selftests/<name>/.

@@ -2,9 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 
+#include "util/error.h"
 #include "util/files.h"
+#include "image/deb.h"
 
 namespace kh {
 namespace {
@@ -37,6 +41,45 @@ std::string agent_config_json(const PlannedRun& run, AgentShell shell) {
       break;
   }
   return j.dump(2) + "\n";
+}
+
+void ensure_guest_packages(const ImageRecipe& recipe, const ArchInfo& arch,
+                           const std::filesystem::path& debs_dir, ProcessRunner& runner,
+                           Status& status) {
+  static std::mutex mu;
+  static std::set<std::string> checked;  // "<path> <size> <mtime>"
+  std::lock_guard lock(mu);
+  const std::string deb_arch(arch.deb_arch);
+  for (const auto& pkg : recipe.packages) {
+    std::filesystem::path deb = find_deb(debs_dir, pkg.name, deb_arch);
+    std::error_code ec;
+    const std::string id = fmt::format(
+        "{} {} {}", deb.string(), std::filesystem::file_size(deb, ec),
+        std::filesystem::last_write_time(deb, ec).time_since_epoch().count());
+    if (checked.count(id)) continue;
+    std::string damage = check_deb(deb);
+    if (!damage.empty()) {
+      status.warn(fmt::format("guest package {}:{} in {}: {}: fetching it again", pkg.name,
+                              deb_arch, debs_dir.string(), damage));
+      std::filesystem::remove(deb, ec);
+      Command get;
+      get.argv = {"apt-get", "download", "-q", "-o", "APT::Sandbox::User=root",
+                  pkg.name + ":" + deb_arch};
+      get.cwd = debs_dir;
+      ProcessResult r = runner.run(get);
+      if (r.interrupted) throw Interrupted("fetching " + pkg.name);
+      if (!r.ok())
+        throw InfraError(fmt::format(
+            "guest package {}:{} was damaged and cannot be fetched again ({}); run "
+            "harness/setup.sh",
+            pkg.name, deb_arch, first_line(r.output)));
+      deb = find_deb(debs_dir, pkg.name, deb_arch);
+      record_deb_sum(deb);
+    }
+    checked.insert(fmt::format(
+        "{} {} {}", deb.string(), std::filesystem::file_size(deb, ec),
+        std::filesystem::last_write_time(deb, ec).time_since_epoch().count()));
+  }
 }
 
 BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kernel_image,
@@ -80,28 +123,6 @@ BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kern
     req.machine.disks.push_back(dir / "scratch.img");
   }
   return req;
-}
-
-std::string reproduce_script(const std::vector<std::string>& argv, int disk_mb) {
-  std::string s =
-      "#!/bin/sh\n"
-      "# Boots exactly this run's kernel and image with the same QEMU command line.\n"
-      "# It runs in a fresh folder (repro-<time>/) so the evidence beside this\n"
-      "# script is never overwritten; the console is printed as it comes.\n"
-      "set -eu\n"
-      "here=$(cd \"$(dirname \"$0\")\" && pwd)\n"
-      "dir=\"$here/repro-$(date +%Y%m%d-%H%M%S)\"\n"
-      "mkdir -p \"$dir\" && cd \"$dir\"\n"
-      "ln -s ../initramfs.cpio initramfs.cpio\n";
-  if (disk_mb > 0)
-    s += fmt::format("truncate -s {}M scratch.img && mkfs.ext4 -q -F -L kharness scratch.img\n",
-                     disk_mb);
-  s += ": > console.log\n"
-       "tail -f console.log & tailpid=$!\n"
-       "trap 'kill $tailpid 2>/dev/null' EXIT\n";
-  s += shell_join(argv) + "\n";
-  s += "echo \"console: $dir/console.log  records: $dir/records.jsonl\"\n";
-  return s;
 }
 
 }  // namespace kh

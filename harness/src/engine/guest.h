@@ -12,6 +12,7 @@
 #include "core/plan.h"
 #include "image/guest_image.h"
 #include "util/process.h"
+#include "util/status.h"
 #include "vm/backend.h"
 
 namespace kh {
@@ -28,6 +29,15 @@ enum class AgentShell {
 // the workload asks for one, and the shell.
 std::string agent_config_json(const PlannedRun& run, AgentShell shell = AgentShell::none);
 
+// Checks the recipe's .debs for `arch` against SHA256SUMS (image/deb.h)
+// before any guest is written from them. A damaged or unlisted one is
+// fetched again with `apt-get download` (apt checks it against Debian's
+// index), with one warning, and its sum recorded. Throws InfraError when it
+// cannot be fetched. Each file is checked once per process.
+void ensure_guest_packages(const ImageRecipe& recipe, const ArchInfo& arch,
+                           const std::filesystem::path& debs_dir, ProcessRunner& runner,
+                           Status& status);
+
 // Writes a run's guest into `dir`: initramfs.cpio (the recipe's packages,
 // the agent as /init, config.json, the workload's files, the selftests'
 // programs from `selftests` when given) and, when the workload asks for a
@@ -39,9 +49,5 @@ BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kern
                         const ImageRecipe& recipe, const Paths& paths, ProcessRunner& runner,
                         const std::filesystem::path& selftests = {});
 
-// The contents of reproduce.sh for a run folder: `argv` (the backend's QEMU
-// command line) replayed in a fresh folder beside it, with a new scratch
-// disk of `disk_mb` (0: none).
-std::string reproduce_script(const std::vector<std::string>& argv, int disk_mb);
 
 }  // namespace kh

@@ -87,6 +87,10 @@ Verdict judge_run(const VmExit& vm, const ConsoleFindings& console, const AgentR
     return {Outcome::skip, "kernel lacks: " + records.unsupported.front()};
   if (!records.setup_errors.empty())
     return {Outcome::infra, "agent setup: " + records.setup_errors.front()};
+  if (!records.limit_errors.empty())
+    return {Outcome::infra, "the guest ran out of room the harness gave it (not the kernel's "
+                            "verdict; raise the machine's size or lower the parameter): " +
+                                records.limit_errors.front()};
   if (!records.workload_errors.empty())
     return {Outcome::fail, "workload: " + records.workload_errors.front()};
   if (!records.ready)

@@ -5,10 +5,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <vector>
 
 #include "util/error.h"
+#include "util/files.h"
+#include "util/hash.h"
 
 namespace kh {
 namespace {
@@ -75,6 +78,46 @@ std::filesystem::path find_deb(const std::filesystem::path& dir, const std::stri
                     package, deb_arch, dir.string(), dir.string(), package, deb_arch));
   std::sort(found.begin(), found.end());
   return found.back();
+}
+
+namespace {
+
+// file name -> sum, from a sha256sum-format file ("<hex>  <name>").
+std::map<std::string, std::string> read_sums(const std::filesystem::path& file) {
+  std::map<std::string, std::string> sums;
+  std::string text;
+  if (!read_file_if_exists(file, text)) return sums;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    start = end + 1;
+    if (line.size() > 66 && line[64] == ' ')
+      sums[line.substr(line[65] == ' ' || line[65] == '*' ? 66 : 65)] = line.substr(0, 64);
+  }
+  return sums;
+}
+
+}  // namespace
+
+std::string check_deb(const std::filesystem::path& deb) {
+  const std::string name = deb.filename().string();
+  auto sums = read_sums(deb.parent_path() / kDebSums);
+  auto it = sums.find(name);
+  if (it == sums.end()) return fmt::format("{} is not in {}", name, kDebSums);
+  if (sha256_file(deb) != it->second)
+    return fmt::format("{}: SHA-256 differs from {}", name, kDebSums);
+  return "";
+}
+
+void record_deb_sum(const std::filesystem::path& deb) {
+  const std::filesystem::path file = deb.parent_path() / kDebSums;
+  auto sums = read_sums(file);
+  sums[deb.filename().string()] = sha256_file(deb);
+  std::string text;
+  for (const auto& [name, sum] : sums) text += sum + "  " + name + "\n";
+  write_file(file, text);
 }
 
 }  // namespace kh

@@ -16,4 +16,17 @@ std::string extract_from_deb(const std::filesystem::path& deb, const std::string
 std::filesystem::path find_deb(const std::filesystem::path& dir, const std::string& package,
                                const std::string& deb_arch);
 
+// The guests' .debs sit in one folder with a SHA256SUMS file (`sha256sum`
+// format): setup.sh writes it after apt-get download, which checked every
+// file against Debian's index, and kharness adds a line when it fetches one.
+inline constexpr std::string_view kDebSums = "SHA256SUMS";
+
+// "" when `deb` matches its SHA256SUMS line; else one line saying what is
+// wrong ("busybox-static_..._amd64.deb: SHA-256 differs from SHA256SUMS",
+// "... is not in SHA256SUMS"). Throws InfraError when it cannot be read.
+std::string check_deb(const std::filesystem::path& deb);
+
+// Records `deb`'s SHA-256 in its folder's SHA256SUMS (replacing its line).
+void record_deb_sum(const std::filesystem::path& deb);
+
 }  // namespace kh

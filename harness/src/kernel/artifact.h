@@ -28,6 +28,7 @@ struct Artifact {
   // in meta.json, so a cached artifact knows them too.
   std::vector<std::string> config_not_applicable;
   std::vector<std::filesystem::path> patches;  // the series' files, in order
+  std::vector<int> patch_strip;                // their -pN, one per patch (1 for an mbox)
   double build_seconds = 0;                    // 0 when from the cache
   // selftests target -> folder of programs (build_selftests); empty path
   // when that build failed. Filled by the executor, not stored.

@@ -233,6 +233,10 @@ Artifact KernelBuilder::identify(Artifact a, const KernelSpec& spec, const Input
   for (const auto& [name, b] : in.key_inputs.series) bytes.push_back(b);
   a.series_hash = patchset_hash(bytes);
   a.patches = in.series ? in.series->content_files() : std::vector<fs::path>{};
+  a.patch_strip.assign(a.patches.size(), 1);
+  if (in.series && in.series->mbox.empty())
+    for (std::size_t i = 0; i < in.series->patches.size(); ++i)
+      a.patch_strip[i] = in.series->patches[i].strip;
   std::string config;
   if (read_file_if_exists(a.config, config)) a.config_hash = sha256_hex(config);
   return a;
@@ -303,14 +307,20 @@ Artifact KernelBuilder::build(const KernelSpec& spec, const ArchInfo& arch, cons
                               std::chrono::seconds timeout,
                               const std::vector<fs::path>& workload_config) {
   const std::string subject = fmt::format("{}/{}", spec.name, arch.name);
-  status_.step(subject, "kernel");
+  // Transient: the next step line says where the kernel came from.
+  status_.progress(subject, "kernel: resolving the source, series and config");
   Inputs in = resolve(spec, arch, job_dir, workload_config);
   ArtifactCache cache(paths_.cache / "artifacts");
-  if (auto hit = cache.lookup(in.key)) {
+  std::string damage;
+  if (auto hit = cache.lookup(in.key, &damage)) {
     status_.step(subject,
                  fmt::format("kernel {} from the cache ({})", hit->release, in.key.substr(0, 12)));
     return identify(*hit, spec, in);
   }
+  // A damaged entry is never booted: it is rebuilt (store() replaces it).
+  if (!damage.empty())
+    status_.warn(fmt::format("{}: cached kernel {} failed its check ({}): rebuilding it", subject,
+                             in.key.substr(0, 12), damage));
 
   // One build at a time per tree: two kharness processes (two nightly jobs,
   // two test runs) share the cache, and a source tree or build folder

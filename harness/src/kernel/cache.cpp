@@ -28,12 +28,49 @@ std::string compute_cache_key(const KeyInputs& in) {
 
 ArtifactCache::ArtifactCache(fs::path root) : root_(std::move(root)) {}
 
-std::optional<Artifact> ArtifactCache::lookup(const std::string& key) const {
+namespace {
+
+// meta.json's "files": {"bzImage": {"bytes": N, "sha256": "..."}, ...}.
+nlohmann::json file_identity(const fs::path& p) {
+  return {{"bytes", fs::file_size(p)}, {"sha256", sha256_file(p)}};
+}
+
+// "" when every file meta.json names is there with its size and hash;
+// else what is wrong, in one line. Sizes first: a truncated file is caught
+// without hashing it.
+std::string check_files(const fs::path& d, const nlohmann::json& meta,
+                        const std::vector<std::string>& required) {
+  auto files = meta.find("files");
+  if (files == meta.end() || !files->is_object())
+    return "meta.json has no content hashes (written by an older kharness)";
+  for (const std::string& name : required)
+    if (!files->contains(name)) return fmt::format("meta.json has no hash for {}", name);
+  for (const auto& [name, want] : files->items()) {
+    if (!want.is_object()) return fmt::format("meta.json: {}: not an object", name);
+    std::error_code ec;
+    auto bytes = fs::file_size(d / name, ec);
+    if (ec) return fmt::format("{} is missing", name);
+    if (bytes != want.value("bytes", std::uintmax_t{0}))
+      return fmt::format("{} has {} bytes, {} were stored", name, bytes,
+                         want.value("bytes", std::uintmax_t{0}));
+    if (sha256_file(d / name) != want.value("sha256", ""))
+      return fmt::format("{} does not match its stored SHA-256", name);
+  }
+  return "";
+}
+
+}  // namespace
+
+std::optional<Artifact> ArtifactCache::lookup(const std::string& key, std::string* damage) const {
   fs::path d = dir(key);
   std::string text;
   if (!read_file_if_exists(d / "meta.json", text)) return std::nullopt;
+  auto damaged = [&](std::string why) -> std::optional<Artifact> {
+    if (damage) *damage = std::move(why);
+    return std::nullopt;
+  };
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  if (j.is_discarded() || !j.is_object()) return damaged("meta.json is not a JSON object");
   Artifact a;
   a.key = key;
   a.arch = j.value("arch", "");
@@ -46,8 +83,12 @@ std::optional<Artifact> ArtifactCache::lookup(const std::string& key) const {
   if (auto na = j.find("config_not_applicable"); na != j.end() && na->is_array())
     for (const auto& s : *na)
       if (s.is_string()) a.config_not_applicable.push_back(s.get<std::string>());
-  std::error_code ec;
-  if (!fs::is_regular_file(a.image, ec) || !fs::is_regular_file(a.config, ec)) return std::nullopt;
+  try {
+    std::string why = check_files(d, j, {j.value("image", ""), "config"});
+    if (!why.empty()) return damaged(std::move(why));
+  } catch (const std::exception& e) {  // unreadable: as good as damaged
+    return damaged(e.what());
+  }
   return a;
 }
 
@@ -79,12 +120,15 @@ Artifact ArtifactCache::store(const std::string& key, const std::string& arch,
   j["release"] = release;
   j["build_seconds"] = build_seconds;
   j["config_not_applicable"] = config_not_applicable;
+  j["files"] = nlohmann::json::object();
+  for (const auto& e : fs::directory_iterator(tmp))
+    j["files"][e.path().filename().string()] = file_identity(e.path());
   write_file(tmp / "meta.json", j.dump(2) + "\n");
   if (auto twin = lookup(key)) {  // another kharness stored the same key meanwhile
     fs::remove_all(tmp, ec);
     return *twin;
   }
-  fs::remove_all(final_dir, ec);  // an incomplete leftover without meta.json
+  fs::remove_all(final_dir, ec);  // an incomplete or damaged leftover
   fs::rename(tmp, final_dir, ec);
   if (ec) {
     fs::remove_all(tmp, ec);

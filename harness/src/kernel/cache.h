@@ -33,8 +33,14 @@ class ArtifactCache {
  public:
   explicit ArtifactCache(std::filesystem::path root);  // <cache>/artifacts
   std::filesystem::path dir(const std::string& key) const { return root_ / key; }
-  // The artifact stored under `key` (from_cache = true), if complete.
-  std::optional<Artifact> lookup(const std::string& key) const;
+  // The artifact stored under `key` (from_cache = true), if complete and
+  // intact: meta.json names every file's size and SHA-256, and each is
+  // checked before the artifact is handed out (a truncated or edited image
+  // would otherwise boot as a broken kernel forever). An entry that is
+  // there but fails the check is a miss, and `damage` (when given) says why
+  // in one line, so the caller can say it is rebuilding; an absent entry
+  // leaves it empty.
+  std::optional<Artifact> lookup(const std::string& key, std::string* damage = nullptr) const;
   // Copies the files into <root>/<key>/ through a temporary folder and a
   // rename, writes meta.json, and returns the artifact pointing inside it.
   Artifact store(const std::string& key, const std::string& arch,

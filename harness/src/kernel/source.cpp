@@ -346,12 +346,43 @@ std::string source_commit(const KernelSpec& spec, const fs::path& source, Proces
   return commit;
 }
 
+std::string tree_fingerprint(const fs::path& src) {
+  std::uintmax_t files = 0, bytes = 0;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(src, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->path().filename() == ".git") {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file(ec)) {
+      ++files;
+      bytes += it->file_size(ec);
+    }
+  }
+  return fmt::format("{} files, {} bytes", files, bytes);
+}
+
 fs::path prepare_tree(const KernelSpec& spec, const fs::path& source, const Series* series,
                       const fs::path& tree_root, ProcessRunner& runner, Status& status) {
   fs::path src = tree_root / "src";
   fs::path stamp = tree_root / "complete";
-  if (fs::exists(stamp) && fs::is_directory(src)) return src;
   std::string subject = spec.name;
+  if (fs::exists(stamp) && fs::is_directory(src)) {
+    // A tree is trusted only as it was left: a file deleted or cut short
+    // since (a cleanup, a full disk) would fail the build in a way that
+    // blames the kernel. Then it is prepared again, with one warning.
+    std::string text, want;
+    read_file_if_exists(stamp, text);
+    if (auto at = text.find("fingerprint "); at != std::string::npos)
+      want = first_line(text.substr(at + 12));
+    std::string have = tree_fingerprint(src);
+    if (have == want) return src;
+    status.warn(fmt::format("kernel '{}': the cached tree {} {}: preparing it again", spec.name,
+                            src.string(),
+                            want.empty() ? std::string("has no fingerprint (an older kharness)")
+                                         : fmt::format("has {}, had {}", have, want)));
+  }
   std::string step = fmt::format("kernel '{}'", spec.name);
   bool git = spec.source.kind == SourceSpec::Kind::git;
 
@@ -407,8 +438,8 @@ fs::path prepare_tree(const KernelSpec& spec, const fs::path& source, const Seri
                                      split.patches.size(), split.patches.size() == 1 ? "" : "es"));
     apply_series(split, src, runner);
   }
-  write_file(stamp, fmt::format("source {}\nseries {}\n", source.string(),
-                                series ? series->name : std::string()));
+  write_file(stamp, fmt::format("source {}\nseries {}\nfingerprint {}\n", source.string(),
+                                series ? series->name : std::string(), tree_fingerprint(src)));
   return src;
 }
 

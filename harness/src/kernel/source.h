@@ -71,12 +71,19 @@ std::string source_commit(const KernelSpec& spec, const std::filesystem::path& s
                           ProcessRunner& runner);
 
 // Prepares <tree_root>/src: extracts the tarball (or adds a detached git
-// worktree) and applies the series, then writes <tree_root>/complete. A tree
-// without that stamp (an interrupted extraction or a failed patch) is
-// removed and redone; a complete one is returned as is.
+// worktree) and applies the series, then writes <tree_root>/complete with
+// the tree's fingerprint. A tree without that stamp (an interrupted
+// extraction or a failed patch), or whose files no longer match its
+// fingerprint (one deleted or cut short since; warned about), is removed
+// and redone; an intact one is returned as is.
 std::filesystem::path prepare_tree(const KernelSpec& spec, const std::filesystem::path& source,
                                    const Series* series, const std::filesystem::path& tree_root,
                                    ProcessRunner& runner, Status& status);
+
+// "<n> files, <bytes> bytes": the regular files under `src` (not .git),
+// cheap enough to check before every build (~80k files: a fraction of a
+// second), and changed by any deletion or truncation.
+std::string tree_fingerprint(const std::filesystem::path& src);
 
 // Incremental builds (bisect): one persistent detached worktree of a git
 // repository at a stable path, <cache>/trees/wt-<id>/src, so the build

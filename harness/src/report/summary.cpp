@@ -53,8 +53,12 @@ nlohmann::json summary_json(const std::string& job_name, const std::vector<RunRe
 
 std::string summary_table(const std::vector<RunResult>& runs,
                           const std::map<std::string, std::string>& key_metrics) {
-  using Row = std::array<std::string, 6>;
-  std::vector<Row> rows = {{"KERNEL", "ARCH", "WORKLOAD", "OUTCOME", "KEY-METRIC", "TIME(s)"}};
+  // TIME is the run's own (guest image and VM); BUILD is the kernel's, shown
+  // once per kernel and arch (on its first row): "cache" when not built.
+  using Row = std::array<std::string, 7>;
+  std::vector<Row> rows = {
+      {"KERNEL", "ARCH", "WORKLOAD", "OUTCOME", "KEY-METRIC", "TIME(s)", "BUILD(s)"}};
+  std::set<std::pair<std::string, std::string>> build_shown;
   // "#<repeat>" only where a run is repeated, as in junit.xml.
   std::set<std::tuple<std::string, std::string, std::string>> repeated;
   for (const RunResult& r : runs)
@@ -72,10 +76,16 @@ std::string summary_table(const std::vector<RunResult>& runs,
     }
     auto total = r.timings.find("total");
     std::string time = total == r.timings.end() ? "-" : fmt::format("{:.1f}", total->second);
-    rows.push_back({r.kernel.name, r.arch, workload, std::string(to_string(r.outcome)), key, time});
+    std::string build;
+    if (build_shown.emplace(r.kernel.name, r.arch).second) {
+      auto b = r.timings.find("build");
+      build = b == r.timings.end() ? "-" : b->second > 0 ? fmt::format("{:.1f}", b->second) : "cache";
+    }
+    rows.push_back(
+        {r.kernel.name, r.arch, workload, std::string(to_string(r.outcome)), key, time, build});
   }
 
-  std::array<std::size_t, 6> width{};
+  std::array<std::size_t, 7> width{};
   for (const Row& row : rows)
     for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
 
@@ -85,6 +95,8 @@ std::string summary_table(const std::vector<RunResult>& runs,
     for (std::size_t c = 0; c < row.size(); ++c) {
       if (c + 1 == row.size())
         line += fmt::format("{:>{}}", row[c], width[c]);  // numbers align right
+      else if (c + 2 == row.size())
+        line += fmt::format("{:>{}}  ", row[c], width[c]);
       else
         line += fmt::format("{:<{}}  ", row[c], width[c]);
     }

@@ -54,4 +54,8 @@ std::string sha256_hex(std::string_view data) {
   return out;
 }
 
+std::string sha256_file(const std::filesystem::path& path) {
+  return Hasher().feed_file(path).hex();
+}
+
 }  // namespace kh

@@ -26,4 +26,8 @@ class Hasher {
 // The plain SHA-256 of `data` (no length prefix), as sha256sum prints it.
 std::string sha256_hex(std::string_view data);
 
+// The plain SHA-256 of a file's bytes, as sha256sum prints it. Throws
+// InfraError when it cannot be read.
+std::string sha256_file(const std::filesystem::path& path);
+
 }  // namespace kh

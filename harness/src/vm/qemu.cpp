@@ -119,7 +119,7 @@ std::vector<std::string> qemu_argv(const BootRequest& req, Accel accel) {
   v.insert(v.end(),
            {"-smp", std::to_string(req.machine.cpus), "-m", std::to_string(req.machine.memory_mb),
             "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-kernel",
-            req.kernel.string(), "-initrd", run_relative(req.initrd, req.run_dir)});
+            run_relative(req.kernel, req.run_dir), "-initrd", run_relative(req.initrd, req.run_dir)});
   if (int n = req.machine.numa_nodes; n > 1) {
     // One RAM backend per node, vCPUs dealt out in contiguous ranges. The
     // guest sees the topology through ACPI SRAT (x86) or the device tree

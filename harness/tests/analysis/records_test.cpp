@@ -86,7 +86,11 @@ TEST(RecordsTest, ErrorKindsGoToTheirLists) {
       "{\"type\":\"error\",\"kind\":\"unsupported\",\"message\":\"the kernel has no cgroup v1 "
       "memory controller\"}\n"
       "{\"type\":\"error\",\"kind\":\"workload\",\"message\":\"rmdir w1: Device or resource "
-      "busy\"}\n");
+      "busy\"}\n"
+      "{\"type\":\"error\",\"kind\":\"limit\",\"message\":\"write 4096 bytes to "
+      "/scratch/dying.dat: No space left on device\"}\n");
+  ASSERT_EQ(r.limit_errors.size(), 1u);
+  EXPECT_EQ(r.limit_errors[0], "write 4096 bytes to /scratch/dying.dat: No space left on device");
   ASSERT_EQ(r.unsupported.size(), 1u);
   EXPECT_EQ(r.unsupported[0], "the kernel has no cgroup v1 memory controller");
   EXPECT_EQ(r.workload_errors.size(), 1u);

@@ -19,17 +19,6 @@ TEST(AgentConfigTest, FileParamsReachTheAgentAsTheirPathInTheImage) {
   EXPECT_EQ(j["params"]["cgroup"], "v1");
 }
 
-TEST(ReproduceTest, ReplaysTheExactArgvInAFreshFolder) {
-  std::string s = reproduce_script(
-      {"qemu-system-x86_64", "-append", "console=ttyS0 panic=-1", "-initrd", "initramfs.cpio"}, 64);
-  EXPECT_EQ(s.rfind("#!/bin/sh\n", 0), 0u);
-  EXPECT_NE(s.find("qemu-system-x86_64 -append 'console=ttyS0 panic=-1' -initrd initramfs.cpio\n"),
-            std::string::npos);
-  EXPECT_NE(s.find("mkfs.ext4 -q -F -L kharness scratch.img"), std::string::npos);
-  EXPECT_NE(s.find("truncate -s 64M"), std::string::npos);
-  EXPECT_EQ(reproduce_script({"q"}, 0).find("mkfs"), std::string::npos);
-}
-
 TEST(AgentConfigTest, CarriesWorkloadParamsAndDisk) {
   PlannedRun run;
   run.spec.name = "dying-cgroup";

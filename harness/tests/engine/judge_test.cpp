@@ -102,6 +102,18 @@ TEST(JudgeTest, KernelLackingWhatTheWorkloadNeedsIsASkipNamingIt) {
   EXPECT_EQ(c.judge().outcome, Outcome::fail);
 }
 
+// ENOSPC on the scratch disk, EMFILE: the harness sized the guest too small.
+// Infra, whatever the assertions would say, and the reason says so.
+TEST(JudgeTest, GuestOutOfRoomIsInfraNeverTheKernelsFail) {
+  Case c;
+  c.records.limit_errors = {"write 4096 bytes to /scratch/dying.dat: No space left on device"};
+  c.assertions = {{"dying_after_loop <= 200", 0, false, ""}};
+  Verdict v = c.judge();
+  EXPECT_EQ(v.outcome, Outcome::infra);
+  EXPECT_NE(v.reason.find("not the kernel's verdict"), std::string::npos) << v.reason;
+  EXPECT_NE(v.reason.find("No space left on device"), std::string::npos) << v.reason;
+}
+
 TEST(JudgeTest, KernelWarningFailsEvenWhenAssertionsHold) {
   Case c;
   c.assertions = {{"x", 1, true, ""}};

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <pugixml.hpp>
+#include <map>
 #include <set>
+#include <sstream>
 
 #include "kharness_cli.h"
 #include "util/files.h"
@@ -20,6 +22,14 @@ TEST(TwoArchIntegration, OneSummaryWithBothArchesAndTheArm64Baseline) {
       << r.output;
   EXPECT_NE(line_with(r.output, "arm64   dying-cgroup").find("pass"), std::string::npos)
       << r.output;
+
+  // Not a terminal here (as in CI): every status line is said once.
+  std::map<std::string, int> said;
+  std::istringstream lines(r.output);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("[", 0) == 0) ++said[line];
+  for (const auto& [line, n] : said) EXPECT_EQ(n, 1) << line;
+  EXPECT_EQ(said.count("[linux-6.1/x86_64] kernel"), 0u) << r.output;  // said by the next line
 
   auto summary = read_json(out.path() / "summary.json");
   ASSERT_EQ(summary["runs"].size(), 2u);

@@ -81,10 +81,60 @@ TEST(ArtifactCache, StoreThenLookup) {
   EXPECT_EQ(entries, 1);
 }
 
+// Every way an entry can rot on disk is a miss that says why, never an
+// artifact handed out to boot.
+TEST(ArtifactCache, DamagedEntryIsAMissThatSaysWhy) {
+  ScopedTempDir tmp("kh-cache");
+  write_file(tmp.path() / "in/bzImage", std::string(4096, 'k'));
+  write_file(tmp.path() / "in/.config", "CONFIG_A=y\n");
+  ArtifactCache cache(tmp.path() / "artifacts");
+  auto fresh = [&] {
+    std::filesystem::remove_all(tmp.path() / "artifacts");
+    return cache.store("k1", "x86_64", tmp.path() / "in/bzImage", tmp.path() / "in/.config",
+                       tmp.path() / "in/build.log", "6.1.0", 1);
+  };
+  auto damage_of = [&] {
+    std::string why;
+    EXPECT_FALSE(cache.lookup("k1", &why).has_value());
+    return why;
+  };
+  Artifact a = fresh();
+  std::string why;
+  ASSERT_TRUE(cache.lookup("k1", &why).has_value());
+  EXPECT_EQ(why, "");
+  EXPECT_TRUE(read_file(cache.dir("k1") / "meta.json").find("\"sha256\"") != std::string::npos);
+
+  std::filesystem::resize_file(a.image, 1000);  // a truncated copy
+  EXPECT_EQ(damage_of(), "bzImage has 1000 bytes, 4096 were stored");
+
+  a = fresh();
+  write_file(a.image, std::string(4095, 'k') + "x");  // same size, other bytes
+  EXPECT_EQ(damage_of(), "bzImage does not match its stored SHA-256");
+
+  a = fresh();
+  std::filesystem::remove(a.config);
+  EXPECT_EQ(damage_of(), "config is missing");
+
+  a = fresh();
+  write_file(cache.dir("k1") / "meta.json", R"({"arch":"x86_64","image":"bzImage"})");
+  EXPECT_EQ(damage_of(), "meta.json has no content hashes (written by an older kharness)");
+
+  write_file(cache.dir("k1") / "meta.json", "{\"arch\": ");
+  EXPECT_EQ(damage_of(), "meta.json is not a JSON object");
+
+  // A damaged entry is replaced by the next store of its key.
+  Artifact again = cache.store("k1", "x86_64", tmp.path() / "in/bzImage",
+                               tmp.path() / "in/.config", tmp.path() / "in/build.log", "6.1.0", 1);
+  EXPECT_FALSE(again.from_cache);
+  EXPECT_TRUE(cache.lookup("k1").has_value());
+}
+
 TEST(ArtifactCache, FolderWithoutMetaIsAMiss) {
   ScopedTempDir tmp("kh-cache");
   write_file(tmp.path() / "artifacts/k2/bzImage", "half-written");
-  EXPECT_FALSE(ArtifactCache(tmp.path() / "artifacts").lookup("k2").has_value());
+  std::string why;
+  EXPECT_FALSE(ArtifactCache(tmp.path() / "artifacts").lookup("k2", &why).has_value());
+  EXPECT_EQ(why, "");  // not damaged: never finished (store renames it into place whole)
 }
 
 }  // namespace

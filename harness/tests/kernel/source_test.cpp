@@ -109,6 +109,27 @@ TEST_F(GitSourceTest, IncompleteWorktreeIsRedone) {
   EXPECT_TRUE(fs::exists(root / "complete"));
 }
 
+// A complete tree whose files changed since (one deleted, one cut short) is
+// prepared again, with one warning saying what changed.
+TEST_F(GitSourceTest, DamagedTreeIsPreparedAgainWithAWarning) {
+  Series series = load_series("good", test::data_path("kernel/good-series"));
+  fs::path root = tmp.path() / "cache/trees/t3";
+  fs::path src = prepare_tree(spec, repo, &series, root, runner, status);
+  const std::string main_c = read_file(src / "init/main.c");
+  EXPECT_NE(read_file(root / "complete").find("fingerprint " + tree_fingerprint(src)),
+            std::string::npos);
+  fs::resize_file(src / "init/main.c", 10);
+  prepare_tree(spec, repo, &series, root, runner, status);
+  EXPECT_EQ(read_file(src / "init/main.c"), main_c);  // whole and patched again
+  EXPECT_NE(status.last_warn.find("the cached tree " + src.string() + " has "),
+            std::string::npos)
+      << status.last_warn;
+  EXPECT_NE(status.last_warn.find("preparing it again"), std::string::npos);
+  status.last_warn.clear();
+  prepare_tree(spec, repo, &series, root, runner, status);  // intact: no word
+  EXPECT_EQ(status.last_warn, "");
+}
+
 TEST(TarballSource, IdentityIsMemoisedAndFollowsTheFile) {
   ScopedTempDir tmp("kh-source");
   write_file(tmp.path() / "linux.tar", "one");

@@ -67,6 +67,24 @@ TEST(SummaryTest, TableColumnsAlignAndCount) {
   EXPECT_EQ(lines[5], "4 runs: 1 pass, 1 fail, 1 infra, 1 skip");
 }
 
+// TIME is the run's own; the kernel's build time stands apart, once per
+// kernel and arch, whatever the runs' order.
+TEST(SummaryTest, BuildTimeShownOncePerKernelApartFromTheRunsTime) {
+  std::vector<RunResult> runs;
+  for (const char* arch : {"x86_64", "x86_64", "arm64"}) {
+    RunResult r = test::sample_run(Outcome::pass);
+    r.arch = arch;
+    r.timings = {{"build", std::string(arch) == "x86_64" ? 212.0 : 0.0}, {"total", 4.5}};
+    runs.push_back(r);
+  }
+  std::vector<std::string> lines = lines_of(summary_table(runs, {}));
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_THAT(lines[0], ::testing::EndsWith("TIME(s)  BUILD(s)"));
+  EXPECT_THAT(lines[1], ::testing::EndsWith("4.5     212.0"));
+  EXPECT_THAT(lines[2], ::testing::EndsWith("4.5          "));  // the same kernel: said once
+  EXPECT_THAT(lines[3], ::testing::EndsWith("4.5     cache"));
+}
+
 TEST(SummaryTest, TableWithoutKeyMetric) {
   std::string table = summary_table({test::sample_run(Outcome::pass)}, {});
   std::vector<std::string> lines = lines_of(table);
