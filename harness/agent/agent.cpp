@@ -4,7 +4,9 @@
 // emits "ready", reads /kharness/config.json, mounts the scratch disk, runs
 // the workload named there, emits "done", syncs and powers the guest off.
 // For `kharness boot` the config asks for a shell on the console instead of
-// (or after) the workload; the guest powers off when the shell exits.
+// (or after) the workload; the guest powers off when the shell exits. For
+// `kharness exec` it names one command instead (exec.cpp): its output goes
+// to ports of its own, its exit status comes back as a metric.
 // PID 1 must never exit (the kernel panics), so every path ends in power-off.
 //
 // The same binary is the shell's `poweroff` (a symlink to /init): busybox's
@@ -26,6 +28,7 @@
 #include <string>
 
 #include "cgroup.h"
+#include "exec.h"
 #include "workloads.h"
 
 namespace {
@@ -129,7 +132,7 @@ std::string kernel_release() {
   return u.release;
 }
 
-kh::Config load_config() {
+kh::Config load_config(kh::ExecSpec& exec) {
   std::string text;
   if (const int err = kh::read_file(kConfigPath, text))
     kh::fail_setup(kh::errno_message(kConfigPath, err));
@@ -175,6 +178,7 @@ kh::Config load_config() {
       kh::fail_setup(std::string(kConfigPath) + ": \"shell\" must be \"instead\" or \"after\"");
     }
   }
+  kh::parse_exec(j, exec);
   return cfg;
 }
 
@@ -210,19 +214,27 @@ void apply_lru_gen(kh::Records& records, const std::string& want) {
   if (have) records.metric("lru_gen_enabled", static_cast<double>(std::strtoul(text.c_str(), nullptr, 0)));
 }
 
+void prepare_shell_tools();
+
 // Everything after "ready" up to "done". Fills `cfg` as soon as the config
 // is read (the caller needs its shell mode even when a later step fails).
 // Returns true when the workload completed, or was skipped for the shell.
 bool run(kh::Records& records, const std::string& early_error, kh::Config& cfg) {
   try {
     if (!early_error.empty()) kh::fail_setup(early_error);
-    cfg = load_config();
+    kh::ExecSpec exec;
+    cfg = load_config(exec);
     std::string scratch;
     if (!cfg.disk.empty()) {
       mount_scratch(cfg.disk);
       scratch = kScratch;
     }
     apply_lru_gen(records, cfg.lru_gen);
+    if (!exec.argv.empty()) {
+      prepare_shell_tools();  // the command may be any busybox applet
+      kh::run_exec(records, exec);
+      return true;
+    }
     if (cfg.shell == kh::Shell::instead) {
       records.log("a shell on the console instead of the workload");
       return true;

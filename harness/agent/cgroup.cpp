@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -287,19 +288,39 @@ long dying_count(const Hierarchy& h) {
   return total - count_dirs(h.root);
 }
 
-std::vector<std::string> snapshot_files(const Hierarchy& h) {
+std::vector<std::string> child_dirs(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  while (const dirent* entry = ::readdir(d)) {
+    if (entry->d_type != DT_DIR) continue;
+    if (std::strcmp(entry->d_name, ".") == 0 || std::strcmp(entry->d_name, "..") == 0) continue;
+    out.emplace_back(entry->d_name);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> memcg_files(const Hierarchy& h, const std::string& dir) {
+  if (h.version == Version::v2)
+    return {dir + "/memory.stat", dir + "/memory.current", dir + "/memory.numa_stat"};
+  return {dir + "/memory.stat", dir + "/memory.usage_in_bytes", dir + "/memory.numa_stat",
+          dir + "/memory.kmem.usage_in_bytes"};
+}
+
+std::vector<std::string> snapshot_files(const Hierarchy& h, size_t max_children) {
   std::vector<std::string> files = {"/proc/cgroups", "/proc/vmstat", "/proc/meminfo",
                                     "/proc/sys/kernel/tainted"};
   if (h.version == Version::v2) {
     files.push_back(h.root + "/cgroup.stat");
     files.push_back(h.parent + "/cgroup.stat");
-    files.push_back(h.parent + "/memory.stat");
-    files.push_back(h.parent + "/memory.current");
     files.push_back(h.parent + "/memory.events");
-  } else {
-    files.push_back(h.parent + "/memory.stat");
-    files.push_back(h.parent + "/memory.usage_in_bytes");
   }
+  for (const std::string& f : memcg_files(h, h.parent)) files.push_back(f);
+  const std::vector<std::string> children = child_dirs(h.parent);
+  for (size_t i = 0; i < children.size() && i < max_children; ++i)
+    for (const std::string& f : memcg_files(h, h.parent + "/" + children[i])) files.push_back(f);
   return files;
 }
 

@@ -105,8 +105,19 @@ long count_dirs(const std::string& root);
 // Returns -1 when it cannot be read.
 long dying_count(const Hierarchy& h);
 
-// The files a snapshot records, in order; the caller keeps those that exist.
-std::vector<std::string> snapshot_files(const Hierarchy& h);
+// The names of the directories in `dir` (a cgroup's live children), sorted.
+std::vector<std::string> child_dirs(const std::string& dir);
+
+// The statistics of one memory cgroup a snapshot records: memory.stat, the
+// usage (v2 memory.current, v1 memory.usage_in_bytes and
+// memory.kmem.usage_in_bytes) and memory.numa_stat.
+std::vector<std::string> memcg_files(const Hierarchy& h, const std::string& dir);
+
+// The files a snapshot records, in order; the caller keeps those that exist:
+// the global ones, the parent's cgroup files and memcg_files, and the
+// memcg_files of its first `max_children` live children (by name), which
+// the host's statistics invariants compare with the parent.
+std::vector<std::string> snapshot_files(const Hierarchy& h, size_t max_children = 16);
 
 }  // namespace cgroup
 }  // namespace kh

@@ -101,33 +101,10 @@ struct ThpRun {
 
   std::string dir(const char* name) const { return h.parent + "/" + name; }
 
-  // Like emit_cgroup_snapshot, plus the parent's memory.numa_stat and A's and
-  // B's memory.stat, memory.numa_stat and memory.current (while they exist).
+  // emit_cgroup_snapshot (the parent's and A's and B's memory.stat,
+  // memory.numa_stat and memory.current while they exist), plus the shape.
   void snapshot(const std::string& name) {
-    std::vector<std::string> paths = cgroup::snapshot_files(h);
-    paths.push_back(h.parent + "/memory.numa_stat");
-    for (const char* child : {"A", "B"}) {
-      for (const char* f : {"/memory.stat", "/memory.numa_stat", "/memory.current"})
-        paths.push_back(dir(child) + f);
-    }
-    nlohmann::json files = nlohmann::json::object();
-    std::string text;
-    for (const std::string& path : paths) {
-      if (read_file(path, text) == 0) files[path] = text;
-    }
-    nlohmann::json values = {{"live_memcgs", cgroup::count_dirs(h.root)},
-                             {"numa_nodes", nodes},
-                             {"hpage_pmd_size", huge},
-                             {"page_size", ::sysconf(_SC_PAGESIZE)}};
-    if (const long dying = cgroup::dying_count(h); dying >= 0) values["dying_memcgs"] = dying;
-    ctx.records.emit({{"type", "snapshot"},
-                      {"name", name},
-                      {"files", std::move(files)},
-                      {"values", std::move(values)},
-                      {"meta",
-                       {{"cgroup_version", h.version_string()},
-                        {"cgroup_root", h.root},
-                        {"parent", h.parent}}}});
+    emit_cgroup_snapshot(ctx.records, name, h, {{"numa_nodes", nodes}, {"hpage_pmd_size", huge}});
   }
 
   void move_self(const std::string& to) {

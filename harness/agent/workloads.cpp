@@ -98,22 +98,32 @@ std::string Context::param_choice(const std::string& name, const std::string& fa
 
 // ---- snapshots -----------------------------------------------------------
 
-void emit_cgroup_snapshot(Records& records, std::string_view name, const cgroup::Hierarchy& h) {
+void emit_cgroup_snapshot(Records& records, std::string_view name, const cgroup::Hierarchy& h,
+                          const nlohmann::json& extra) {
+  const double start = monotonic_seconds();
   nlohmann::json files = nlohmann::json::object();
   std::string text;
   for (const std::string& path : cgroup::snapshot_files(h)) {
     if (read_file(path, text) == 0) files[path] = text;
   }
   const long live = cgroup::count_dirs(h.root);
-  nlohmann::json values = {{"live_memcgs", live}};
+  nlohmann::json values = {{"live_memcgs", live},
+                           {"live_children", cgroup::child_dirs(h.parent).size()},
+                           {"nr_cpus", ::sysconf(_SC_NPROCESSORS_ONLN)},
+                           {"page_size", ::sysconf(_SC_PAGESIZE)}};
   if (const long dying = cgroup::dying_count(h); dying >= 0) values["dying_memcgs"] = dying;
-  records.emit(
-      {{"type", "snapshot"},
-       {"name", name},
-       {"files", std::move(files)},
-       {"values", std::move(values)},
-       {"meta",
-        {{"cgroup_version", h.version_string()}, {"cgroup_root", h.root}, {"parent", h.parent}}}});
+  for (const auto& [key, value] : extra.items()) values[key] = value;
+  // What reading it cost, in meta (a string), so it never becomes a metric.
+  const long read_us = static_cast<long>((monotonic_seconds() - start) * 1e6);
+  records.emit({{"type", "snapshot"},
+                {"name", name},
+                {"files", std::move(files)},
+                {"values", std::move(values)},
+                {"meta",
+                 {{"cgroup_version", h.version_string()},
+                  {"cgroup_root", h.root},
+                  {"parent", h.parent},
+                  {"read_us", std::to_string(read_us)}}}});
 }
 
 namespace {
@@ -364,6 +374,9 @@ constexpr Workload kWorkloads[] = {
     {"kselftest-cgroup", run_kselftest,
      "run the tree's own selftests, KTAP back to the host (params: target, tests, "
      "timeout_seconds)"},
+    {"memcg-stress", run_memcg_stress,
+     "rmdir-heavy churn of page-cache memcgs while others reclaim and MGLRU ages them (params: "
+     "duration_seconds, rounds, churners, file_kb, files, churn_max_mb, hog_max_mb, ...)"},
     {"shared-file", run_shared_file,
      "successive jobs, each in a fresh memcg, read the same files then leave; per job the reads "
      "from disk, major faults, refaults (params: jobs, files, file_kb, output_kb, gap_ms, "

@@ -61,9 +61,13 @@ struct Context {
 };
 
 // Emits {"type":"snapshot",...} for a memory-cgroup hierarchy: the files of
-// cgroup::snapshot_files() that exist, values live_memcgs and dying_memcgs,
-// and meta (cgroup_version, cgroup_root, parent). Reusable by any workload.
-void emit_cgroup_snapshot(Records& records, std::string_view name, const cgroup::Hierarchy& h);
+// cgroup::snapshot_files() that exist, values live_memcgs, live_children,
+// dying_memcgs, nr_cpus and page_size plus the workload's `extra` values,
+// and meta (cgroup_version, cgroup_root, parent, read_us). Reusable by any
+// workload; the host checks every snapshot against the statistics
+// invariants.
+void emit_cgroup_snapshot(Records& records, std::string_view name, const cgroup::Hierarchy& h,
+                          const nlohmann::json& extra = nlohmann::json::object());
 
 // A workload runs to completion or throws AgentError. It emits its own
 // snapshots, metrics and logs; the agent emits ready, error and done.
@@ -81,6 +85,7 @@ void run_kselftest(Context& ctx);     // workload_programs.cpp
 void run_thp_shrinker(Context& ctx);  // workload_thp.cpp
 void run_lkdtm(Context& ctx);         // workload_lkdtm.cpp
 void run_jbd2(Context& ctx);          // workload_jbd2.cpp
+void run_memcg_stress(Context& ctx);  // workload_stress.cpp
 void run_shared_file(Context& ctx);   // workload_shared_file.cpp
 
 std::span<const Workload> workloads();

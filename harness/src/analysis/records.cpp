@@ -1,5 +1,6 @@
 #include "analysis/records.h"
 
+#include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -148,12 +149,13 @@ std::optional<double> memory_num_cgroups(std::string_view text) {
 }
 
 // memory.numa_stat: "anon_thp N0=2097152 N1=0" per line -> "anon_thp.N0", ...
+// (v1's rows start "total=12": the key is "total", its own sum is left out).
 std::map<std::string, double> numa_values(std::string_view text) {
   std::map<std::string, double> out;
   for_each_line(text, [&](std::string_view line) {
     std::size_t sep = line.find_first_of(" \t");
     if (sep == std::string_view::npos) return;
-    const std::string key(line.substr(0, sep));
+    const std::string key(line.substr(0, std::min(sep, line.find('='))));
     line = trim(line.substr(sep));
     while (!line.empty()) {
       sep = line.find_first_of(" \t");

@@ -9,6 +9,7 @@ const std::vector<CommandEntry>& commands() {
       {"run", add_run},
       {"build", add_build},
       {"boot", add_boot},
+      {"exec", add_exec},
       {"compare", add_compare},
       {"bisect", add_bisect},
       {"bisect-step", add_bisect_step},

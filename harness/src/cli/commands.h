@@ -24,6 +24,7 @@ const std::vector<CommandEntry>& commands();
 void add_run(CLI::App& app, Action& action);
 void add_build(CLI::App& app, Action& action);
 void add_boot(CLI::App& app, Action& action);
+void add_exec(CLI::App& app, Action& action);
 void add_doctor(CLI::App& app, Action& action);
 void add_history(CLI::App& app, Action& action);
 void add_compare(CLI::App& app, Action& action);

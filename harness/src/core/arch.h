@@ -21,13 +21,15 @@ struct ArchInfo {
   // Userland
   std::string_view deb_arch;  // Debian architecture: "amd64"
   // Boot
-  std::string_view qemu_binary;   // "qemu-system-x86_64"
-  std::string_view qemu_machine;  // -machine
-  std::string_view tcg_cpu;       // -cpu under TCG
-  std::string_view console;       // kernel console= device
-  std::string_view boot_args;     // always on the guest command line ("" for none)
-  std::string_view virtio_bus;    // "pci" or "device" (virtio-*-pci / virtio-*-device)
-  double tcg_slowdown;            // timeouts are multiplied by this under TCG
+  std::string_view qemu_binary;    // "qemu-system-x86_64"
+  std::string_view qemu_machine;   // -machine
+  std::string_view qemu_bios;      // -bios (QEMU's data folder), "" for the machine's default
+  std::string_view tcg_cpu;        // -cpu under TCG
+  std::string_view console;        // kernel console= device
+  std::string_view boot_args;      // always on the guest command line ("" for none)
+  std::string_view tcg_boot_args;  // appended under TCG only (KVM's timers need no help)
+  std::string_view virtio_bus;     // "pci" or "device" (virtio-*-pci / virtio-*-device)
+  double tcg_slowdown;             // timeouts are multiplied by this under TCG
 };
 
 std::span<const ArchInfo> all_arches();

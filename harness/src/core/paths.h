@@ -21,6 +21,8 @@ struct Paths {
   std::filesystem::path workloads_root() const { return root / "workloads"; }
   std::filesystem::path debs() const { return cache / "debs"; }
   std::filesystem::path image_recipe() const { return root / "images/guest.yaml"; }
+  // Guest image parts every run reuses: base initramfs, scratch disk templates.
+  std::filesystem::path guest_image_cache() const { return cache / "images"; }
   std::filesystem::path agent(const std::string& arch) const {
     return agent_dir / ("kharness-agent-" + arch);
   }

@@ -25,6 +25,9 @@ struct AssertionResult {
   // The metric this assertion needs and the run does not have (the kernel
   // did not provide it): "" when none. Such an assertion cannot judge.
   std::string missing{};
+  // What a check that is not an expression found (a statistics invariant:
+  // analysis/invariants.h): the numbers behind its verdict; "" otherwise.
+  std::string detail{};
 };
 
 // One finding of the console parser (analysis/console_findings.h).

@@ -57,7 +57,7 @@ WorkloadSpec parse_workload(const std::string& text, const std::string& origin,
   yaml::expect_map(o, root, "the workload");
   yaml::check_keys(o, root,
                    {"name", "description", "params", "machine", "cmdline", "config", "metrics",
-                    "assertions", "limits", "key_metric", "selftests"});
+                    "assertions", "limits", "key_metric", "selftests", "invariants"});
   WorkloadSpec w;
   w.dir = dir;
   if (!root["name"]) yaml::fail(o, root, "a workload needs name:");
@@ -156,6 +156,18 @@ WorkloadSpec parse_workload(const std::string& text, const std::string& origin,
     if (w.selftests.empty() || w.selftests.find_first_of("/. ") != std::string::npos)
       yaml::fail(o, root["selftests"],
                  "selftests: a folder name under tools/testing/selftests (e.g. cgroup)");
+  }
+  if (root["invariants"]) {
+    const auto& n = root["invariants"];
+    yaml::expect_map(o, n, "invariants ({check: false, reason: ...})");
+    yaml::check_keys(o, n, {"check", "reason"});
+    const std::string check = n["check"] ? yaml::scalar(o, n["check"], "invariants.check") : "true";
+    if (check != "true" && check != "false")
+      yaml::fail(o, n["check"], "invariants.check: expected true or false");
+    const std::string reason = n["reason"] ? yaml::scalar(o, n["reason"], "invariants.reason") : "";
+    if (check == "false" && reason.empty())
+      yaml::fail(o, n, "invariants: check: false needs a reason: (why they cannot hold here)");
+    if (check == "false") w.invariants_off = reason;
   }
   return w;
 }

@@ -73,6 +73,10 @@ struct WorkloadSpec {
   // A folder under the tree's tools/testing/selftests/ ("cgroup") to build
   // statically for the guest and put at /kharness/selftests/<name>/.
   std::string selftests;
+  // Why this workload's snapshots are not checked against the statistics
+  // invariants (analysis/invariants.h); "" = they are, the default.
+  // workload.yaml: `invariants: {check: false, reason: "..."}`.
+  std::string invariants_off{};
 };
 
 // Throws InputError "<file>:<line>:<col>: ..." like parse_job.

@@ -152,8 +152,12 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   // test_memcontrol.ktap.
   for (const auto& o : records.outputs)
     write_file(dir / fmt::format("{}.{}", o.name, o.format == "ktap" ? "ktap" : "out"), o.text);
-  if (records.done)
-    r.assertions = evaluate_assertions(run.assertions, r.metrics, r.missing_metrics);
+  if (records.done) {
+    // The kernel's own statistics first: a broken invariant is a kernel bug.
+    r.assertions = invariant_results(run.spec, records);
+    auto own = evaluate_assertions(run.assertions, r.metrics, r.missing_metrics);
+    r.assertions.insert(r.assertions.end(), own.begin(), own.end());
+  }
   Verdict v = judge_run(vm, console, records, r.assertions, r.cases);
   r.outcome = v.outcome;
   r.reason = v.reason;

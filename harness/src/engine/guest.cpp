@@ -104,7 +104,7 @@ BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kern
                                            e.path().filename().string()),
                                e.path());
   }
-  compose_guest_image(img).write(dir / "initramfs.cpio");
+  compose_guest_image(img, paths.guest_image_cache()).write(dir / "initramfs.cpio");
 
   BootRequest req;
   req.arch = run.arch;
@@ -119,7 +119,7 @@ BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kern
   for (const std::string* part : {&run.spec.cmdline, &run.ref->cmdline, &run.kernel->cmdline})
     if (!part->empty()) req.machine.cmdline += (req.machine.cmdline.empty() ? "" : " ") + *part;
   if (disk_mb > 0) {
-    make_scratch_disk(runner, dir / "scratch.img", disk_mb);
+    make_scratch_disk(runner, dir / "scratch.img", disk_mb, paths.guest_image_cache());
     req.machine.disks.push_back(dir / "scratch.img");
   }
   return req;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "analysis/invariants.h"
 #include "kernel/kconfig.h"
 #include "util/files.h"
 
@@ -47,6 +48,14 @@ std::optional<std::pair<unsigned long, unsigned long>> taint_appeared(const Agen
   }
   if (seen.size() < 2 || (seen.back() & ~seen.front()) == 0) return std::nullopt;
   return std::make_pair(seen.front(), seen.back());
+}
+
+std::vector<AssertionResult> invariant_results(const WorkloadSpec& spec,
+                                               const AgentRecords& records) {
+  if (!spec.invariants_off.empty()) return {};
+  InvariantLimits limits;
+  limits.cpus = spec.machine.cpus;
+  return invariant_assertions(check_invariants(records.snapshots, limits));
 }
 
 Verdict judge_run(const VmExit& vm, const ConsoleFindings& console, const AgentRecords& records,
@@ -102,7 +111,8 @@ Verdict judge_run(const VmExit& vm, const ConsoleFindings& console, const AgentR
     if (!a.passed && !a.missing.empty()) {
       if (unjudged.empty()) unjudged = fmt::format("{} ({})", a.expression, a.error);
     } else if (!a.passed)
-      failed.push_back(!a.error.empty() ? fmt::format("{} ({})", a.expression, a.error)
+      failed.push_back(!a.error.empty()    ? fmt::format("{} ({})", a.expression, a.error)
+                       : !a.detail.empty() ? fmt::format("{}: {}", a.expression, a.detail)
                        : !a.left.empty()
                            ? fmt::format("{} ({} was {:g})", a.expression, a.left, a.left_value)
                            : fmt::format("{} (was {:g})", a.expression, a.value));

@@ -33,6 +33,13 @@ void mark_tolerated(std::vector<ConsoleFinding>& findings,
 // of /proc/sys/kernel/tainted: (before, after), or nullopt when none.
 std::optional<std::pair<unsigned long, unsigned long>> taint_appeared(const AgentRecords& records);
 
+// The statistics invariants (analysis/invariants.h) over every snapshot of
+// the run, as assertion results to put before the workload's own; none
+// when the workload opts out (`invariants_off`). The tolerance's CPU count
+// falls back to the workload's machine when a snapshot does not say.
+std::vector<AssertionResult> invariant_results(const WorkloadSpec& spec,
+                                               const AgentRecords& records);
+
 struct Verdict {
   Outcome outcome;
   std::string reason;

@@ -17,9 +17,7 @@ void Initramfs::add_parents(const std::string& path) {
   for (std::size_t pos = path.find('/', 1); pos != std::string::npos;
        pos = path.find('/', pos + 1)) {
     std::string dir = path.substr(0, pos);
-    bool have = std::any_of(entries_.begin(), entries_.end(),
-                            [&](const InitramfsEntry& e) { return e.path == dir; });
-    if (!have) entries_.push_back({InitramfsEntry::Type::dir, dir, {}, 0755});
+    if (dirs_.insert(dir).second) entries_.push_back({InitramfsEntry::Type::dir, dir, {}, 0755});
   }
 }
 
@@ -30,14 +28,18 @@ void Initramfs::add_file(const std::string& path, std::string content, unsigned 
 
 void Initramfs::add_dir(const std::string& path) {
   add_parents(path);
-  bool have = std::any_of(entries_.begin(), entries_.end(),
-                          [&](const InitramfsEntry& e) { return e.path == path; });
-  if (!have) entries_.push_back({InitramfsEntry::Type::dir, path, {}, 0755});
+  if (dirs_.insert(path).second) entries_.push_back({InitramfsEntry::Type::dir, path, {}, 0755});
 }
 
 void Initramfs::add_symlink(const std::string& path, const std::string& target) {
   add_parents(path);
   entries_.push_back({InitramfsEntry::Type::symlink, path, target, 0777});
+}
+
+void Initramfs::add_entry(InitramfsEntry entry) {
+  add_parents(entry.path);
+  if (entry.type == InitramfsEntry::Type::dir && !dirs_.insert(entry.path).second) return;
+  entries_.push_back(std::move(entry));
 }
 
 void Initramfs::write(const std::filesystem::path& out) const {

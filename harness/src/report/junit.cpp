@@ -26,6 +26,8 @@ std::string details(const RunResult& r) {
     if (a.passed) continue;
     if (!a.error.empty())
       out += fmt::format("assertion error: {}: {}\n", a.expression, a.error);
+    else if (!a.detail.empty())
+      out += fmt::format("assertion failed: {}: {}\n", a.expression, a.detail);
     else
       out += fmt::format("assertion failed: {} (value {})\n", a.expression, a.value);
   }

@@ -154,6 +154,7 @@ RunResult parse(const json& j, const std::string& source) {
       rd.get(a, "left", ar.left, "assertions[].");
       rd.get(a, "left_value", ar.left_value, "assertions[].");
       rd.get(a, "missing", ar.missing, "assertions[].");
+      rd.get(a, "detail", ar.detail, "assertions[].");
       r.assertions.push_back(std::move(ar));
     }
   }
@@ -207,6 +208,7 @@ json assertions_json(const std::vector<AssertionResult>& list) {
       item["left_value"] = std::isfinite(a.left_value) ? json(a.left_value) : json();
     }
     if (!a.missing.empty()) item["missing"] = a.missing;
+    if (!a.detail.empty()) item["detail"] = a.detail;
     out.push_back(std::move(item));
   }
   return out;

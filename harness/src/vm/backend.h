@@ -50,6 +50,11 @@ struct BootRequest {
   std::chrono::seconds boot_timeout{60};  // start -> agent ready
   std::chrono::seconds run_timeout{600};  // agent ready -> poweroff
   ConsoleSink on_console;                 // may be empty
+  // Files in run_dir that further virtio consoles write to, in order:
+  // /dev/hvc1, /dev/hvc2, ... in the guest (hvc0 is the agent's records).
+  // kharness exec streams the guest command's output through them. The
+  // qemu backend only.
+  std::vector<std::string> output_ports;
 };
 
 enum class VmExitKind {

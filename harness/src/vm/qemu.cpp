@@ -110,6 +110,7 @@ std::vector<std::string> qemu_argv(const BootRequest& req, Accel accel) {
   std::string bus(a.virtio_bus);
   std::vector<std::string> v = {std::string(a.qemu_binary), "-machine",
                                 std::string(a.qemu_machine)};
+  if (!a.qemu_bios.empty()) v.insert(v.end(), {"-bios", std::string(a.qemu_bios)});
   if (accel == Accel::kvm) {
     v.insert(v.end(), {"-accel", "kvm", "-cpu", "host"});
   } else {
@@ -135,6 +136,8 @@ std::vector<std::string> qemu_argv(const BootRequest& req, Accel accel) {
     }
   }
   std::string cmdline = base_cmdline(a);
+  if (accel == Accel::tcg && !a.tcg_boot_args.empty())
+    cmdline += fmt::format(" {}", a.tcg_boot_args);
   if (!req.machine.cmdline.empty()) cmdline += " " + req.machine.cmdline;
   v.insert(v.end(), {"-append", cmdline});
   if (req.console == Console::file) {
@@ -150,6 +153,11 @@ std::vector<std::string> qemu_argv(const BootRequest& req, Accel accel) {
   v.insert(v.end(),
            {"-device", "virtio-serial-" + bus, "-chardev", "file,id=records,path=records.jsonl",
             "-device", "virtconsole,chardev=records"});
+  for (std::size_t i = 0; i < req.output_ports.size(); ++i)
+    v.insert(v.end(), {"-chardev",
+                       fmt::format("file,id=port{},path={}", i + 1,
+                                   run_relative(req.run_dir / req.output_ports[i], req.run_dir)),
+                       "-device", fmt::format("virtconsole,chardev=port{}", i + 1)});
   for (std::size_t i = 0; i < req.machine.disks.size(); ++i) {
     const auto& d = req.machine.disks[i];
     v.insert(v.end(),
@@ -171,6 +179,7 @@ VmExit QemuBackend::attempt(const BootRequest& req, Accel accel, const Deadlines
                             const RecordSink& on_record) {
   std::vector<std::string> argv = qemu_argv(req, accel);
   for (const char* f : {"console.log", "records.jsonl"}) write_file(req.run_dir / f, "");
+  for (const auto& f : req.output_ports) write_file(req.run_dir / f, "");
 
   Command cmd;
   cmd.argv = argv;

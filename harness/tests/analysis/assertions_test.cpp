@@ -114,17 +114,19 @@ TEST(AssertionsTest, EvaluateAssertions) {
 TEST(AssertionsTest, MetricsTheKernelCannotProvideAreListedNotDropped) {
   Metrics m = {{"before.nr_dying_descendants", 0}, {"after.nr_dying_descendants", 7}};
   MissingMetrics missing;
-  auto errors = derive_metrics({{"dying", "after.nr_dying_descendants - before.nr_dying_descendants"},
-                                {"added", "after.memory_num_cgroups - before.memory_num_cgroups"},
-                                {"added_twice", "2 * added"}},
-                               m, &missing);
+  auto errors =
+      derive_metrics({{"dying", "after.nr_dying_descendants - before.nr_dying_descendants"},
+                      {"added", "after.memory_num_cgroups - before.memory_num_cgroups"},
+                      {"added_twice", "2 * added"}},
+                     m, &missing);
   EXPECT_TRUE(errors.empty());
   EXPECT_EQ(m.at("dying"), 7);
   ASSERT_EQ(missing.size(), 2u);
   EXPECT_EQ(missing.at("added"),
             "needs after.memory_num_cgroups, which this kernel's snapshots did not provide");
-  EXPECT_EQ(missing.at("added_twice"), "needs added, missing (needs after.memory_num_cgroups, "
-                                       "which this kernel's snapshots did not provide)");
+  EXPECT_EQ(missing.at("added_twice"),
+            "needs added, missing (needs after.memory_num_cgroups, "
+            "which this kernel's snapshots did not provide)");
   auto r = evaluate_assertions({"dying <= 10", "added <= 10", "typo_name <= 1"}, m, missing);
   EXPECT_TRUE(r[0].passed);
   EXPECT_FALSE(r[1].passed);

@@ -108,11 +108,11 @@ TEST(ConsoleFindingsTest, TitlesAreTheSameOnBothArches) {
 
 TEST(ConsoleFindingsTest, StartTitleForLiveProgress) {
   EXPECT_EQ(finding_start_title("[    5.100000] WARNING: CPU: 0 PID: 28 at "
-                               "drivers/misc/lkdtm/bugs.c:92 lkdtm_WARNING+0x1e/0x30\r"),
+                                "drivers/misc/lkdtm/bugs.c:92 lkdtm_WARNING+0x1e/0x30\r"),
             "WARNING in lkdtm_WARNING");
   EXPECT_EQ(finding_start_title("Kernel panic - not syncing: dumptest"), "kernel panic: dumptest");
   EXPECT_EQ(finding_start_title("Unable to handle kernel NULL pointer dereference at virtual "
-                               "address 0000000000000000"),
+                                "address 0000000000000000"),
             "BUG: kernel NULL pointer dereference");
   EXPECT_EQ(finding_start_title("[    0.000000] Linux version 6.1.192"), "");
   EXPECT_EQ(finding_start_title(""), "");

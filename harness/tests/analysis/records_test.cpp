@@ -226,5 +226,16 @@ TEST(RecordsTest, SnapshotMetricsOfAnEmptySnapshotAreItsValues) {
   EXPECT_EQ(m.at("settled.live_memcgs"), 4);
 }
 
+TEST(RecordsTest, V1NumaStatRowsAreNamedByTheirKey) {
+  // v1 rows start "hierarchical_file=1981": the metric is named by the key,
+  // not by the key and its total.
+  AgentRecords r = parse_records(test::read_data("records/v1_dying_cgroup_after.jsonl"));
+  ASSERT_EQ(r.snapshots.size(), 1u);
+  Metrics m = snapshot_metrics(r.snapshots[0]);
+  EXPECT_EQ(m.at("after.numa_stat.hierarchical_file.N0"), 1981);
+  EXPECT_EQ(m.at("after.numa_stat.total.N0"), 0);
+  for (const auto& [name, value] : m) EXPECT_EQ(name.find('='), std::string::npos) << name;
+}
+
 }  // namespace
 }  // namespace kh

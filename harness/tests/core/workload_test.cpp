@@ -89,6 +89,24 @@ TEST(WorkloadTest, UnknownKeyAndBadDefault) {
       InputError);
 }
 
+TEST(WorkloadTest, InvariantsAreCheckedUnlessTurnedOffWithAReason) {
+  EXPECT_EQ(parse_workload("name: w\n", "y", "/w").invariants_off, "");
+  EXPECT_EQ(parse_workload("name: w\ninvariants: {check: true}\n", "y", "/w").invariants_off, "");
+  EXPECT_EQ(
+      parse_workload("name: w\ninvariants: {check: false, reason: races by design}\n", "y", "/w")
+          .invariants_off,
+      "races by design");
+  try {
+    parse_workload("name: w\ninvariants: {check: false}\n", "workload.yaml", "/w");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("workload.yaml:2:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("needs a reason"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_workload("name: w\ninvariants: {check: no}\n", "y", "/w"), InputError);
+  EXPECT_THROW(parse_workload("name: w\ninvariants: {skip: true}\n", "y", "/w"), InputError);
+}
+
 TEST(WorkloadTest, ParamsLayerDefaultsJobAndSet) {
   WorkloadSpec w = parse_workload(kSpec, "workload.yaml", "/w");
   auto p = resolve_params(w, {{"iterations", "500"}}, {{"cgroup", "v1"}}, "job.yaml");

@@ -34,6 +34,28 @@ TEST(JudgeTest, CleanRunWithHoldingAssertionsPasses) {
   EXPECT_EQ(c.judge().outcome, Outcome::pass);
 }
 
+TEST(JudgeTest, ABrokenStatisticsInvariantFailsNamingSnapshotFileAndKey) {
+  Case c;
+  Snapshot s;
+  s.name = "after";
+  s.meta = {{"cgroup_version", "2"}, {"parent", "/sys/fs/cgroup/kharness"}};
+  s.files["/sys/fs/cgroup/kharness/memory.stat"] = "anon 4096\nfile 18446744073709547520\n";
+  c.records.snapshots.push_back(s);
+  WorkloadSpec spec;
+  spec.machine.cpus = 2;
+  c.assertions = invariant_results(spec, c.records);
+  c.assertions.push_back({"dying_after_loop <= 200", 1, true, ""});
+  Verdict v = c.judge();
+  EXPECT_EQ(v.outcome, Outcome::fail);
+  EXPECT_EQ(v.reason,
+            "assertion failed: invariant underflow: snapshot 'after', "
+            "/sys/fs/cgroup/kharness/memory.stat, key file: 18446744073709547520 is below zero "
+            "as a signed 64-bit counter (+1 more)");
+  // A workload that opts out (with its reason) is not checked.
+  spec.invariants_off = "the script races with its own snapshots";
+  EXPECT_TRUE(invariant_results(spec, c.records).empty());
+}
+
 TEST(JudgeTest, FailedAssertionFailsAndSaysWhichAndTheValue) {
   Case c;
   c.assertions = {{"a > 0", 1, true, ""}, {"dying_after_loop <= 200", 0, false, ""}};

@@ -1,6 +1,7 @@
 #include "image/initramfs.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 
@@ -142,6 +143,69 @@ TEST(ScratchDiskTest, MakesARealExt4Image) {
   // ext superblock magic 0xEF53 at offset 1024 + 56.
   EXPECT_EQ(static_cast<unsigned char>(img[1024 + 56]), 0x53);
   EXPECT_EQ(static_cast<unsigned char>(img[1024 + 57]), 0xEF);
+}
+
+// Uses the real .debs, as above.
+TEST(GuestImageTest, TheBaseIsCachedOnceAndTheRunsOwnFilesComeOnTop) {
+  Paths paths = Paths::from_environment();
+  ScopedTempDir tmp;
+  write_file(tmp.path() / "agent", "agent v1");
+  write_file(tmp.path() / "folder/a/b.txt", "in a folder");
+  std::filesystem::create_symlink("a/b.txt", tmp.path() / "folder/link");
+  GuestImageRequest req;
+  req.arch = find_arch("x86_64");
+  req.recipe = load_image_recipe(paths.image_recipe());
+  req.agent = tmp.path() / "agent";
+  req.debs_dir = paths.debs();
+  req.config_json = "{\"n\":1}";
+  req.trees = {{"/host", tmp.path() / "folder"}};
+  const auto cache = tmp.path() / "images";
+
+  Initramfs first = compose_guest_image(req, cache);
+  auto bases = [&] {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(cache))
+      n += e.path().filename().string().starts_with("base-");
+    return n;
+  };
+  EXPECT_EQ(bases(), 1);
+  // The same base, another run's config: the cached base is used as is.
+  req.config_json = "{\"n\":2}";
+  Initramfs second = compose_guest_image(req, cache);
+  EXPECT_EQ(bases(), 1);
+  ASSERT_NE(find(second.entries(), "/kharness/config.json"), nullptr);
+  EXPECT_EQ(find(second.entries(), "/kharness/config.json")->content, "{\"n\":2}");
+  EXPECT_EQ(find(second.entries(), "/init")->content, "agent v1");
+  ASSERT_NE(find(second.entries(), "/bin/busybox"), nullptr);
+  EXPECT_EQ(find(second.entries(), "/host/a/b.txt")->content, "in a folder");
+  EXPECT_EQ(find(second.entries(), "/host/link")->type, InitramfsEntry::Type::symlink);
+  // Every entry once, as the uncached composition has them.
+  Initramfs uncached = compose_guest_image(req);
+  EXPECT_EQ(second.entries().size(), uncached.entries().size());
+
+  // A new agent is a new base.
+  write_file(tmp.path() / "agent", "agent v2");
+  Initramfs third = compose_guest_image(req, cache);
+  EXPECT_EQ(bases(), 2);
+  EXPECT_EQ(find(third.entries(), "/init")->content, "agent v2");
+}
+
+TEST(ScratchDiskTest, CopiesOfTheTemplateAreSparseExt4AndIndependent) {
+  ScopedTempDir tmp;
+  RealProcessRunner runner;
+  const auto cache = tmp.path() / "images";
+  make_scratch_disk(runner, tmp.path() / "one.img", 16, cache);
+  ASSERT_TRUE(std::filesystem::exists(cache / "scratch-16M.img"));
+  write_file(tmp.path() / "one.img", "scribbled");  // the guest writes its copy
+  make_scratch_disk(runner, tmp.path() / "two.img", 16, cache);
+  EXPECT_EQ(std::filesystem::file_size(tmp.path() / "two.img"), 16u << 20);
+  std::string img = read_file(tmp.path() / "two.img");
+  EXPECT_EQ(static_cast<unsigned char>(img[1024 + 56]), 0x53);
+  EXPECT_EQ(static_cast<unsigned char>(img[1024 + 57]), 0xEF);
+  EXPECT_EQ(img, read_file(cache / "scratch-16M.img"));
+  struct stat st {};
+  ASSERT_EQ(::stat((tmp.path() / "two.img").c_str(), &st), 0);
+  EXPECT_LT(static_cast<std::uintmax_t>(st.st_blocks) * 512, 16u << 20) << "holes kept";
 }
 
 }  // namespace

@@ -38,6 +38,7 @@ TEST(QemuArgvTest, X86UnderTcg) {
   auto v = qemu_argv(request("x86_64", "/r"), Accel::tcg);
   EXPECT_EQ(v[0], "qemu-system-x86_64");
   EXPECT_EQ(after(v, "-machine"), "pc");
+  EXPECT_EQ(after(v, "-bios"), "qboot.rom") << "found in QEMU's data folder, by name";
   EXPECT_EQ(after(v, "-accel"), "tcg,thread=multi");
   EXPECT_EQ(after(v, "-cpu"), "max");
   EXPECT_EQ(after(v, "-smp"), "2");
@@ -45,7 +46,8 @@ TEST(QemuArgvTest, X86UnderTcg) {
   EXPECT_EQ(after(v, "-kernel"), "/cache/artifacts/k/bzImage");
   EXPECT_EQ(after(v, "-initrd"), "initramfs.cpio");  // relative: reproduce.sh replays it elsewhere
   EXPECT_EQ(after(v, "-append"),
-            "console=ttyS0 panic=-1 rdinit=/init no_timer_check cgroup.memory=nokmem");
+            "console=ttyS0 panic=-1 rdinit=/init no_timer_check noapictimer lpj=10000000 "
+            "cgroup.memory=nokmem");
   EXPECT_TRUE(contains(v, "-no-reboot")) << "a panic must end QEMU, not reboot the guest";
   EXPECT_TRUE(contains(v, "-nodefaults"));
   EXPECT_TRUE(contains(v, "virtio-serial-pci"));
@@ -75,6 +77,22 @@ TEST(QemuArgvTest, X86UnderKvmUsesHostCpu) {
   auto v = qemu_argv(request("x86_64", "/r"), Accel::kvm);
   EXPECT_EQ(after(v, "-accel"), "kvm");
   EXPECT_EQ(after(v, "-cpu"), "host");
+  EXPECT_EQ(after(v, "-bios"), "qboot.rom");
+  // KVM's APIC timer and TSC need none of TCG's calibration shortcuts.
+  EXPECT_EQ(after(v, "-append"),
+            "console=ttyS0 panic=-1 rdinit=/init no_timer_check cgroup.memory=nokmem");
+}
+
+TEST(QemuArgvTest, OutputPortsAreVirtioConsolesAfterTheRecords) {
+  auto r = request("x86_64", "/r");
+  r.output_ports = {"exec.stdout", "exec.stderr"};
+  auto v = qemu_argv(r, Accel::tcg);
+  auto at = [&](const std::string& s) { return std::find(v.begin(), v.end(), s) - v.begin(); };
+  EXPECT_TRUE(contains(v, "file,id=port1,path=exec.stdout"));
+  EXPECT_TRUE(contains(v, "file,id=port2,path=exec.stderr"));
+  // Ports number in argv order: records is hvc0, then hvc1, hvc2.
+  EXPECT_LT(at("virtconsole,chardev=records"), at("virtconsole,chardev=port1"));
+  EXPECT_LT(at("virtconsole,chardev=port1"), at("virtconsole,chardev=port2"));
 }
 
 TEST(QemuArgvTest, Arm64UsesVirtMachinePl011AndMmioVirtio) {
@@ -83,6 +101,7 @@ TEST(QemuArgvTest, Arm64UsesVirtMachinePl011AndMmioVirtio) {
   EXPECT_EQ(after(v, "-machine"), "virt");
   EXPECT_EQ(after(v, "-cpu"), "max");
   EXPECT_EQ(after(v, "-append").rfind("console=ttyAMA0 ", 0), 0u);
+  EXPECT_FALSE(contains(v, "-bios")) << "virt boots the kernel itself";
   EXPECT_TRUE(contains(v, "virtio-serial-device"));
   EXPECT_TRUE(contains(v, "virtio-blk-device,drive=disk0"));
 }
@@ -105,7 +124,8 @@ TEST(QemuArgvTest, X86ConsoleOnTheTerminal) {
   auto v = qemu_argv(r, Accel::tcg);
   expect_console_on_terminal(v);
   EXPECT_EQ(after(v, "-append"),
-            "console=ttyS0 panic=-1 rdinit=/init no_timer_check cgroup.memory=nokmem");
+            "console=ttyS0 panic=-1 rdinit=/init no_timer_check noapictimer lpj=10000000 "
+            "cgroup.memory=nokmem");
   EXPECT_TRUE(contains(v, "virtio-serial-pci"));
 }
 
