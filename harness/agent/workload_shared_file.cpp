@@ -103,14 +103,14 @@ unsigned long touch_file(const std::string& path, long kb) {
 
 void write_output(const std::string& path, long kb) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail_workload(errno_message("create " + path, errno));
+  if (fd < 0) fail_syscall("create " + path, errno);
   std::array<char, kPage> page{};
   page.fill('o');
   for (long off = 0; off < kb * 1024; off += kPage) {
     if (::write(fd, page.data(), page.size()) != static_cast<ssize_t>(page.size())) {
       const int err = errno;
       ::close(fd);
-      fail_workload(errno_message("write " + path, err ? err : EIO));
+      fail_syscall("write " + path, err ? err : EIO);
     }
   }
   ::close(fd);

@@ -85,8 +85,8 @@ TEST_F(CompareReclaim, TheReparentingKernelKeepsThePageCache) {
   EXPECT_GE(dying["kernels"][0]["median"].get<double>(), 0.9 * 500) << dying.dump();
   EXPECT_LE(dying["kernels"][2]["median"].get<double>(), 0.1 * 500) << dying.dump();
 
-  // Only the reparenting kernel holds the workload's default assertions
-  // (they were written for it); the dropping one fails the page-cache ones.
+  // Only the reparenting kernel keeps the page cache (the workload's
+  // default assertions on it); the dropping one fails them.
   auto j = read_json(out() / "compare.json");
   std::map<std::string, nlohmann::json> by_expr;
   for (const auto& a : j["groups"][0]["assertions"]) by_expr[a["expression"]] = a;
@@ -100,6 +100,11 @@ TEST_F(CompareReclaim, TheReparentingKernelKeepsThePageCache) {
   EXPECT_EQ(drops["kernels"][0]["verdict"], "fail");
   EXPECT_EQ(drops["kernels"][1]["verdict"], "pass");
   EXPECT_EQ(drops["kernels"][2]["verdict"], "fail");
+  auto reparents = by_expr["reparents == 1"];
+  ASSERT_FALSE(reparents.is_null());
+  EXPECT_EQ(reparents["kernels"][0]["verdict"], "fail");
+  EXPECT_EQ(reparents["kernels"][1]["verdict"], "fail");
+  EXPECT_EQ(reparents["kernels"][2]["verdict"], "pass");
   for (const auto& runs : j["groups"][0]["runs"]) {
     if (runs["kernel"] == "reparent-on-offline") {
       EXPECT_EQ(runs["pass"], 5) << runs.dump();
