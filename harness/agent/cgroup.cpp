@@ -42,6 +42,19 @@ void fail_syscall(std::string_view what, int err) {
                    errno_message(what, err));
 }
 
+void prepare_child(int out, int err, const std::string& cwd) {
+  ::setsid();
+  const int null = ::open("/dev/null", O_RDONLY);
+  if (null >= 0) ::dup2(null, 0);
+  ::dup2(out, 1);
+  ::dup2(err, 2);
+  if (::chdir(cwd.c_str()) != 0) {
+    const std::string msg = errno_message("kharness: cd " + cwd, errno) + "\n";
+    [[maybe_unused]] const ssize_t n = ::write(2, msg.data(), msg.size());
+    ::_exit(126);
+  }
+}
+
 std::string errno_message(std::string_view what, int err) {
   std::string out(what);
   out += ": ";

@@ -65,6 +65,11 @@ bool wait_for_path(const std::string& path, int timeout_ms);
 double monotonic_seconds();
 // Sleeps for `ms` milliseconds (restarts on EINTR).
 void sleep_ms(long ms);
+// In a child just forked to run a program: a session of its own, stdin
+// from /dev/null, stdout and stderr to `out` and `err`, then into `cwd`;
+// if it cannot go there it says so on `err` and exits 126 (as a shell
+// does for a program it cannot run).
+void prepare_child(int out, int err, const std::string& cwd);
 
 // ---- memory cgroups ----------------------------------------------------
 

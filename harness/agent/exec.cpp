@@ -61,16 +61,7 @@ void run_exec(Records& records, const ExecSpec& spec) {
   const pid_t pid = ::fork();
   if (pid < 0) fail_setup(errno_message("fork", errno));
   if (pid == 0) {
-    ::setsid();
-    const int null = ::open("/dev/null", O_RDONLY);
-    if (null >= 0) ::dup2(null, 0);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    if (::chdir(spec.cwd.c_str()) != 0) {
-      const std::string msg = errno_message("kharness: cd " + spec.cwd, errno) + "\n";
-      [[maybe_unused]] const ssize_t n = ::write(2, msg.data(), msg.size());
-      ::_exit(126);
-    }
+    prepare_child(out, err, spec.cwd);
     std::vector<char*> argv;
     for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);

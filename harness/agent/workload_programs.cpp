@@ -123,16 +123,7 @@ ProgramRun run_program(Records& records, const std::vector<std::string>& argv,
   const pid_t pid = ::fork();
   if (pid < 0) fail_setup(errno_message("fork", errno));
   if (pid == 0) {
-    ::setsid();
-    const int null = ::open("/dev/null", O_RDONLY);
-    if (null >= 0) ::dup2(null, 0);
-    ::dup2(fds[1], 1);
-    ::dup2(fds[1], 2);
-    if (::chdir(cwd.c_str()) != 0) {
-      const std::string msg = errno_message("chdir " + cwd, errno) + "\n";
-      [[maybe_unused]] ssize_t n = ::write(2, msg.data(), msg.size());
-      ::_exit(126);
-    }
+    prepare_child(fds[1], fds[1], cwd);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
