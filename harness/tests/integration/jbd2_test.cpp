@@ -83,7 +83,9 @@ TEST_F(Jbd2X86, SamplesOfTasksPsiAndTheKernelLogArePresent) {
 
 TEST_F(Jbd2X86, DefaultAssertionsEvaluate) {
   auto r = result("jbd2");
-  ASSERT_EQ(r["assertions"].size(), 4u);
+  // The statistics invariants (engine/judge), then the workload's four.
+  ASSERT_EQ(r["assertions"].size(), 5u);
+  EXPECT_EQ(r["assertions"][0]["expression"], "statistics invariants hold");
   const auto& m = r["metrics"];
   for (const auto& a : r["assertions"]) {
     EXPECT_EQ(a.value("error", ""), "") << a.dump();
