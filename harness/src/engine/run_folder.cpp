@@ -82,7 +82,7 @@ std::string rebuild_function(const RebuildRecipe& r) {
       "  make \"$@\" -j\"$(nproc)\" {} >> \"$w/build.log\" 2>&1 || {{\n"
       "    tail -n 20 \"$w/build.log\" >&2; echo \"reproduce.sh: the build failed\" >&2; exit 1; }}\n",
       arch.make_target, arch.make_target);
-  s += fmt::format("  kernel=\"$w/build/{}\"\n", arch.image_path);
+  s += fmt::format("  kernel=\"$w/build/{}\" rebuilt=1\n", arch.image_path);
   s += fmt::format(
       "  if [ \"$(sha256sum < \"$kernel\" | cut -d' ' -f1)\" = {} ]; then\n"
       "    echo \"reproduce.sh: the rebuilt kernel is byte for byte the one this run booted\" >&2\n"
@@ -150,6 +150,16 @@ std::string reproduce_script(const std::vector<std::string>& argv, int disk_mb,
          "  '') ;;\n"
          "  *) echo \"usage: $0 [--rebuild]\" >&2; exit 2 ;;\n"
          "esac\n";
+    // The kept image is a hard link into the cache: damage done to the
+    // cache's file in place reaches it too. Never boot it unchecked.
+    s += fmt::format(
+        "if [ -z \"${{rebuilt:-}}\" ] && [ \"$(sha256sum < \"$kernel\" | cut -d' ' -f1)\" != {} ]; "
+        "then\n"
+        "  echo \"reproduce.sh: $kernel is not the kernel this run booted (its SHA-256 differs: "
+        "damaged?); ./reproduce.sh --rebuild builds it again\" >&2\n"
+        "  exit 2\n"
+        "fi\n",
+        recipe->image_sha256);
   }
   s += "dir=$(mktemp -d \"$here/repro-$(date +%Y%m%d-%H%M%S)-XXXX\") && cd \"$dir\"\n"
        "ln -s ../initramfs.cpio initramfs.cpio\n";

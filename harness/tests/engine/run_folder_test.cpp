@@ -98,6 +98,15 @@ TEST(RunFolderTest, RebuildBuildsFromTheTarballSeriesAndConfigThenBoots) {
   ASSERT_EQ(p.exit_code, 0) << p.output;
   EXPECT_EQ(read_file(run / "booted"), built);
 
+  // The kept image damaged (it is a hard link: damage to the cache's copy
+  // reaches it): refused, not booted.
+  write_file(run / "booted", "");
+  write_file(run / "bzImage", "cut");
+  p = runner.run(plain);
+  EXPECT_EQ(p.exit_code, 2) << p.output;
+  EXPECT_THAT(p.output, HasSubstr("is not the kernel this run booted"));
+  EXPECT_EQ(read_file(run / "booted"), "");
+
   Command rebuild = plain;
   rebuild.argv.push_back("--rebuild");
   write_file(run / "booted", "");
