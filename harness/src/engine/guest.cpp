@@ -52,15 +52,17 @@ void ensure_guest_packages(const ImageRecipe& recipe, const ArchInfo& arch,
   const std::string deb_arch(arch.deb_arch);
   for (const auto& pkg : recipe.packages) {
     std::filesystem::path deb = find_deb(debs_dir, pkg.name, deb_arch);
-    std::error_code ec;
-    const std::string id = fmt::format(
-        "{} {} {}", deb.string(), std::filesystem::file_size(deb, ec),
-        std::filesystem::last_write_time(deb, ec).time_since_epoch().count());
-    if (checked.count(id)) continue;
+    auto identity = [](const std::filesystem::path& f) {
+      std::error_code ec;
+      return fmt::format("{} {} {}", f.string(), std::filesystem::file_size(f, ec),
+                         std::filesystem::last_write_time(f, ec).time_since_epoch().count());
+    };
+    if (checked.count(identity(deb))) continue;
     std::string damage = check_deb(deb);
     if (!damage.empty()) {
       status.warn(fmt::format("guest package {}:{} in {}: {}: fetching it again", pkg.name,
                               deb_arch, debs_dir.string(), damage));
+      std::error_code ec;
       std::filesystem::remove(deb, ec);
       Command get;
       get.argv = {"apt-get", "download", "-q", "-o", "APT::Sandbox::User=root",
@@ -76,9 +78,7 @@ void ensure_guest_packages(const ImageRecipe& recipe, const ArchInfo& arch,
       deb = find_deb(debs_dir, pkg.name, deb_arch);
       record_deb_sum(deb);
     }
-    checked.insert(fmt::format(
-        "{} {} {}", deb.string(), std::filesystem::file_size(deb, ec),
-        std::filesystem::last_write_time(deb, ec).time_since_epoch().count()));
+    checked.insert(identity(deb));
   }
 }
 

@@ -16,17 +16,6 @@ std::string number(double v) {
                                                              : fmt::format("{:.6g}", v);
 }
 
-// "a <= b" -> {"a", "<=", "b"}; empty op when `check` is not one comparison.
-struct Sides {
-  std::string left, op, right;
-};
-Sides split_comparison(const std::string& check) {
-  static const std::regex re(R"(^(.*?)\s*(<=|>=|==|!=|<|>)\s*(.*)$)");
-  std::smatch m;
-  if (!std::regex_match(check, m, re)) return {};
-  return {m[1], m[2], m[3]};
-}
-
 }  // namespace
 
 std::string limit_violation(const PlannedRun& run) {
@@ -54,11 +43,15 @@ std::string limit_violation(const PlannedRun& run) {
     for (const auto& [name, value] : run.params)
       if (std::regex_search(limit.check, std::regex("\\b" + name + "\\b")))
         named += (named.empty() ? "" : ", ") + name + "=" + value;
+    // Both sides' values, split where the assertions split a comparison.
     std::string values;
-    Sides s = split_comparison(limit.check);
-    if (!s.op.empty()) {
-      auto l = evaluate(s.left, vars), r = evaluate(s.right, vars);
-      if (l && r) values = fmt::format(" is {} {} {}", number(*l), s.op, number(*r));
+    if (std::string left = comparison_left_side(limit.check); !left.empty()) {
+      std::string rest = limit.check.substr(limit.check.find(left) + left.size());
+      rest.erase(0, rest.find_first_not_of(' '));
+      const std::size_t op_end = rest.find_first_not_of("<>=!");
+      const std::string op = rest.substr(0, op_end), right = rest.substr(op_end);
+      auto l = evaluate(left, vars), r = evaluate(right, vars);
+      if (l && r) values = fmt::format(" is {} {} {}", number(*l), op, number(*r));
     }
     return fmt::format("{}: {} cannot fit the guest: {}{} ({}; {})", run.run_dir,
                        named.empty() ? "the machine" : named, limit.check, values, limit.why,

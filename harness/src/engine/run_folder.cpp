@@ -123,7 +123,8 @@ RebuildRecipe keep_recipe(const Artifact& artifact, const KernelSpec& kernel,
       r.patches.emplace_back(name, i < artifact.patch_strip.size() ? artifact.patch_strip[i] : 1);
     }
   }
-  r.image_sha256 = sha256_file(artifact.image);
+  r.image_sha256 =
+      artifact.image_sha256.empty() ? sha256_file(artifact.image) : artifact.image_sha256;
   return r;
 }
 

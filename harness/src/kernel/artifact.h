@@ -16,6 +16,7 @@ struct Artifact {
   std::filesystem::path config;     // the final .config
   std::filesystem::path build_log;  // full make output
   std::string release;              // `make kernelrelease`
+  std::string image_sha256;         // from meta.json, checked by the lookup
   bool from_cache = false;
   // What the kernel is, beside the key (filled by KernelBuilder::build on
   // every path, cached or not; not stored in meta.json).

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "util/files.h"
+#include "util/hash.h"
 
 namespace kh {
 namespace {
@@ -71,6 +72,7 @@ TEST(ArtifactCache, StoreThenLookup) {
   EXPECT_EQ(hit->release, "6.1.0");
   EXPECT_EQ(hit->arch, "x86_64");
   EXPECT_EQ(hit->image, tmp.path() / "artifacts/k1/bzImage");
+  EXPECT_EQ(hit->image_sha256, sha256_hex("image"));  // the checked hash, for the run folder
   EXPECT_EQ(read_file(hit->config), "CONFIG_A=y\n");
   EXPECT_EQ(read_file(hit->build_log), "  CC      a.o\n");
   // No temporary folder is left behind.
