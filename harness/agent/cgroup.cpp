@@ -268,6 +268,27 @@ Hierarchy mount_memory(Version version, const std::string& parent_name) {
   return h;
 }
 
+void add_removal_barrier(Hierarchy& h) {
+  std::string root = h.root;
+  if (h.version == Version::v1) {
+    root = std::string(kMountPoint) + "/unified";
+    if (make_dir(root) != 0 ||
+        ::mount("cgroup2", root.c_str(), "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+      return;
+  }
+  const std::string dir = root + "/kharness-barrier";
+  if (make_dir(dir) != 0) return;
+  if (h.version == Version::v2) (void)write_file(dir + "/cgroup.subtree_control", "+memory");
+  if (dying_descendants(dir) < 0) return;
+  h.barrier = dir;
+}
+
+long dying_descendants(const std::string& dir) {
+  std::string text;
+  if (read_file(dir + "/cgroup.stat", text) != 0) return -1;
+  return field_after(text, "nr_dying_descendants");
+}
+
 int move_pid(const std::string& dir, pid_t pid) {
   char buf[24];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<long>(pid));
@@ -291,11 +312,7 @@ long count_dirs(const std::string& root) {
 }
 
 long dying_count(const Hierarchy& h) {
-  if (h.version == Version::v2) {
-    std::string text;
-    if (read_file(h.root + "/cgroup.stat", text) != 0) return -1;
-    return field_after(text, "nr_dying_descendants");
-  }
+  if (h.version == Version::v2) return dying_descendants(h.root);
   const long total = memory_num_cgroups();
   if (total < 0) return -1;
   return total - count_dirs(h.root);

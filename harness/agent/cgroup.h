@@ -81,6 +81,9 @@ struct Hierarchy {
   Version version = Version::v2;
   std::string root;    // /sys/fs/cgroup (v2) or /sys/fs/cgroup/memory (v1)
   std::string parent;  // root + "/kharness": the workload's cgroups live under it
+  // A cgroup2 directory whose only children are removal markers
+  // (offline_wait.h), or empty: add_removal_barrier.
+  std::string barrier;
 
   const char* version_string() const { return version == Version::v1 ? "1" : "2"; }
   std::string root_procs() const { return root + "/cgroup.procs"; }
@@ -96,6 +99,18 @@ Version parse_version(std::string_view text);
 // v1: tmpfs at /sys/fs/cgroup, the memory controller at /sys/fs/cgroup/memory.
 // Throws a setup error on failure.
 Hierarchy mount_memory(Version version, const std::string& parent_name);
+
+// Prepares h.barrier for offline_wait.h's removal barrier, before the
+// workload's first snapshot (v2: it is one more live memcg, root/
+// kharness-barrier, with the memory controller enabled for the markers, so
+// a marker goes through memcg offline as the workload's children do; v1:
+// cgroup2, which has no controller then, mounted at /sys/fs/cgroup/unified,
+// the memory hierarchy untouched). Leaves h.barrier empty when the kernel
+// refuses (the waits then fall back to polling the dying count).
+void add_removal_barrier(Hierarchy& h);
+
+// nr_dying_descendants of the cgroup2 directory `dir`, or -1.
+long dying_descendants(const std::string& dir);
 
 // Writes `pid` to <dir>/cgroup.procs. Returns 0 or errno.
 int move_pid(const std::string& dir, pid_t pid);

@@ -131,7 +131,8 @@ void run_shared_file(Context& ctx) {
   if (file_kb % 4 != 0)
     fail_setup("param file_kb: expected a multiple of 4, got " + std::to_string(file_kb));
 
-  const cgroup::Hierarchy h = cgroup::mount_memory(version, "kharness");
+  cgroup::Hierarchy h = cgroup::mount_memory(version, "kharness");
+  cgroup::add_removal_barrier(h);
   const CounterReader counters(ctx.config.disk);
   const std::string self = std::to_string(::getpid());
   const std::string root_procs = h.root_procs();
