@@ -269,16 +269,12 @@ Hierarchy mount_memory(Version version, const std::string& parent_name) {
 }
 
 void add_removal_barrier(Hierarchy& h) {
-  std::string root = h.root;
-  if (h.version == Version::v1) {
-    root = std::string(kMountPoint) + "/unified";
-    if (make_dir(root) != 0 ||
-        ::mount("cgroup2", root.c_str(), "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
-      return;
-  }
-  const std::string dir = root + "/kharness-barrier";
+  if (h.version != Version::v2) return;
+  const std::string dir = h.root + "/kharness-barrier";
   if (make_dir(dir) != 0) return;
-  if (h.version == Version::v2) (void)write_file(dir + "/cgroup.subtree_control", "+memory");
+  // The marker must be a memcg: its removal then takes the path a child's
+  // takes (offline, release, free, then the cgroup's own release).
+  if (write_file(dir + "/cgroup.subtree_control", "+memory") != 0) return;
   if (dying_descendants(dir) < 0) return;
   h.barrier = dir;
 }

@@ -101,12 +101,14 @@ Version parse_version(std::string_view text);
 Hierarchy mount_memory(Version version, const std::string& parent_name);
 
 // Prepares h.barrier for offline_wait.h's removal barrier, before the
-// workload's first snapshot (v2: it is one more live memcg, root/
-// kharness-barrier, with the memory controller enabled for the markers, so
-// a marker goes through memcg offline as the workload's children do; v1:
-// cgroup2, which has no controller then, mounted at /sys/fs/cgroup/unified,
-// the memory hierarchy untouched). Leaves h.barrier empty when the kernel
-// refuses (the waits then fall back to polling the dying count).
+// workload's first snapshot: root/kharness-barrier, one more live memcg
+// under the v2 root, with the memory controller enabled for its markers,
+// so a marker's removal takes the path a child's takes. v1 has none: its
+// counters cannot tell a marker's end from a child's (cgroup.stat is v2
+// only), and a marker in a cgroup2 mount beside it has no memcg and ends
+// ~3 grace periods sooner than a memcg does (seen: 39 of 500 removals
+// still in flight). Leaves h.barrier empty then, or when the kernel
+// refuses: the waits fall back to polling the dying count.
 void add_removal_barrier(Hierarchy& h);
 
 // nr_dying_descendants of the cgroup2 directory `dir`, or -1.

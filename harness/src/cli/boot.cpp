@@ -75,11 +75,13 @@ int do_boot(const BootArgs& a) {
   RealProcessRunner runner;
   std::string kernel_name = a.image.empty() ? run.kernel->name : image.filename().string();
   std::filesystem::path selftests;
+  std::filesystem::path kernel_config = image.empty() ? std::filesystem::path{} : config_near_image(image);
   if (image.empty()) {
     KernelBuilder builder(runner, status, paths, host_cores());
-    image =
-        builder.build(*run.kernel, *run.arch, job.base_dir, job.timeouts.build, run.workload_config)
-            .image;
+    const Artifact artifact =
+        builder.build(*run.kernel, *run.arch, job.base_dir, job.timeouts.build, run.workload_config);
+    image = artifact.image;
+    kernel_config = artifact.config;
     if (!run.spec.selftests.empty())
       selftests = builder.build_selftests(*run.kernel, *run.arch, job.base_dir, run.workload_config,
                                           run.spec.selftests, job.timeouts.build);
@@ -87,8 +89,8 @@ int do_boot(const BootArgs& a) {
   std::filesystem::path dir = a.out.empty() ? make_temp_dir() : std::filesystem::absolute(a.out);
   ensure_dir(dir);
   AgentShell shell = a.run_workload ? AgentShell::after_workload : AgentShell::instead_of_workload;
-  BootRequest req = write_guest(run, image, dir, shell, load_image_recipe(paths.image_recipe()),
-                                paths, runner, selftests);
+  BootRequest req = write_guest(run, image, kernel_config, dir, shell,
+                                load_image_recipe(paths.image_recipe()), paths, runner, selftests);
 
   RealHostProbe probe;
   BackendDeps deps{&runner, &probe, paths.cache, a.accel};

@@ -18,6 +18,7 @@
 #include "core/outcome.h"
 #include "core/paths.h"
 #include "core/plan.h"
+#include "engine/guest.h"
 #include "image/guest_image.h"
 #include "kernel/builder.h"
 #include "kernel/tree_snapshot.h"
@@ -225,11 +226,13 @@ int do_exec(const ExecArgs& a) {
 
   // The kernel: an image, or built (or taken from the cache) by the builder.
   fs::path image;
+  fs::path kernel_config;
   std::string kernel_cmdline;
   std::string arch;
   if (target == ExecTarget::image) {
     arch = pick_arch(a, {});
     image = fs::absolute(a.image);
+    kernel_config = config_near_image(image);
   } else {
     Job job = load_job_or_default(a.job);
     arch = pick_arch(a, target == ExecTarget::tree ? std::vector<std::string>{} : job.arches);
@@ -250,9 +253,10 @@ int do_exec(const ExecArgs& a) {
       builder.set_tree_mode(TreeMode::persistent_worktree);
     }
     kernel_cmdline = spec.cmdline;
-    image =
-        builder.build(spec, *find_arch(arch), job.base_dir, job.timeouts.build, run.workload_config)
-            .image;
+    const Artifact artifact =
+        builder.build(spec, *find_arch(arch), job.base_dir, job.timeouts.build, run.workload_config);
+    image = artifact.image;
+    kernel_config = artifact.config;
   }
   const ArchInfo& arch_info = *find_arch(arch);
 
@@ -287,8 +291,9 @@ int do_exec(const ExecArgs& a) {
   req.run_dir = dir;
   req.machine.cpus = a.cpus;
   req.machine.memory_mb = a.memory_mb;
-  req.machine.cmdline = kernel_cmdline;
-  if (!a.append.empty()) req.machine.cmdline += (req.machine.cmdline.empty() ? "" : " ") + a.append;
+  req.machine.cmdline = config_boot_args(arch_info, kernel_config);
+  for (const std::string* part : std::initializer_list<const std::string*>{&kernel_cmdline, &a.append})
+    if (!part->empty()) req.machine.cmdline += (req.machine.cmdline.empty() ? "" : " ") + *part;
   req.run_timeout = std::chrono::seconds(a.timeout);
   req.output_ports = {kStdoutFile, kStderrFile};
   if (a.console)

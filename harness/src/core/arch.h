@@ -28,11 +28,19 @@ struct ArchInfo {
   std::string_view console;        // kernel console= device
   std::string_view boot_args;      // always on the guest command line ("" for none)
   std::string_view tcg_boot_args;  // appended under TCG only (KVM's timers need no help)
+  // Appended when the kernel's .config sets every one of config_boot_needs
+  // (space-separated symbols) to y: boot_args_for_config.
+  std::string_view config_boot_args;
+  std::string_view config_boot_needs;
   std::string_view virtio_bus;     // "pci" or "device" (virtio-*-pci / virtio-*-device)
   double tcg_slowdown;             // timeouts are multiplied by this under TCG
 };
 
 std::span<const ArchInfo> all_arches();
+// arch.config_boot_args when `config_text` (a final .config) sets every
+// symbol of arch.config_boot_needs to y, else "": the tree under test says
+// what its kernel can boot with, not a version number.
+std::string boot_args_for_config(const ArchInfo& arch, std::string_view config_text);
 // nullptr when the table has no such arch.
 const ArchInfo* find_arch(std::string_view name);
 // The arch kharness itself runs on ("x86_64", "arm64").

@@ -95,7 +95,8 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   // The run folder keeps its kernel: reproduce.sh needs no cache.
   const std::filesystem::path kernel_image = keep_kernel(artifact, dir);
   BootRequest req =
-      write_guest(run, kernel_image, dir, AgentShell::none, recipe_, paths_, runner_, selftests);
+      write_guest(run, kernel_image, artifact.config, dir, AgentShell::none, recipe_, paths_,
+                  runner_, selftests);
   req.boot_timeout = job.timeouts.boot;
   req.run_timeout = job.timeouts.workload;
 

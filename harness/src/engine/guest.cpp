@@ -82,7 +82,24 @@ void ensure_guest_packages(const ImageRecipe& recipe, const ArchInfo& arch,
   }
 }
 
+std::string config_boot_args(const ArchInfo& arch, const std::filesystem::path& config) {
+  std::string text;
+  if (config.empty() || !read_file_if_exists(config, text)) return "";
+  return boot_args_for_config(arch, text);
+}
+
+std::filesystem::path config_near_image(const std::filesystem::path& image) {
+  std::error_code ec;
+  std::filesystem::path dir = std::filesystem::absolute(image, ec).parent_path();
+  for (int up = 0; up <= 4 && !dir.empty(); ++up, dir = dir.parent_path()) {
+    if (std::filesystem::is_regular_file(dir / ".config", ec)) return dir / ".config";
+    if (dir == dir.root_path()) break;
+  }
+  return {};
+}
+
 BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kernel_image,
+                        const std::filesystem::path& kernel_config,
                         const std::filesystem::path& dir, AgentShell shell,
                         const ImageRecipe& recipe, const Paths& paths, ProcessRunner& runner,
                         const std::filesystem::path& selftests) {
@@ -114,9 +131,12 @@ BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kern
   req.machine.cpus = run.spec.machine.cpus;
   req.machine.memory_mb = run.spec.machine.memory_mb;
   req.machine.numa_nodes = run.spec.machine.numa_nodes;
-  // Workload, then the job's entry (a variant), then the kernel's: later
-  // words win for parameters the kernel reads last-one-wins.
-  for (const std::string* part : {&run.spec.cmdline, &run.ref->cmdline, &run.kernel->cmdline})
+  // What the kernel's config allows, the workload, then the job's entry (a
+  // variant), then the kernel's: later words win for parameters the kernel
+  // reads last-one-wins.
+  const std::string from_config = config_boot_args(*run.arch, kernel_config);
+  for (const std::string* part :
+       {&from_config, &run.spec.cmdline, &run.ref->cmdline, &run.kernel->cmdline})
     if (!part->empty()) req.machine.cmdline += (req.machine.cmdline.empty() ? "" : " ") + *part;
   if (disk_mb > 0) {
     make_scratch_disk(runner, dir / "scratch.img", disk_mb, paths.guest_image_cache());

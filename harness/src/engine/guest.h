@@ -45,9 +45,21 @@ void ensure_guest_packages(const ImageRecipe& recipe, const ArchInfo& arch,
 // with it; the timeouts are left at their defaults for the caller to set.
 // Throws InfraError when the agent, a package or mkfs is missing.
 BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kernel_image,
+                        const std::filesystem::path& kernel_config,
                         const std::filesystem::path& dir, AgentShell shell,
                         const ImageRecipe& recipe, const Paths& paths, ProcessRunner& runner,
                         const std::filesystem::path& selftests = {});
+
+// The boot arguments a kernel's final .config allows on `arch`
+// (core/arch.h, boot_args_for_config); "" when `config` is empty or
+// unreadable. They go first on the command line: a workload's, a job's or
+// the user's words come later and win.
+std::string config_boot_args(const ArchInfo& arch, const std::filesystem::path& config);
+
+// The .config of the build an image came from: the first `.config` in the
+// image's folder or up to four folders above it (O=/arch/x86/boot/bzImage),
+// or "" when there is none.
+std::filesystem::path config_near_image(const std::filesystem::path& image);
 
 
 }  // namespace kh

@@ -21,5 +21,21 @@ TEST(ArchTest, TableHasBothArchesWithConsistentColumns) {
   EXPECT_EQ(known_arch_names(), "x86_64, arm64");
 }
 
+// acpi=noirq only for a kernel that can take its interrupts from the MP
+// table and MSI: without either it would boot in PIC mode or lose virtio.
+TEST(ArchTest, ConfigBootArgsFollowTheKernelsConfig) {
+  const ArchInfo& x = *find_arch("x86_64");
+  const std::string both = "CONFIG_ACPI=y\nCONFIG_X86_MPPARSE=y\nCONFIG_PCI_MSI=y\n";
+  EXPECT_EQ(boot_args_for_config(x, both), "acpi=noirq");
+  EXPECT_EQ(boot_args_for_config(x, "CONFIG_X86_MPPARSE=y\nCONFIG_PCI_MSI=y"), "acpi=noirq");
+  EXPECT_EQ(boot_args_for_config(x, "CONFIG_X86_MPPARSE=y\n# CONFIG_PCI_MSI is not set\n"), "");
+  EXPECT_EQ(boot_args_for_config(x, "CONFIG_PCI_MSI=y\n"), "");
+  // A symbol's prefix or a value other than y is not the symbol set.
+  EXPECT_EQ(boot_args_for_config(x, "CONFIG_X86_MPPARSE=yes\nCONFIG_PCI_MSI=y\n"), "");
+  EXPECT_EQ(boot_args_for_config(x, "CONFIG_X86_MPPARSE=y\nXCONFIG_PCI_MSI=y\n"), "");
+  EXPECT_EQ(boot_args_for_config(x, ""), "");
+  EXPECT_EQ(boot_args_for_config(*find_arch("arm64"), both), "");
+}
+
 }  // namespace
 }  // namespace kh

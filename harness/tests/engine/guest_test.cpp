@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/arch.h"
+#include "util/files.h"
+
 namespace kh {
 namespace {
 
@@ -44,6 +47,22 @@ TEST(AgentConfigTest, ShellForKharnessBoot) {
   run.spec.machine.disk_mb = 0;
   auto after = nlohmann::json::parse(agent_config_json(run, AgentShell::after_workload));
   EXPECT_EQ(after["shell"], "after");
+}
+
+// --image arch/x86/boot/bzImage of an O= build finds that build's .config;
+// a lone image finds none and boots without the config's arguments.
+TEST(ConfigBootArgsTest, AnImageFindsItsBuildsConfig) {
+  ScopedTempDir dir("kharness-guest-test");
+  const auto boot = dir.path() / "build/arch/x86/boot";
+  std::filesystem::create_directories(boot);
+  write_file(boot / "bzImage", "image");
+  EXPECT_EQ(config_near_image(boot / "bzImage"), "");
+  write_file(dir.path() / "build/.config", "CONFIG_X86_MPPARSE=y\nCONFIG_PCI_MSI=y\n");
+  EXPECT_EQ(config_near_image(boot / "bzImage"), dir.path() / "build/.config");
+  EXPECT_EQ(config_boot_args(*find_arch("x86_64"), config_near_image(boot / "bzImage")),
+            "acpi=noirq");
+  EXPECT_EQ(config_boot_args(*find_arch("x86_64"), ""), "");
+  EXPECT_EQ(config_boot_args(*find_arch("x86_64"), dir.path() / "missing"), "");
 }
 
 }  // namespace
