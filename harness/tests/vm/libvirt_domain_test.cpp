@@ -67,9 +67,9 @@ TEST(LibvirtDomainXmlTest, X86DirectKernelBootUnderTcg) {
   EXPECT_STREQ(os.child("type").attribute("machine").value(), "pc");
   EXPECT_STREQ(os.child_value("kernel"), "/pool/kernel-1");
   EXPECT_STREQ(os.child_value("initrd"), "/pool/kh-1-initramfs.cpio");
-  // The qemu backend's command line, then the machine's.
+  // The qemu backend's command line under TCG, then the machine's.
   EXPECT_EQ(std::string(os.child_value("cmdline")),
-            base_cmdline(*find_arch("x86_64")) + " cgroup.memory=nokmem");
+            base_cmdline(*find_arch("x86_64")) + " noapictimer lpj=10000000 cgroup.memory=nokmem");
   EXPECT_EQ(std::string(os.child_value("cmdline")).rfind("console=ttyS0 panic=-1 ", 0), 0u);
   EXPECT_TRUE(d.child("features").child("acpi"));
   EXPECT_STREQ(d.child("cpu").attribute("mode").value(), "maximum");
@@ -144,6 +144,9 @@ TEST(LibvirtDomainXmlTest, KvmPassesTheHostCpuThrough) {
   auto d = parse(doc, xml);
   EXPECT_STREQ(d.attribute("type").value(), "kvm");
   EXPECT_STREQ(d.child("cpu").attribute("mode").value(), "host-passthrough");
+  // KVM's timers need no TCG help.
+  EXPECT_EQ(std::string(d.child("os").child_value("cmdline")).find("noapictimer"),
+            std::string::npos);
   expect_valid(xml);
 }
 
