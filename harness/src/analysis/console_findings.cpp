@@ -7,6 +7,8 @@
 #include <string>
 #include <unordered_set>
 
+#include "util/text.h"
+
 namespace kh {
 namespace {
 
@@ -55,12 +57,6 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 }
 bool contains(std::string_view s, std::string_view needle) {
   return s.find(needle) != std::string_view::npos;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
 }
 
 // Length of a printk prefix "[    1.234567] " (or "[    1.234567][    T1] "

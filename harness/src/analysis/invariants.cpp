@@ -11,6 +11,8 @@
 #include <set>
 #include <string_view>
 
+#include "util/text.h"
+
 namespace kh {
 namespace {
 
@@ -53,15 +55,6 @@ std::vector<std::string_view> words(std::string_view line) {
     line = end == std::string_view::npos ? std::string_view() : line.substr(end);
   }
   return out;
-}
-
-template <class F>
-void for_each_line(std::string_view text, F&& f) {
-  while (!text.empty()) {
-    const std::size_t nl = text.find('\n');
-    f(text.substr(0, nl));
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-  }
 }
 
 using Flat = std::map<std::string, Counter, std::less<>>;

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/text.h"
+
 namespace kh {
 namespace {
 
@@ -86,16 +88,6 @@ void add_record(const AgentRecord& record, AgentRecords& out) {
 
 // ---- snapshot files ------------------------------------------------------
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 std::optional<double> to_number(std::string_view s) {
   s = trim(s);
   double v = 0;
@@ -104,22 +96,20 @@ std::optional<double> to_number(std::string_view s) {
   return v;
 }
 
+// Each line trimmed, blank ones skipped.
 template <class F>
-void for_each_line(std::string_view text, F&& f) {
-  while (!text.empty()) {
-    std::size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+void for_each_trimmed_line(std::string_view text, F&& f) {
+  for_each_line(text, [&](std::string_view line) {
     line = trim(line);
     if (!line.empty()) f(line);
-  }
+  });
 }
 
 // "key value" per line (cgroup.stat, memory.stat, memory.events, vmstat)
 // or "Key:   value kB" (meminfo): every numeric pair.
 std::map<std::string, double> key_values(std::string_view text) {
   std::map<std::string, double> out;
-  for_each_line(text, [&](std::string_view line) {
+  for_each_trimmed_line(text, [&](std::string_view line) {
     std::size_t sep = line.find_first_of(" \t");
     if (sep == std::string_view::npos) return;
     std::string_view key = line.substr(0, sep);
@@ -135,7 +125,7 @@ std::map<std::string, double> key_values(std::string_view text) {
 // ("#subsys_name hierarchy num_cgroups enabled").
 std::optional<double> memory_num_cgroups(std::string_view text) {
   std::optional<double> found;
-  for_each_line(text, [&](std::string_view line) {
+  for_each_trimmed_line(text, [&](std::string_view line) {
     if (line.front() == '#') return;
     std::vector<std::string_view> cols;
     while (!line.empty()) {
@@ -152,7 +142,7 @@ std::optional<double> memory_num_cgroups(std::string_view text) {
 // (v1's rows start "total=12": the key is "total", its own sum is left out).
 std::map<std::string, double> numa_values(std::string_view text) {
   std::map<std::string, double> out;
-  for_each_line(text, [&](std::string_view line) {
+  for_each_trimmed_line(text, [&](std::string_view line) {
     std::size_t sep = line.find_first_of(" \t");
     if (sep == std::string_view::npos) return;
     const std::string key(line.substr(0, std::min(sep, line.find('='))));
@@ -197,7 +187,7 @@ std::optional<AgentRecord> parse_record(std::string_view line) {
 
 AgentRecords parse_records(std::string_view jsonl) {
   AgentRecords out;
-  for_each_line(jsonl, [&](std::string_view line) {
+  for_each_trimmed_line(jsonl, [&](std::string_view line) {
     auto record = parse_record(line);
     if (!record) {
       ++out.bad_lines;

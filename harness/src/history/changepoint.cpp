@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "analysis/stats.h"
 #include "util/splitmix.h"
 
 namespace kh {
@@ -57,13 +58,6 @@ std::pair<std::size_t, double> best_split(const std::vector<double>& v, std::siz
     if (q > best_q) best_q = q, best_tau = tau;
   }
   return {best_tau, best_q};
-}
-
-double median_of(std::vector<double> v) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 // Binary segmentation over [lo, hi) of `values`: appends change points
@@ -120,8 +114,8 @@ std::vector<ChangePoint> find_change_points(const std::vector<double>& values,
     std::size_t to = i + 1 < out.size() ? out[i + 1].index : values.size();
     auto at = [&](std::size_t k) { return values.begin() + static_cast<long>(k); };
     std::vector<double> left(at(from), at(out[i].index)), right(at(out[i].index), at(to));
-    out[i].before = median_of(left);
-    out[i].after = median_of(right);
+    out[i].before = median(left);
+    out[i].after = median(right);
     out[i].n_before = left.size();
     out[i].n_after = right.size();
     double d = out[i].after - out[i].before;

@@ -15,10 +15,6 @@
 namespace kh {
 namespace {
 
-bool measured(const StoredRun& r) {
-  return r.outcome == Outcome::pass || r.outcome == Outcome::fail;
-}
-
 std::optional<double> value_of(const StoredRun& r, const std::string& m) {
   auto it = r.metrics.find(m);
   if (it == r.metrics.end() || !std::isfinite(it->second)) return std::nullopt;

@@ -8,26 +8,17 @@
 #include <set>
 #include <tuple>
 
+#include "analysis/stats.h"
+
 namespace kh {
-namespace {
-
-double median_of(std::vector<double> v) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-}  // namespace
-
 std::optional<NoiseBand> noise_band(const std::vector<double>& values, const BandRule& rule) {
   if (static_cast<int>(values.size()) < std::max(1, rule.min_baseline)) return std::nullopt;
   NoiseBand b;
   b.n = static_cast<int>(values.size());
-  b.median = median_of(values);
+  b.median = median(values);
   std::vector<double> dev;
   for (double v : values) dev.push_back(std::fabs(v - b.median));
-  b.mad = median_of(dev);
+  b.mad = median(dev);
   // 1.4826 × MAD estimates the standard deviation of normal noise, and is
   // not dragged along by one wild night the way the standard deviation is.
   b.half_width =
@@ -75,14 +66,6 @@ std::vector<std::string> judged_metrics(const HistorySeries& s,
   if (s.runs.empty() || s.runs.back()->key_metric.empty()) return {};
   return {s.runs.back()->key_metric};
 }
-
-namespace {
-
-bool measured(const StoredRun& r) {
-  return r.outcome == Outcome::pass || r.outcome == Outcome::fail;
-}
-
-}  // namespace
 
 std::vector<const StoredRun*> baseline(const HistorySeries& s, const BandRule& rule) {
   std::vector<const StoredRun*> out;

@@ -41,6 +41,12 @@ struct StoredRun {
   std::vector<ConsoleFinding> reports;      // kind, title, tolerated (no excerpts)
   std::vector<TestCase> cases;
 };
+// A run whose metrics mean something about the kernel: pass or fail (infra
+// and skip measured nothing).
+inline bool measured(const StoredRun& r) {
+  return r.outcome == Outcome::pass || r.outcome == Outcome::fail;
+}
+
 
 // Which runs to read. Empty strings match everything.
 struct HistoryQuery {

@@ -27,6 +27,12 @@ namespace {
 constexpr std::uint64_t kTreeAndBuildBytes = 2560ull << 20;
 constexpr std::uint64_t kBuildBytes = 1024ull << 20;
 
+}  // namespace
+
+// Not in the anonymous namespace: KernelBuilder::Inputs (declared in the
+// header) holds them, and a member of an internal type is a warning (an
+// error here) once this file is compiled inside a unity file.
+namespace builder_detail {
 struct Fragment {
   fs::path path;
   std::string origin;  // for messages
@@ -35,6 +41,10 @@ struct Fragment {
   // of that workload are skipped instead (engine/judge.cpp).
   bool from_workload = false;
 };
+}  // namespace builder_detail
+using builder_detail::Fragment;
+
+namespace {
 
 // Job fragments: a bare name is configs/kernel/<name>.config; anything with a
 // slash or a .config suffix is a path relative to the job.

@@ -6,15 +6,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "util/text.h"
+
 namespace kh {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
 
 bool is_symbol(std::string_view s) {
   if (s.size() <= 7 || s.substr(0, 7) != "CONFIG_") return false;
