@@ -47,7 +47,6 @@ inline bool measured(const StoredRun& r) {
   return r.outcome == Outcome::pass || r.outcome == Outcome::fail;
 }
 
-
 // Which runs to read. Empty strings match everything.
 struct HistoryQuery {
   std::string job;
