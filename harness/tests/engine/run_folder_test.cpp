@@ -64,8 +64,7 @@ TEST(RunFolderTest, RebuildBuildsFromTheTarballSeriesAndConfigThenBoots) {
   Command tar;
   tar.argv = {"tar", "-cJf", (t / "linux.tar.xz").string(), "-C", (t / "tree").string(), "linux"};
   ASSERT_EQ(runner.run(tar).exit_code, 0);
-  write_file(t / "0001-fix.patch",
-             "--- a/mm.c\n+++ b/mm.c\n@@ -1 +1 @@\n-old\n+new\n");
+  write_file(t / "0001-fix.patch", "--- a/mm.c\n+++ b/mm.c\n@@ -1 +1 @@\n-old\n+new\n");
   const std::string built = "CONFIG_X=y\nnew\n";
   write_file(t / "cache/bzImage", built);
   write_file(t / "cache/config", "CONFIG_X=y\n");
@@ -98,14 +97,19 @@ TEST(RunFolderTest, RebuildBuildsFromTheTarballSeriesAndConfigThenBoots) {
   ASSERT_EQ(p.exit_code, 0) << p.output;
   EXPECT_EQ(read_file(run / "booted"), built);
 
+  // Refused with exit 2 and `why`, nothing booted.
+  auto expect_refused = [&](const Command& cmd, const std::string& why) {
+    write_file(run / "booted", "");
+    ProcessResult got = runner.run(cmd);
+    EXPECT_EQ(got.exit_code, 2) << got.output;
+    EXPECT_THAT(got.output, HasSubstr(why));
+    EXPECT_EQ(read_file(run / "booted"), "");
+  };
+
   // The kept image damaged (it is a hard link: damage to the cache's copy
-  // reaches it): refused, not booted.
-  write_file(run / "booted", "");
+  // reaches it).
   write_file(run / "bzImage", "cut");
-  p = runner.run(plain);
-  EXPECT_EQ(p.exit_code, 2) << p.output;
-  EXPECT_THAT(p.output, HasSubstr("is not the kernel this run booted"));
-  EXPECT_EQ(read_file(run / "booted"), "");
+  expect_refused(plain, "is not the kernel this run booted");
 
   Command rebuild = plain;
   rebuild.argv.push_back("--rebuild");
@@ -115,13 +119,9 @@ TEST(RunFolderTest, RebuildBuildsFromTheTarballSeriesAndConfigThenBoots) {
   EXPECT_THAT(p.output, HasSubstr("byte for byte the one this run booted"));
   EXPECT_EQ(read_file(run / "booted"), built);  // the rebuilt image, patched
 
-  // Another tarball under the same name: refused, nothing booted.
+  // Another tarball under the same name.
   write_file(t / "linux.tar.xz", "not the tarball");
-  write_file(run / "booted", "");
-  p = runner.run(rebuild);
-  EXPECT_EQ(p.exit_code, 2) << p.output;
-  EXPECT_THAT(p.output, HasSubstr("is not the tarball this kernel was built from"));
-  EXPECT_EQ(read_file(run / "booted"), "");
+  expect_refused(rebuild, "is not the tarball this kernel was built from");
   (void)image;
 }
 
