@@ -75,11 +75,12 @@ int do_boot(const BootArgs& a) {
   RealProcessRunner runner;
   std::string kernel_name = a.image.empty() ? run.kernel->name : image.filename().string();
   std::filesystem::path selftests;
-  std::filesystem::path kernel_config = image.empty() ? std::filesystem::path{} : config_near_image(image);
+  std::filesystem::path kernel_config =
+      image.empty() ? std::filesystem::path{} : config_near_image(image);
   if (image.empty()) {
     KernelBuilder builder(runner, status, paths, host_cores());
-    const Artifact artifact =
-        builder.build(*run.kernel, *run.arch, job.base_dir, job.timeouts.build, run.workload_config);
+    const Artifact artifact = builder.build(*run.kernel, *run.arch, job.base_dir,
+                                            job.timeouts.build, run.workload_config);
     image = artifact.image;
     kernel_config = artifact.config;
     if (!run.spec.selftests.empty())
@@ -89,7 +90,7 @@ int do_boot(const BootArgs& a) {
   std::filesystem::path dir = a.out.empty() ? make_temp_dir() : std::filesystem::absolute(a.out);
   ensure_dir(dir);
   AgentShell shell = a.run_workload ? AgentShell::after_workload : AgentShell::instead_of_workload;
-  BootRequest req = write_guest(run, image, kernel_config, dir, shell,
+  BootRequest req = write_guest(run, image, config_boot_args(*run.arch, kernel_config), dir, shell,
                                 load_image_recipe(paths.image_recipe()), paths, runner, selftests);
 
   RealHostProbe probe;

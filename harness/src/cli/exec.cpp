@@ -25,6 +25,7 @@
 #include "util/error.h"
 #include "util/files.h"
 #include "util/status.h"
+#include "util/text.h"
 #include "vm/accel.h"
 #include "vm/registry.h"
 
@@ -253,8 +254,8 @@ int do_exec(const ExecArgs& a) {
       builder.set_tree_mode(TreeMode::persistent_worktree);
     }
     kernel_cmdline = spec.cmdline;
-    const Artifact artifact =
-        builder.build(spec, *find_arch(arch), job.base_dir, job.timeouts.build, run.workload_config);
+    const Artifact artifact = builder.build(spec, *find_arch(arch), job.base_dir,
+                                            job.timeouts.build, run.workload_config);
     image = artifact.image;
     kernel_config = artifact.config;
   }
@@ -292,8 +293,8 @@ int do_exec(const ExecArgs& a) {
   req.machine.cpus = a.cpus;
   req.machine.memory_mb = a.memory_mb;
   req.machine.cmdline = config_boot_args(arch_info, kernel_config);
-  for (const std::string* part : std::initializer_list<const std::string*>{&kernel_cmdline, &a.append})
-    if (!part->empty()) req.machine.cmdline += (req.machine.cmdline.empty() ? "" : " ") + *part;
+  append_words(req.machine.cmdline, kernel_cmdline);
+  append_words(req.machine.cmdline, a.append);
   req.run_timeout = std::chrono::seconds(a.timeout);
   req.output_ports = {kStdoutFile, kStderrFile};
   if (a.console)

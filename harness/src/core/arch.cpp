@@ -80,27 +80,17 @@ std::span<const ArchInfo> all_arches() {
   return kArches;
 }
 
-std::string boot_args_for_config(const ArchInfo& arch, std::string_view config_text) {
+std::string boot_args_for_config(const ArchInfo& arch,
+                                 const std::map<std::string, std::string>& config) {
   if (arch.config_boot_args.empty()) return "";
   std::string_view needs = arch.config_boot_needs;
   while (!needs.empty()) {
     const size_t space = needs.find(' ');
-    const std::string_view symbol = needs.substr(0, space);
+    const std::string symbol(needs.substr(0, space));
     needs = space == std::string_view::npos ? std::string_view{} : needs.substr(space + 1);
     if (symbol.empty()) continue;
-    // ".config" lines: "CONFIG_X=y", at the start of a line.
-    const std::string line = std::string(symbol) + "=y";
-    bool found = false;
-    for (size_t pos = config_text.find(line); pos != std::string_view::npos;
-         pos = config_text.find(line, pos + 1)) {
-      const size_t end = pos + line.size();
-      if ((pos == 0 || config_text[pos - 1] == '\n') &&
-          (end == config_text.size() || config_text[end] == '\n')) {
-        found = true;
-        break;
-      }
-    }
-    if (!found) return "";
+    auto it = config.find(symbol);
+    if (it == config.end() || it->second != "y") return "";
   }
   return std::string(arch.config_boot_args);
 }

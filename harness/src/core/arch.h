@@ -3,6 +3,7 @@
 // columns. Adding an arch is adding a row (and a configs/kernel/<name>.config).
 #pragma once
 
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,15 +33,17 @@ struct ArchInfo {
   // (space-separated symbols) to y: boot_args_for_config.
   std::string_view config_boot_args;
   std::string_view config_boot_needs;
-  std::string_view virtio_bus;     // "pci" or "device" (virtio-*-pci / virtio-*-device)
-  double tcg_slowdown;             // timeouts are multiplied by this under TCG
+  std::string_view virtio_bus;  // "pci" or "device" (virtio-*-pci / virtio-*-device)
+  double tcg_slowdown;          // timeouts are multiplied by this under TCG
 };
 
 std::span<const ArchInfo> all_arches();
-// arch.config_boot_args when `config_text` (a final .config) sets every
-// symbol of arch.config_boot_needs to y, else "": the tree under test says
-// what its kernel can boot with, not a version number.
-std::string boot_args_for_config(const ArchInfo& arch, std::string_view config_text);
+// arch.config_boot_args when `config` (a final .config's symbol -> value,
+// kernel/kconfig.h's config_values) sets every symbol of
+// arch.config_boot_needs to y, else "": the tree under test says what its
+// kernel can boot with, not a version number.
+std::string boot_args_for_config(const ArchInfo& arch,
+                                 const std::map<std::string, std::string>& config);
 // nullptr when the table has no such arch.
 const ArchInfo* find_arch(std::string_view name);
 // The arch kharness itself runs on ("x86_64", "arm64").

@@ -33,7 +33,8 @@ Executor::Executor(KernelBuilder& builder, Backend& backend, ProcessRunner& runn
       status_(status),
       paths_(std::move(paths)) {}
 
-RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, const Job& job,
+RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact,
+                            const std::string& config_args, const Job& job,
                             const std::filesystem::path& out_dir) {
   const SteadyClock::time_point started = SteadyClock::now();
   std::string subject = run.run_dir;
@@ -66,9 +67,8 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   {
     std::string final_config;
     read_file_if_exists(artifact.config, final_config);
-    if (std::string why =
-            missing_workload_config(run.spec, final_config, std::string(run.arch->name),
-                                    artifact.config_not_applicable);
+    if (std::string why = missing_workload_config(
+            run.spec, final_config, std::string(run.arch->name), artifact.config_not_applicable);
         !why.empty()) {
       r.outcome = Outcome::skip;
       r.reason = why;
@@ -94,9 +94,8 @@ RunResult Executor::run_one(const PlannedRun& run, const Artifact& artifact, con
   }
   // The run folder keeps its kernel: reproduce.sh needs no cache.
   const std::filesystem::path kernel_image = keep_kernel(artifact, dir);
-  BootRequest req =
-      write_guest(run, kernel_image, artifact.config, dir, AgentShell::none, recipe_, paths_,
-                  runner_, selftests);
+  BootRequest req = write_guest(run, kernel_image, config_args, dir, AgentShell::none, recipe_,
+                                paths_, runner_, selftests);
   req.boot_timeout = job.timeouts.boot;
   req.run_timeout = job.timeouts.workload;
 
@@ -234,6 +233,7 @@ std::vector<RunResult> Executor::execute(const Job& job, const std::vector<Plann
       }
     }
 
+    const std::string config_args = config_boot_args(*arch, artifact.config);
     std::atomic<std::size_t> next{i};
     std::exception_ptr fatal;
     auto worker = [&] {
@@ -245,7 +245,7 @@ std::vector<RunResult> Executor::execute(const Job& job, const std::vector<Plann
           if (fatal) return;
         }
         try {
-          RunResult r = run_one(plan[k], artifact, job, out_dir);
+          RunResult r = run_one(plan[k], artifact, config_args, job, out_dir);
           std::lock_guard lock(mu);
           results.push_back(std::move(r));
           write_job_files(job.name, results, out_dir);

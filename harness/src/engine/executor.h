@@ -39,8 +39,9 @@ class Executor {
                                  const ExecutorOptions& options);
 
  private:
-  RunResult run_one(const PlannedRun& run, const Artifact& artifact, const Job& job,
-                    const std::filesystem::path& out_dir);
+  // `config_args`: config_boot_args of the artifact's .config, once per kernel.
+  RunResult run_one(const PlannedRun& run, const Artifact& artifact, const std::string& config_args,
+                    const Job& job, const std::filesystem::path& out_dir);
 
   KernelBuilder& builder_;
   Backend& backend_;

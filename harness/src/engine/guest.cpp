@@ -6,9 +6,11 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "image/deb.h"
+#include "kernel/kconfig.h"
 #include "util/error.h"
 #include "util/files.h"
-#include "image/deb.h"
+#include "util/text.h"
 
 namespace kh {
 namespace {
@@ -65,16 +67,16 @@ void ensure_guest_packages(const ImageRecipe& recipe, const ArchInfo& arch,
       std::error_code ec;
       std::filesystem::remove(deb, ec);
       Command get;
-      get.argv = {"apt-get", "download", "-q", "-o", "APT::Sandbox::User=root",
-                  pkg.name + ":" + deb_arch};
+      get.argv = {
+          "apt-get", "download", "-q", "-o", "APT::Sandbox::User=root", pkg.name + ":" + deb_arch};
       get.cwd = debs_dir;
       ProcessResult r = runner.run(get);
       if (r.interrupted) throw Interrupted("fetching " + pkg.name);
       if (!r.ok())
-        throw InfraError(fmt::format(
-            "guest package {}:{} was damaged and cannot be fetched again ({}); run "
-            "harness/setup.sh",
-            pkg.name, deb_arch, first_line(r.output)));
+        throw InfraError(
+            fmt::format("guest package {}:{} was damaged and cannot be fetched again ({}); run "
+                        "harness/setup.sh",
+                        pkg.name, deb_arch, first_line(r.output)));
       deb = find_deb(debs_dir, pkg.name, deb_arch);
       record_deb_sum(deb);
     }
@@ -85,7 +87,7 @@ void ensure_guest_packages(const ImageRecipe& recipe, const ArchInfo& arch,
 std::string config_boot_args(const ArchInfo& arch, const std::filesystem::path& config) {
   std::string text;
   if (config.empty() || !read_file_if_exists(config, text)) return "";
-  return boot_args_for_config(arch, text);
+  return boot_args_for_config(arch, config_values(parse_kconfig(text, config.string())));
 }
 
 std::filesystem::path config_near_image(const std::filesystem::path& image) {
@@ -99,10 +101,9 @@ std::filesystem::path config_near_image(const std::filesystem::path& image) {
 }
 
 BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kernel_image,
-                        const std::filesystem::path& kernel_config,
-                        const std::filesystem::path& dir, AgentShell shell,
-                        const ImageRecipe& recipe, const Paths& paths, ProcessRunner& runner,
-                        const std::filesystem::path& selftests) {
+                        const std::string& config_args, const std::filesystem::path& dir,
+                        AgentShell shell, const ImageRecipe& recipe, const Paths& paths,
+                        ProcessRunner& runner, const std::filesystem::path& selftests) {
   const int disk_mb = run.spec.machine.disk_mb;
   GuestImageRequest img;
   img.arch = run.arch;
@@ -134,10 +135,9 @@ BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kern
   // What the kernel's config allows, the workload, then the job's entry (a
   // variant), then the kernel's: later words win for parameters the kernel
   // reads last-one-wins.
-  const std::string from_config = config_boot_args(*run.arch, kernel_config);
   for (const std::string* part :
-       {&from_config, &run.spec.cmdline, &run.ref->cmdline, &run.kernel->cmdline})
-    if (!part->empty()) req.machine.cmdline += (req.machine.cmdline.empty() ? "" : " ") + *part;
+       {&config_args, &run.spec.cmdline, &run.ref->cmdline, &run.kernel->cmdline})
+    append_words(req.machine.cmdline, *part);
   if (disk_mb > 0) {
     make_scratch_disk(runner, dir / "scratch.img", disk_mb, paths.guest_image_cache());
     req.machine.disks.push_back(dir / "scratch.img");

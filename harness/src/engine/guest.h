@@ -43,12 +43,13 @@ void ensure_guest_packages(const ImageRecipe& recipe, const ArchInfo& arch,
 // programs from `selftests` when given) and, when the workload asks for a
 // disk, a fresh scratch.img. Returns the request to boot `kernel_image`
 // with it; the timeouts are left at their defaults for the caller to set.
+// `config_args` (config_boot_args of the kernel's .config, worked out once
+// per kernel by the caller) go first on its command line.
 // Throws InfraError when the agent, a package or mkfs is missing.
 BootRequest write_guest(const PlannedRun& run, const std::filesystem::path& kernel_image,
-                        const std::filesystem::path& kernel_config,
-                        const std::filesystem::path& dir, AgentShell shell,
-                        const ImageRecipe& recipe, const Paths& paths, ProcessRunner& runner,
-                        const std::filesystem::path& selftests = {});
+                        const std::string& config_args, const std::filesystem::path& dir,
+                        AgentShell shell, const ImageRecipe& recipe, const Paths& paths,
+                        ProcessRunner& runner, const std::filesystem::path& selftests = {});
 
 // The boot arguments a kernel's final .config allows on `arch`
 // (core/arch.h, boot_args_for_config); "" when `config` is empty or
@@ -60,6 +61,5 @@ std::string config_boot_args(const ArchInfo& arch, const std::filesystem::path& 
 // image's folder or up to four folders above it (O=/arch/x86/boot/bzImage),
 // or "" when there is none.
 std::filesystem::path config_near_image(const std::filesystem::path& image);
-
 
 }  // namespace kh

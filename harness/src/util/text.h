@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cctype>
+#include <string>
 #include <string_view>
 
 namespace kh {
@@ -13,6 +14,13 @@ inline std::string_view trim(std::string_view s) {
   while (!s.empty() && space(s.front())) s.remove_prefix(1);
   while (!s.empty() && space(s.back())) s.remove_suffix(1);
   return s;
+}
+
+// Appends `words` to `line`, a space between them when both have some.
+inline void append_words(std::string& line, std::string_view words) {
+  if (words.empty()) return;
+  if (!line.empty()) line += ' ';
+  line += words;
 }
 
 // Calls f(line) for each line of `text`, without its "\n" (the last line

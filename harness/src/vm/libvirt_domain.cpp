@@ -46,11 +46,7 @@ std::string libvirt_domain_xml(const BootRequest& req, const std::string& name,
   type.text() = "hvm";
   os.append_child("kernel").text() = files.kernel.c_str();
   os.append_child("initrd").text() = files.initrd.c_str();
-  std::string cmdline = base_cmdline(a);
-  // As the qemu backend: TCG's timer help, then the request's words.
-  if (accel == Accel::tcg && !a.tcg_boot_args.empty()) cmdline += fmt::format(" {}", a.tcg_boot_args);
-  if (!req.machine.cmdline.empty()) cmdline += " " + req.machine.cmdline;
-  os.append_child("cmdline").text() = cmdline.c_str();
+  os.append_child("cmdline").text() = kernel_cmdline(req, accel).c_str();
   // x86_64 guests get ACPI, as from QEMU's pc machine by default (-smp
   // needs it to show the CPUs); arm64's virt needs UEFI for ACPI and runs
   // from the device tree instead.

@@ -7,6 +7,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/text.h"
 #include "vm/monitor.h"
 #include "vm/registry.h"
 
@@ -105,6 +106,13 @@ std::string base_cmdline(const ArchInfo& arch) {
   return line;
 }
 
+std::string kernel_cmdline(const BootRequest& req, Accel accel) {
+  std::string line = base_cmdline(*req.arch);
+  if (accel == Accel::tcg) append_words(line, req.arch->tcg_boot_args);
+  append_words(line, req.machine.cmdline);
+  return line;
+}
+
 std::vector<std::string> qemu_argv(const BootRequest& req, Accel accel) {
   const ArchInfo& a = *req.arch;
   std::string bus(a.virtio_bus);
@@ -117,10 +125,11 @@ std::vector<std::string> qemu_argv(const BootRequest& req, Accel accel) {
     // Multi-threaded TCG: one host thread per vCPU.
     v.insert(v.end(), {"-accel", "tcg,thread=multi", "-cpu", std::string(a.tcg_cpu)});
   }
-  v.insert(v.end(),
-           {"-smp", std::to_string(req.machine.cpus), "-m", std::to_string(req.machine.memory_mb),
-            "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-kernel",
-            run_relative(req.kernel, req.run_dir), "-initrd", run_relative(req.initrd, req.run_dir)});
+  v.insert(
+      v.end(),
+      {"-smp", std::to_string(req.machine.cpus), "-m", std::to_string(req.machine.memory_mb),
+       "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-kernel",
+       run_relative(req.kernel, req.run_dir), "-initrd", run_relative(req.initrd, req.run_dir)});
   if (int n = req.machine.numa_nodes; n > 1) {
     // One RAM backend per node, vCPUs dealt out in contiguous ranges. The
     // guest sees the topology through ACPI SRAT (x86) or the device tree
@@ -135,11 +144,7 @@ std::vector<std::string> qemu_argv(const BootRequest& req, Accel accel) {
                          "-numa", node});
     }
   }
-  std::string cmdline = base_cmdline(a);
-  if (accel == Accel::tcg && !a.tcg_boot_args.empty())
-    cmdline += fmt::format(" {}", a.tcg_boot_args);
-  if (!req.machine.cmdline.empty()) cmdline += " " + req.machine.cmdline;
-  v.insert(v.end(), {"-append", cmdline});
+  v.insert(v.end(), {"-append", kernel_cmdline(req, accel)});
   if (req.console == Console::file) {
     v.insert(v.end(),
              {"-chardev", "file,id=console,path=console.log", "-serial", "chardev:console"});

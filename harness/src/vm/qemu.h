@@ -20,6 +20,10 @@ namespace kh {
 // kernel's own are appended).
 std::string base_cmdline(const ArchInfo& arch);
 
+// The whole command line of a request, for both backends: base_cmdline,
+// the arch's TCG boot options under TCG, then the request's own words.
+std::string kernel_cmdline(const BootRequest& req, Accel accel);
+
 // Pure: the exact argv for a request under an accelerator. Paths inside
 // run_dir are relative (QEMU runs there). With Console::terminal the serial
 // port is on stdio, multiplexed with the QEMU monitor (Ctrl-A X quits,
